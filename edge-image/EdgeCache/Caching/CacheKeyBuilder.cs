@@ -1,0 +1,244 @@
+using System.Text;
+using EdgeCache.Proxy;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.Extensions.Primitives;
+
+namespace EdgeCache.Caching;
+
+/// <summary>
+/// Cache keys in the CDN's terms. The primary key is behavior + path + the query parameters, headers and cookies the
+/// behavior names (sorted, so parameter order does not fragment the cache); everything else is left out of the key
+/// and of the origin request. The secondary key holds the request's values for the response's Vary names, with
+/// Accept-Encoding reduced to the one coding the node would serve (br, gzip or identity).
+/// </summary>
+public static class CacheKeyBuilder
+{
+    public const string AcceptEncoding = "accept-encoding";
+
+    public static string PrimaryKey(CacheBehavior behavior, string path, string keyQuery, IHeaderDictionary headers)
+    {
+        var sb = new StringBuilder(path.Length + keyQuery.Length + 16);
+        sb.Append(behavior.Index).Append('|').Append(path);
+        if (keyQuery.Length > 0)
+        {
+            sb.Append('?').Append(keyQuery);
+        }
+
+        foreach (var name in behavior.KeyHeaders)
+        {
+            sb.Append("|h:").Append(name).Append('=').Append(NormalizeValue(headers[name]));
+        }
+
+        if (behavior.KeyCookies.Length > 0)
+        {
+            var cookies = ParseCookies(headers.Cookie);
+            foreach (var name in behavior.KeyCookies)
+            {
+                sb.Append("|c:").Append(name).Append('=');
+                if (cookies.TryGetValue(name, out var value))
+                {
+                    sb.Append(value);
+                }
+            }
+        }
+
+        return sb.ToString();
+    }
+
+    /// <summary>The primary key's path prefix: behavior index and path, for purges by URL.</summary>
+    public static string PathOf(string primaryKey)
+    {
+        var start = primaryKey.IndexOf('|', StringComparison.Ordinal) + 1;
+        var end = primaryKey.IndexOfAny(['?', '|'], start);
+        return end < 0 ? primaryKey[start..] : primaryKey[start..end];
+    }
+
+    /// <summary>Query strings for the key and for the origin, normalized (sorted by name, re-encoded).</summary>
+    public static (string KeyQuery, string ForwardedQuery) Queries(CacheBehavior behavior, QueryString queryString)
+    {
+        if (!queryString.HasValue || queryString.Value!.Length <= 1)
+        {
+            return ("", "");
+        }
+
+        var parsed = QueryHelpers.ParseNullableQuery(queryString.Value);
+        if (parsed is null || parsed.Count == 0)
+        {
+            return ("", "");
+        }
+
+        var all = Normalize(parsed, null);
+        var key = behavior.QueryStrings switch
+        {
+            "all" => all,
+            "allowList" => Normalize(parsed, behavior.QueryStringNames),
+            _ => "",
+        };
+        return (key, behavior.ForwardAllQueryStrings ? all : key);
+    }
+
+    private static string Normalize(Dictionary<string, StringValues> parsed, IReadOnlySet<string>? allowed)
+    {
+        var sb = new StringBuilder();
+        foreach (var name in parsed.Keys.Order(StringComparer.Ordinal))
+        {
+            if (allowed is not null && !allowed.Contains(name))
+            {
+                continue;
+            }
+
+            foreach (var value in parsed[name])
+            {
+                if (sb.Length > 0)
+                {
+                    sb.Append('&');
+                }
+
+                sb.Append(Uri.EscapeDataString(name));
+                if (!string.IsNullOrEmpty(value))
+                {
+                    sb.Append('=').Append(Uri.EscapeDataString(value));
+                }
+            }
+        }
+
+        return sb.ToString();
+    }
+
+    public static string SecondaryKey(string[] varyNames, IHeaderDictionary headers)
+    {
+        if (varyNames.Length == 0)
+        {
+            return "";
+        }
+
+        var sb = new StringBuilder();
+        foreach (var name in varyNames)
+        {
+            sb.Append(name).Append('=');
+            sb.Append(name == AcceptEncoding ? NormalizeAcceptEncoding(headers.AcceptEncoding) : NormalizeValue(headers[name]));
+            sb.Append('\n');
+        }
+
+        return sb.ToString();
+    }
+
+    /// <summary>Vary's field names, lower-cased and sorted; ["*"] when the response varies on everything.</summary>
+    public static string[] ParseVary(StringValues vary)
+    {
+        if (StringValues.IsNullOrEmpty(vary))
+        {
+            return [];
+        }
+
+        var names = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (var line in vary)
+        {
+            foreach (var token in (line ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                if (token == "*")
+                {
+                    return ["*"];
+                }
+
+                names.Add(token.ToLowerInvariant());
+            }
+        }
+
+        return [.. names];
+    }
+
+    /// <summary>The coding the node serves for this Accept-Encoding: "br", "gzip" or "identity" (RFC 9110 12.5.3 q-values honoured).</summary>
+    public static string NormalizeAcceptEncoding(StringValues acceptEncoding)
+    {
+        double br = -1, gzip = -1, star = -1;
+        foreach (var line in acceptEncoding)
+        {
+            if (line is null)
+            {
+                continue;
+            }
+
+            foreach (var part in line.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                var semi = part.IndexOf(';', StringComparison.Ordinal);
+                var coding = (semi < 0 ? part : part[..semi]).Trim();
+                var q = 1.0;
+                if (semi >= 0)
+                {
+                    var param = part[(semi + 1)..].Trim();
+                    if (param.StartsWith("q=", StringComparison.OrdinalIgnoreCase) &&
+                        !double.TryParse(param.AsSpan(2), System.Globalization.NumberStyles.AllowDecimalPoint, System.Globalization.CultureInfo.InvariantCulture, out q))
+                    {
+                        q = 0;
+                    }
+                }
+
+                if (coding.Equals("br", StringComparison.OrdinalIgnoreCase))
+                {
+                    br = q;
+                }
+                else if (coding.Equals("gzip", StringComparison.OrdinalIgnoreCase) || coding.Equals("x-gzip", StringComparison.OrdinalIgnoreCase))
+                {
+                    gzip = q;
+                }
+                else if (coding == "*")
+                {
+                    star = q;
+                }
+            }
+        }
+
+        if (br < 0)
+        {
+            br = star;
+        }
+
+        if (gzip < 0)
+        {
+            gzip = star;
+        }
+
+        if (br > 0 && br >= gzip)
+        {
+            return "br";
+        }
+
+        return gzip > 0 ? "gzip" : "identity";
+    }
+
+    private static string NormalizeValue(StringValues values)
+    {
+        if (values.Count == 0)
+        {
+            return "";
+        }
+
+        var joined = values.Count == 1 ? values[0] ?? "" : string.Join(",", values.ToArray());
+        return joined.Trim();
+    }
+
+    public static Dictionary<string, string> ParseCookies(StringValues cookieHeaders)
+    {
+        var result = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var line in cookieHeaders)
+        {
+            if (line is null)
+            {
+                continue;
+            }
+
+            foreach (var pair in line.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                var eq = pair.IndexOf('=', StringComparison.Ordinal);
+                if (eq > 0)
+                {
+                    result.TryAdd(pair[..eq].Trim(), pair[(eq + 1)..].Trim());
+                }
+            }
+        }
+
+        return result;
+    }
+}

@@ -1,0 +1,242 @@
+using System.Collections.Frozen;
+using EdgeCache.Proxy;
+using Microsoft.Net.Http.Headers;
+using Microsoft.Extensions.Primitives;
+
+namespace EdgeCache.Caching;
+
+/// <summary>
+/// What RFC 9111 lets a shared cache store and share, and for how long: storability (section 3), freshness lifetime
+/// (4.2.1, with the Last-Modified heuristic of 4.2.2) clamped by the behavior's TTLs, and age (4.2.3).
+/// </summary>
+public static class CachePolicy
+{
+    /// <summary>Status codes a cache may store with heuristic or default freshness (RFC 9110 15.1).</summary>
+    public static readonly FrozenSet<int> HeuristicallyCacheable = new[] { 200, 203, 204, 300, 301, 308, 404, 405, 410, 414, 501 }.ToFrozenSet();
+
+    public static bool HasExplicitFreshness(CacheControl cc, IReadOnlyList<KeyValuePair<string, StringValues>> headers) =>
+        cc.SharedMaxAge is not null || cc.MaxAge is not null || Find(headers, HeaderNames.Expires).Count > 0;
+
+    /// <summary>
+    /// Why a response may not be shared with other viewers, or null when it may. Unshareable responses go only to the
+    /// viewer whose request caused them; collapsed waiters fetch for themselves.
+    /// </summary>
+    public static string? UnshareableReason(CacheBehavior behavior, bool requestHadAuthorization, CacheControl cc, IReadOnlyList<KeyValuePair<string, StringValues>> headers)
+    {
+        if (cc.NoStore)
+        {
+            return "no-store";
+        }
+
+        if (cc.Private)
+        {
+            return "private";
+        }
+
+        if (CacheKeyBuilder.ParseVary(Find(headers, HeaderNames.Vary)) is ["*"])
+        {
+            return "vary-star";
+        }
+
+        if (!behavior.CacheSetCookieResponses && Find(headers, HeaderNames.SetCookie).Count > 0)
+        {
+            return "set-cookie";
+        }
+
+        // RFC 9111 3.5: a response to a request with Authorization is shared only when the response explicitly allows it.
+        if (requestHadAuthorization && !(cc.Public || cc.SharedMaxAge is not null || cc.MustRevalidate))
+        {
+            return "authorization";
+        }
+
+        return null;
+    }
+
+    /// <summary>Why a shareable response must still not be stored, or null when it may be.</summary>
+    public static string? UnstorableReason(int status, CacheControl requestCc, CacheControl cc, IReadOnlyList<KeyValuePair<string, StringValues>> headers)
+    {
+        if (requestCc.NoStore)
+        {
+            return "request-no-store";
+        }
+
+        if (status is 206 or 304 || status < 200)
+        {
+            return "status";
+        }
+
+        if (!HeuristicallyCacheable.Contains(status) && !HasExplicitFreshness(cc, headers) && !cc.Public)
+        {
+            return "status";
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// Freshness lifetime. Origin-given lifetimes (s-maxage, max-age, Expires, the Last-Modified heuristic) are clamped to
+    /// [minTtl, maxTtl]; with none of them the behavior's defaultTtl applies. no-cache means stored but always revalidated.
+    /// </summary>
+    public static TimeSpan FreshnessLifetime(
+        CacheBehavior behavior,
+        int status,
+        CacheControl cc,
+        IReadOnlyList<KeyValuePair<string, StringValues>> headers,
+        DateTimeOffset responseTime,
+        double heuristicFraction)
+    {
+        if (cc.NoCache)
+        {
+            return TimeSpan.Zero;
+        }
+
+        TimeSpan? lifetime = null;
+        if (cc.SharedMaxAge is { } sMaxAge)
+        {
+            lifetime = sMaxAge;
+        }
+        else if (cc.MaxAge is { } maxAge)
+        {
+            lifetime = maxAge;
+        }
+        else if (Find(headers, HeaderNames.Expires) is { Count: > 0 } expiresValues)
+        {
+            // An invalid Expires (e.g. "0") means already expired (RFC 9111 5.3).
+            var date = ParseDate(Find(headers, HeaderNames.Date)) ?? responseTime;
+            lifetime = ParseDate(expiresValues) is { } expires && expires > date ? expires - date : TimeSpan.Zero;
+        }
+        else if (HeuristicallyCacheable.Contains(status) && ParseDate(Find(headers, HeaderNames.LastModified)) is { } lastModified)
+        {
+            var date = ParseDate(Find(headers, HeaderNames.Date)) ?? responseTime;
+            if (date > lastModified)
+            {
+                lifetime = TimeSpan.FromSeconds((date - lastModified).TotalSeconds * heuristicFraction);
+            }
+        }
+
+        if (lifetime is null)
+        {
+            return behavior.DefaultTtl;
+        }
+
+        var value = lifetime.Value;
+        if (value < behavior.MinTtl)
+        {
+            value = behavior.MinTtl;
+        }
+
+        if (value > behavior.MaxTtl)
+        {
+            value = behavior.MaxTtl;
+        }
+
+        return value;
+    }
+
+    /// <summary>corrected_initial_age of RFC 9111 4.2.3.</summary>
+    public static TimeSpan CorrectedInitialAge(IReadOnlyList<KeyValuePair<string, StringValues>> headers, DateTimeOffset requestTime, DateTimeOffset responseTime)
+    {
+        var ageValue = TimeSpan.Zero;
+        if (Find(headers, HeaderNames.Age) is { Count: > 0 } age && CacheControl.TryDelta((age[0] ?? "").Trim(), out var parsed))
+        {
+            ageValue = parsed;
+        }
+
+        var apparentAge = TimeSpan.Zero;
+        if (ParseDate(Find(headers, HeaderNames.Date)) is { } date && responseTime > date)
+        {
+            apparentAge = responseTime - date;
+        }
+
+        var responseDelay = responseTime - requestTime;
+        var correctedAgeValue = ageValue + (responseDelay > TimeSpan.Zero ? responseDelay : TimeSpan.Zero);
+        return apparentAge > correctedAgeValue ? apparentAge : correctedAgeValue;
+    }
+
+    /// <summary>
+    /// May <paramref name="entry"/> answer a request with these directives without contacting the origin (RFC 9111 4.2, 5.2.1)?
+    /// </summary>
+    public static bool SatisfiesRequest(CacheEntry entry, CacheControl requestCc, DateTimeOffset now)
+    {
+        if (requestCc.NoCache)
+        {
+            return false;
+        }
+
+        var age = entry.CurrentAge(now);
+        var lifetime = entry.FreshnessLifetime;
+        if (requestCc.MaxAge is { } maxAge && age > maxAge)
+        {
+            return false;
+        }
+
+        if (requestCc.MinFresh is { } minFresh && lifetime - age < minFresh)
+        {
+            return false;
+        }
+
+        if (age < lifetime)
+        {
+            return true;
+        }
+
+        // Stale: only when the viewer accepts it and the response does not forbid it.
+        if (requestCc.MaxStale && !entry.ForbidsStale && !entry.CacheControl.NoCache)
+        {
+            return requestCc.MaxStaleLimit is not { } limit || age - lifetime <= limit;
+        }
+
+        return false;
+    }
+
+    /// <summary>Within the stale-while-revalidate window: serve stale and refresh in the background (RFC 5861 3).</summary>
+    public static bool WithinStaleWhileRevalidate(CacheEntry entry, DateTimeOffset now)
+    {
+        if (entry.ForbidsStale || entry.CacheControl.StaleWhileRevalidate is not { } window)
+        {
+            return false;
+        }
+
+        var staleness = entry.CurrentAge(now) - entry.FreshnessLifetime;
+        return staleness >= TimeSpan.Zero && staleness <= window;
+    }
+
+    /// <summary>Within a stale-if-error window (response's, request's or the behavior's): serve stale when the origin fails.</summary>
+    public static bool WithinStaleIfError(CacheEntry entry, CacheControl requestCc, CacheBehavior behavior, DateTimeOffset now)
+    {
+        if (entry.ForbidsStale)
+        {
+            return false;
+        }
+
+        var staleness = entry.CurrentAge(now) - entry.FreshnessLifetime;
+        var window = behavior.StaleIfError;
+        if (entry.CacheControl.StaleIfError is { } responseWindow && responseWindow > window)
+        {
+            window = responseWindow;
+        }
+
+        if (requestCc.StaleIfError is { } requestWindow && requestWindow > window)
+        {
+            window = requestWindow;
+        }
+
+        return staleness <= window;
+    }
+
+    public static StringValues Find(IReadOnlyList<KeyValuePair<string, StringValues>> headers, string name)
+    {
+        foreach (var (key, value) in headers)
+        {
+            if (key.Equals(name, StringComparison.OrdinalIgnoreCase))
+            {
+                return value;
+            }
+        }
+
+        return StringValues.Empty;
+    }
+
+    public static DateTimeOffset? ParseDate(StringValues values) =>
+        values.Count > 0 && HeaderUtilities.TryParseDate(values[0], out var date) ? date : null;
+}

@@ -1,0 +1,244 @@
+namespace EdgeCache.Caching;
+
+/// <summary>
+/// A response body held in memory that one writer (the origin fetch) fills while any number of readers
+/// (viewers) stream it from their own positions. Readers never wait for the whole object, and a slow reader
+/// never slows the writer: each keeps its own position over shared, append-only segments.
+/// Once complete the body is immutable and is what a cache hit serves.
+/// </summary>
+public sealed class CachedBody
+{
+    private const int DefaultSegmentSize = 64 * 1024;
+
+    private readonly Lock _lock = new();
+    private readonly int _segmentSize;
+    private byte[][] _segments;
+    private int _segmentCount;
+    private long _length;
+    private bool _completed;
+    private Exception? _fault;
+    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <param name="expectedLength">When the origin sent Content-Length, one segment of exactly that size is used, so a hit is one write.</param>
+    public CachedBody(long? expectedLength = null)
+    {
+        _segmentSize = expectedLength is > 0 and <= int.MaxValue / 2 ? (int)expectedLength.Value : DefaultSegmentSize;
+        _segments = new byte[4][];
+    }
+
+    public static CachedBody FromBytes(ReadOnlySpan<byte> data)
+    {
+        var body = new CachedBody(data.Length);
+        if (!data.IsEmpty)
+        {
+            data.CopyTo(body.GetWriteMemory().Span);
+            body.Advance(data.Length);
+        }
+
+        body.Complete();
+        return body;
+    }
+
+    /// <summary>Bytes received so far.</summary>
+    public long Length => Volatile.Read(ref _length);
+
+    public bool IsCompleted => Volatile.Read(ref _completed);
+
+    public bool IsFaulted => Volatile.Read(ref _fault) is not null;
+
+    /// <summary>Bytes of memory held (whole segments).</summary>
+    public long AllocatedBytes
+    {
+        get
+        {
+            lock (_lock)
+            {
+                long total = 0;
+                for (var i = 0; i < _segmentCount; i++)
+                {
+                    total += _segments[i].Length;
+                }
+
+                return total;
+            }
+        }
+    }
+
+    /// <summary>Writer: free space to read the next origin bytes into. Call <see cref="Advance"/> with what was filled.</summary>
+    public Memory<byte> GetWriteMemory()
+    {
+        lock (_lock)
+        {
+            var used = (int)(_length - ((long)(_segmentCount - 1) * _segmentSize));
+            if (_segmentCount == 0 || used == _segmentSize)
+            {
+                if (_segmentCount == _segments.Length)
+                {
+                    Array.Resize(ref _segments, _segments.Length * 2);
+                }
+
+                _segments[_segmentCount++] = new byte[_segmentSize];
+                used = 0;
+            }
+
+            return _segments[_segmentCount - 1].AsMemory(used);
+        }
+    }
+
+    public void Advance(int count)
+    {
+        if (count <= 0)
+        {
+            return;
+        }
+
+        TaskCompletionSource signal;
+        lock (_lock)
+        {
+            _length += count;
+            signal = _changed;
+            _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+
+        signal.TrySetResult();
+    }
+
+    /// <summary>Writer: copy bytes in (used where the data is already in another buffer, e.g. from a compressor).</summary>
+    public void Write(ReadOnlySpan<byte> data)
+    {
+        while (!data.IsEmpty)
+        {
+            var target = GetWriteMemory().Span;
+            var n = Math.Min(target.Length, data.Length);
+            data[..n].CopyTo(target);
+            Advance(n);
+            data = data[n..];
+        }
+    }
+
+    public void Complete() => Finish(null);
+
+    /// <summary>The fetch failed: readers that reach the end of what arrived get <paramref name="error"/>, never a silent end.</summary>
+    public void Fail(Exception error) => Finish(error);
+
+    private void Finish(Exception? error)
+    {
+        TaskCompletionSource signal;
+        lock (_lock)
+        {
+            if (_completed || _fault is not null)
+            {
+                return;
+            }
+
+            if (error is null)
+            {
+                _completed = true;
+            }
+            else
+            {
+                _fault = error;
+            }
+
+            signal = _changed;
+        }
+
+        signal.TrySetResult();
+    }
+
+    /// <summary>Waits until the body is complete or failed; true when complete.</summary>
+    public async Task<bool> WaitForCompletionAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            Task wait;
+            lock (_lock)
+            {
+                if (_completed)
+                {
+                    return true;
+                }
+
+                if (_fault is not null)
+                {
+                    return false;
+                }
+
+                wait = _changed.Task;
+            }
+
+            await wait.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Streams bytes [start, end) to <paramref name="write"/> as they arrive. Throws <see cref="IncompleteBodyException"/>
+    /// when the origin failed before <paramref name="end"/> was reached (or before completion when end is unbounded).
+    /// </summary>
+    public async ValueTask CopyToAsync(Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> write, long start, long end, CancellationToken cancellationToken)
+    {
+        var position = start;
+        while (true)
+        {
+            long available;
+            bool completed;
+            Exception? fault;
+            Task wait;
+            lock (_lock)
+            {
+                available = _length;
+                completed = _completed;
+                fault = _fault;
+                wait = _changed.Task;
+            }
+
+            var limit = Math.Min(available, end);
+            while (position < limit)
+            {
+                var segment = GetSegment(position / _segmentSize);
+                var offset = (int)(position % _segmentSize);
+                var count = (int)Math.Min(segment.Length - offset, limit - position);
+                await write(segment.AsMemory(offset, count), cancellationToken).ConfigureAwait(false);
+                position += count;
+            }
+
+            if (position >= end || (completed && position >= available))
+            {
+                return;
+            }
+
+            if (fault is not null)
+            {
+                throw new IncompleteBodyException("The origin response ended before the body was complete.", fault);
+            }
+
+            await wait.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private byte[] GetSegment(long index)
+    {
+        lock (_lock)
+        {
+            return _segments[index];
+        }
+    }
+
+    /// <summary>Copies the whole (completed) body into one array; for tests and small bodies.</summary>
+    public byte[] ToArray()
+    {
+        lock (_lock)
+        {
+            var result = new byte[_length];
+            long copied = 0;
+            for (var i = 0; i < _segmentCount && copied < _length; i++)
+            {
+                var n = (int)Math.Min(_segments[i].Length, _length - copied);
+                _segments[i].AsSpan(0, n).CopyTo(result.AsSpan((int)copied));
+                copied += n;
+            }
+
+            return result;
+        }
+    }
+}

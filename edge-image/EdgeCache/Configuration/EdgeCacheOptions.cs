@@ -1,0 +1,24 @@
+namespace EdgeCache.Configuration;
+
+/// <summary>
+/// The whole edge node configuration, bound from the JSON file (see edgecache.schema.json)
+/// and EDGECACHE_ environment variables. Validated once at start-up by <see cref="EdgeCacheOptionsValidator"/>.
+/// </summary>
+public sealed class EdgeCacheOptions
+{
+    public NodeOptions Node { get; set; } = new();
+
+    public ListenOptions Listen { get; set; } = new();
+
+    public LimitsOptions Limits { get; set; } = new();
+
+    public CacheOptions Cache { get; set; } = new();
+
+    public AccessLogOptions AccessLog { get; set; } = new();
+
+    public ReadinessOptions Readiness { get; set; } = new();
+
+    public List<OriginOptions> Origins { get; set; } = [];
+
+    public List<BehaviorOptions> Behaviors { get; set; } = [];
+}

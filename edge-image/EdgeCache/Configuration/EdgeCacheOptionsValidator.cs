@@ -1,0 +1,327 @@
+using Microsoft.Extensions.Options;
+using EdgeCache.Http;
+using EdgeCache.Proxy;
+
+namespace EdgeCache.Configuration;
+
+/// <summary>
+/// Semantic checks the JSON Schema cannot express (cross references, orderings) and that must hold
+/// after environment-variable overrides too. Every failure names the field at fault.
+/// </summary>
+public sealed class EdgeCacheOptionsValidator : IValidateOptions<EdgeCacheOptions>
+{
+    private static readonly HashSet<string> KnownMethods = new(StringComparer.Ordinal) { "GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE" };
+
+    // Never forwarded from the viewer: Host would let a viewer pick a virtual host on the origin,
+    // the rest are hop-by-hop or framing headers that Kestrel and HttpClient own.
+    private static readonly HashSet<string> ForbiddenForwardHeaders = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "Host", "Connection", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding", "TE", "Trailer", "Upgrade",
+        "Proxy-Authorization", "Proxy-Authenticate", "Content-Length", "Expect",
+    };
+
+    public ValidateOptionsResult Validate(string? name, EdgeCacheOptions options)
+    {
+        var errors = Collect(options);
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    public static List<string> Collect(EdgeCacheOptions options)
+    {
+        var errors = new List<string>();
+
+        if (string.IsNullOrWhiteSpace(options.Node.Name))
+        {
+            errors.Add("node.name: must not be empty");
+        }
+
+        if (!System.Net.IPAddress.TryParse(options.Listen.Address, out _))
+        {
+            errors.Add($"listen.address: '{options.Listen.Address}' is not an IP address");
+        }
+
+        CheckPort(errors, "listen.viewerPort", options.Listen.ViewerPort);
+        CheckPort(errors, "listen.adminPort", options.Listen.AdminPort);
+        if (options.Listen.ViewerPort == options.Listen.AdminPort)
+        {
+            errors.Add($"listen.adminPort: must differ from listen.viewerPort ({options.Listen.ViewerPort}); admin endpoints are never served to viewers");
+        }
+
+        if (options.Limits.MaxRequestHeadersBytes < 1024)
+        {
+            errors.Add("limits.maxRequestHeadersBytes: must be at least 1024");
+        }
+
+        if (options.Limits.MaxRequestLineBytes < 256)
+        {
+            errors.Add("limits.maxRequestLineBytes: must be at least 256");
+        }
+
+        if (options.Limits.MaxRequestBodyBytes < 0)
+        {
+            errors.Add("limits.maxRequestBodyBytes: must not be negative");
+        }
+
+        if (options.Cache.MemoryBytes < 1024 * 1024)
+        {
+            errors.Add($"cache.memoryBytes: {options.Cache.MemoryBytes} is below the minimum of 1048576 (1 MiB)");
+        }
+
+        if (options.Cache.MaxObjectBytes < 1024)
+        {
+            errors.Add($"cache.maxObjectBytes: {options.Cache.MaxObjectBytes} is below the minimum of 1024");
+        }
+        else if (options.Cache.MaxObjectBytes > options.Cache.MemoryBytes)
+        {
+            errors.Add($"cache.maxObjectBytes: {options.Cache.MaxObjectBytes} exceeds cache.memoryBytes ({options.Cache.MemoryBytes})");
+        }
+
+        if (options.Cache.HeuristicFraction is <= 0 or > 1 || double.IsNaN(options.Cache.HeuristicFraction))
+        {
+            errors.Add($"cache.heuristicFraction: {options.Cache.HeuristicFraction} must be in (0, 1]");
+        }
+
+        if (options.Readiness.ProbeIntervalSeconds is < 1 or > 3600)
+        {
+            errors.Add($"readiness.probeIntervalSeconds: {options.Readiness.ProbeIntervalSeconds} must be between 1 and 3600");
+        }
+
+        var originIds = new HashSet<string>(StringComparer.Ordinal);
+        if (options.Origins.Count == 0)
+        {
+            errors.Add("origins: at least one origin is required");
+        }
+
+        for (var i = 0; i < options.Origins.Count; i++)
+        {
+            CheckOrigin(errors, $"origins[{i}]", options.Origins[i], originIds);
+        }
+
+        if (options.Behaviors.Count == 0)
+        {
+            errors.Add("behaviors: at least one behavior is required; the last one is the default and must have pathPattern '*'");
+        }
+
+        for (var i = 0; i < options.Behaviors.Count; i++)
+        {
+            CheckBehavior(errors, $"behaviors[{i}]", options.Behaviors[i], i == options.Behaviors.Count - 1, originIds);
+        }
+
+        return errors;
+    }
+
+    private static void CheckPort(List<string> errors, string field, int port)
+    {
+        if (port is < 1 or > 65535)
+        {
+            errors.Add($"{field}: {port} is not a TCP port (1-65535)");
+        }
+    }
+
+    private static void CheckOrigin(List<string> errors, string at, OriginOptions origin, HashSet<string> ids)
+    {
+        if (string.IsNullOrEmpty(origin.Id) || !IsOriginId(origin.Id))
+        {
+            errors.Add($"{at}.id: '{origin.Id}' must be 1-63 lower-case letters, digits or '-', starting with a letter or digit");
+        }
+        else if (!ids.Add(origin.Id))
+        {
+            errors.Add($"{at}.id: '{origin.Id}' is used by another origin; ids must be unique");
+        }
+
+        if (origin.ReadTimeoutMs < 1)
+        {
+            errors.Add($"{at}.readTimeoutMs: must be at least 1");
+        }
+
+        switch (origin.Type)
+        {
+            case "http":
+                if (string.IsNullOrEmpty(origin.Url))
+                {
+                    errors.Add($"{at}.url: required for an http origin");
+                }
+                else if (!Uri.TryCreate(origin.Url, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
+                {
+                    errors.Add($"{at}.url: '{origin.Url}' is not an absolute http:// or https:// URL");
+                }
+                else if (!string.IsNullOrEmpty(uri.UserInfo) || !string.IsNullOrEmpty(uri.Query) || !string.IsNullOrEmpty(uri.Fragment))
+                {
+                    errors.Add($"{at}.url: '{origin.Url}' must not carry user info, a query or a fragment");
+                }
+
+                if (origin.ConnectTimeoutMs < 1)
+                {
+                    errors.Add($"{at}.connectTimeoutMs: must be at least 1");
+                }
+
+                if (origin.MaxConnections < 1)
+                {
+                    errors.Add($"{at}.maxConnections: must be at least 1");
+                }
+
+                if (origin.HealthPath is { } hp && !hp.StartsWith('/'))
+                {
+                    errors.Add($"{at}.healthPath: '{hp}' must start with '/'");
+                }
+
+                break;
+            case "s3":
+                if (string.IsNullOrEmpty(origin.Bucket))
+                {
+                    errors.Add($"{at}.bucket: required for an s3 origin");
+                }
+
+                if (string.IsNullOrEmpty(origin.Region))
+                {
+                    errors.Add($"{at}.region: required for an s3 origin");
+                }
+
+                if (origin.ServiceUrl is { } su && !Uri.TryCreate(su, UriKind.Absolute, out _))
+                {
+                    errors.Add($"{at}.serviceUrl: '{su}' is not an absolute URL");
+                }
+
+                if (origin.KeyPrefix is { } kp && (kp.StartsWith('/') || kp.Contains("..", StringComparison.Ordinal)))
+                {
+                    errors.Add($"{at}.keyPrefix: '{kp}' must not start with '/' or contain '..'");
+                }
+
+                break;
+            default:
+                errors.Add($"{at}.type: '{origin.Type}' is not an origin type (expected \"http\" or \"s3\")");
+                break;
+        }
+    }
+
+    private static void CheckBehavior(List<string> errors, string at, BehaviorOptions behavior, bool isLast, HashSet<string> originIds)
+    {
+        if (isLast && behavior.PathPattern != "*")
+        {
+            errors.Add($"{at}.pathPattern: the last behavior is the default and must be '*' (found '{behavior.PathPattern}')");
+        }
+        else if (!isLast && behavior.PathPattern == "*")
+        {
+            errors.Add($"{at}.pathPattern: '*' matches every path, so the behaviors after it could never match; only the last behavior may be '*'");
+        }
+        else if (behavior.PathPattern != "*" && !behavior.PathPattern.StartsWith('/'))
+        {
+            errors.Add($"{at}.pathPattern: '{behavior.PathPattern}' must start with '/'");
+        }
+
+        if (!originIds.Contains(behavior.Origin))
+        {
+            errors.Add($"{at}.origin: '{behavior.Origin}' is not a configured origin (known: {string.Join(", ", originIds.Order())})");
+        }
+
+        if (behavior.MinTtlSeconds < 0)
+        {
+            errors.Add($"{at}.minTtlSeconds: must not be negative");
+        }
+
+        if (behavior.MinTtlSeconds > behavior.DefaultTtlSeconds)
+        {
+            errors.Add($"{at}.minTtlSeconds: {behavior.MinTtlSeconds} is greater than defaultTtlSeconds ({behavior.DefaultTtlSeconds})");
+        }
+
+        if (behavior.DefaultTtlSeconds > behavior.MaxTtlSeconds)
+        {
+            errors.Add($"{at}.defaultTtlSeconds: {behavior.DefaultTtlSeconds} is greater than maxTtlSeconds ({behavior.MaxTtlSeconds})");
+        }
+
+        if (behavior.StaleIfErrorSeconds < 0)
+        {
+            errors.Add($"{at}.staleIfErrorSeconds: must not be negative");
+        }
+
+        foreach (var method in behavior.AllowedMethods)
+        {
+            if (!KnownMethods.Contains(method))
+            {
+                errors.Add($"{at}.allowedMethods: '{method}' is not one of {string.Join(", ", KnownMethods)}");
+            }
+        }
+
+        if (behavior.AllowedMethods.Count > 0 && !(behavior.AllowedMethods.Contains("GET") && behavior.AllowedMethods.Contains("HEAD")))
+        {
+            errors.Add($"{at}.allowedMethods: must include GET and HEAD");
+        }
+
+        var key = behavior.CacheKey;
+        switch (key.QueryStrings)
+        {
+            case "none" or "all":
+                if (key.QueryStringNames.Count > 0)
+                {
+                    errors.Add($"{at}.cacheKey.queryStringNames: only used with queryStrings \"allowList\" (found \"{key.QueryStrings}\")");
+                }
+
+                break;
+            case "allowList":
+                if (key.QueryStringNames.Count == 0)
+                {
+                    errors.Add($"{at}.cacheKey.queryStringNames: queryStrings \"allowList\" needs at least one name");
+                }
+
+                break;
+            default:
+                errors.Add($"{at}.cacheKey.queryStrings: '{key.QueryStrings}' is not one of \"none\", \"all\", \"allowList\"");
+                break;
+        }
+
+        CheckHeaders(errors, $"{at}.cacheKey.headers", key.Headers);
+        CheckHeaders(errors, $"{at}.originRequest.headers", behavior.OriginRequest.Headers);
+        CheckCookies(errors, $"{at}.cacheKey.cookies", key.Cookies);
+        CheckCookies(errors, $"{at}.originRequest.cookies", behavior.OriginRequest.Cookies);
+
+        if (behavior.PathPattern.Length > 0 && !PathPattern.IsValid(behavior.PathPattern))
+        {
+            errors.Add($"{at}.pathPattern: '{behavior.PathPattern}' contains characters not allowed in a path pattern");
+        }
+    }
+
+    private static void CheckHeaders(List<string> errors, string at, List<string> headers)
+    {
+        for (var i = 0; i < headers.Count; i++)
+        {
+            var header = headers[i];
+            if (!HttpToken.IsToken(header))
+            {
+                errors.Add($"{at}[{i}]: '{header}' is not a valid header name");
+            }
+            else if (ForbiddenForwardHeaders.Contains(header))
+            {
+                errors.Add($"{at}[{i}]: '{header}' is never forwarded from viewers" + (header.Equals("Host", StringComparison.OrdinalIgnoreCase) ? "; set origins[].hostHeader to choose the Host the origin sees" : " (hop-by-hop or framing header)"));
+            }
+        }
+    }
+
+    private static void CheckCookies(List<string> errors, string at, List<string> cookies)
+    {
+        for (var i = 0; i < cookies.Count; i++)
+        {
+            if (!HttpToken.IsToken(cookies[i]))
+            {
+                errors.Add($"{at}[{i}]: '{cookies[i]}' is not a valid cookie name");
+            }
+        }
+    }
+
+    private static bool IsOriginId(string id)
+    {
+        if (id.Length is 0 or > 63 || id[0] == '-')
+        {
+            return false;
+        }
+
+        foreach (var c in id)
+        {
+            if (!(char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '-'))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+}

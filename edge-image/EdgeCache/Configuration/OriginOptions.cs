@@ -1,0 +1,34 @@
+namespace EdgeCache.Configuration;
+
+/// <summary>One origin: <c>type</c> is "http" (Url, HostHeader, ...) or "s3" (Bucket, Region, ...).</summary>
+public sealed class OriginOptions
+{
+    public string Id { get; set; } = "";
+
+    public string Type { get; set; } = "";
+
+    // http
+    public string? Url { get; set; }
+
+    public string? HostHeader { get; set; }
+
+    public int ConnectTimeoutMs { get; set; } = 5000;
+
+    public int MaxConnections { get; set; } = 512;
+
+    public string? HealthPath { get; set; }
+
+    // both
+    public int ReadTimeoutMs { get; set; } = 30000;
+
+    // s3
+    public string? Bucket { get; set; }
+
+    public string? Region { get; set; }
+
+    public string? KeyPrefix { get; set; }
+
+    public string? ServiceUrl { get; set; }
+
+    public bool ForcePathStyle { get; set; }
+}

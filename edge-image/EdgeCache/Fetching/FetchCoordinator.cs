@@ -1,0 +1,466 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.IO.Compression;
+using EdgeCache.Caching;
+using EdgeCache.Configuration;
+using EdgeCache.Observability;
+using EdgeCache.Origins;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Primitives;
+using Microsoft.Net.Http.Headers;
+
+namespace EdgeCache.Fetching;
+
+/// <summary>
+/// Collapses concurrent misses for one key into one origin fetch, builds the cache entry from the origin's response,
+/// streams its body into a <see cref="CachedBody"/> that every waiter reads as it arrives, and stores it when complete.
+/// </summary>
+public sealed partial class FetchCoordinator : IDisposable
+{
+    private const int CompressMinBytes = 1024;
+    private const int CompressMaxBytes = 10 * 1024 * 1024;
+
+    private readonly ConcurrentDictionary<string, InFlightFetch> _inFlight = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _shutdown = new();
+    private readonly MemoryCacheStore _store;
+    private readonly TimeProvider _time;
+    private readonly EdgeCacheMetrics _metrics;
+    private readonly ILogger<FetchCoordinator> _logger;
+    private readonly CacheOptions _cacheOptions;
+    private long _generation;
+
+    public FetchCoordinator(MemoryCacheStore store, TimeProvider time, EdgeCacheMetrics metrics, IOptions<EdgeCacheOptions> options, ILogger<FetchCoordinator> logger)
+    {
+        _store = store;
+        _time = time;
+        _metrics = metrics;
+        _logger = logger;
+        _cacheOptions = options.Value.Cache;
+    }
+
+    public int InFlightCount => _inFlight.Count;
+
+    /// <summary>Joins the fetch under way for <paramref name="collapseKey"/>, or starts one with <paramref name="request"/>.</summary>
+    public InFlightFetch GetOrStart(string collapseKey, FetchRequest request, out bool isLeader)
+    {
+        while (true)
+        {
+            if (_inFlight.TryGetValue(collapseKey, out var existing))
+            {
+                isLeader = false;
+                _metrics.CollapsedWaiters.Inc();
+                return existing;
+            }
+
+            var fetch = new InFlightFetch(collapseKey, request) { Generation = Interlocked.Read(ref _generation) };
+            if (_inFlight.TryAdd(collapseKey, fetch))
+            {
+                isLeader = true;
+                _ = Task.Run(() => RunAsync(fetch));
+                return fetch;
+            }
+        }
+    }
+
+    /// <summary>Refreshes an entry in the background (stale-while-revalidate): at most one refresh per key at a time.</summary>
+    public void StartBackgroundRefresh(string collapseKey, FetchRequest request)
+    {
+        if (_inFlight.ContainsKey(collapseKey))
+        {
+            return;
+        }
+
+        var fetch = GetOrStart(collapseKey, request, out var isLeader);
+        if (isLeader)
+        {
+            fetch.AbandonByLeader();
+        }
+    }
+
+    /// <summary>Called by purges: fetches that started before now will not store what they get.</summary>
+    public void AdvanceGeneration() => Interlocked.Increment(ref _generation);
+
+    private async Task RunAsync(InFlightFetch fetch)
+    {
+        FetchOutcome outcome;
+        try
+        {
+            outcome = await FetchAsync(fetch).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            LogFetchFailed(_logger, fetch.Request.Origin.Id, fetch.Request.Path, ex);
+            outcome = new FetchOutcome.Failed(ex, StatusCodes.Status502BadGateway);
+        }
+
+        fetch.SetOutcome(outcome);
+        if (outcome is not FetchOutcome.Shared { Revalidated: false })
+        {
+            // A new body still arriving stays joinable until its pump ends (the pump removes it); everything else is done now.
+            _inFlight.TryRemove(new KeyValuePair<string, InFlightFetch>(fetch.CollapseKey, fetch));
+        }
+    }
+
+    private async Task<FetchOutcome> FetchAsync(InFlightFetch fetch)
+    {
+        var request = fetch.Request;
+        var origin = request.Origin;
+        var stale = request.StaleEntry;
+        var originRequest = new OriginRequest
+        {
+            Method = "GET",
+            Path = request.Path,
+            Query = request.ForwardedQuery,
+            Headers = request.ForwardedHeaders,
+            IfNoneMatch = stale?.ETag,
+            IfModifiedSince = stale?.ETag is null ? stale?.LastModified : null,
+        };
+
+        var requestTime = _time.GetUtcNow();
+        var started = Stopwatch.GetTimestamp();
+        OriginResponse response;
+        try
+        {
+            response = await origin.SendAsync(originRequest, _shutdown.Token).ConfigureAwait(false);
+        }
+        catch (OriginException ex)
+        {
+            _metrics.OriginFetchDuration.WithLabels(origin.Id, "error").Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+            _metrics.OriginErrors.WithLabels(origin.Id, ex.Kind.ToString().ToLowerInvariant()).Inc();
+            LogOriginError(_logger, origin.Id, request.Path, ex.Kind, ex.Message);
+            return new FetchOutcome.Failed(ex, ex.ViewerStatusCode);
+        }
+
+        _metrics.OriginFetchDuration.WithLabels(origin.Id, "ok").Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+        var responseTime = _time.GetUtcNow();
+        var headers = response.Headers;
+        if (CachePolicy.Find(headers, HeaderNames.Date).Count == 0)
+        {
+            // RFC 9110 6.6.1: a recipient with a clock adds Date when the origin did not.
+            headers.Add(new(HeaderNames.Date, responseTime.ToString("R")));
+        }
+
+        var cc = CacheControl.Parse(CachePolicy.Find(headers, HeaderNames.CacheControl));
+
+        if (response.StatusCode == StatusCodes.Status304NotModified && stale is not null)
+        {
+            response.Dispose();
+            var refreshed = Refresh(request, stale, headers, requestTime, responseTime);
+            if (fetch.Generation == Interlocked.Read(ref _generation))
+            {
+                _store.Replace(request.PrimaryKey, stale, refreshed);
+            }
+
+            return new FetchOutcome.Shared(refreshed, revalidated: true, storable: true, originStatus: 304);
+        }
+
+        if (response.StatusCode >= 500 && stale is not null
+            && CachePolicy.WithinStaleIfError(stale, request.RequestCacheControl, request.Behavior, responseTime))
+        {
+            response.Dispose();
+            return new FetchOutcome.Failed(new OriginException(origin.Id, OriginErrorKind.Protocol, $"origin answered {response.StatusCode}"), response.StatusCode);
+        }
+
+        var unshareable = CachePolicy.UnshareableReason(request.Behavior, request.Behavior.ForwardsAuthorization && request.RequestHeaders.ContainsKey(HeaderNames.Authorization), cc, headers);
+        if (unshareable is not null)
+        {
+            return new FetchOutcome.Pass(response, unshareable);
+        }
+
+        if (response.ContentLength > _cacheOptions.MaxObjectBytes)
+        {
+            return new FetchOutcome.Pass(response, "too-large");
+        }
+
+        var encoding = ChooseEncoding(request, response, cc);
+        var varyNames = CacheKeyBuilder.ParseVary(CachePolicy.Find(headers, HeaderNames.Vary));
+        var etag = CachePolicy.Find(headers, HeaderNames.ETag) is { Count: > 0 } etagValues ? etagValues[0] : null;
+        if (encoding is not null)
+        {
+            headers = Transform(headers, encoding, etag);
+            if (!varyNames.Contains(CacheKeyBuilder.AcceptEncoding))
+            {
+                varyNames = [.. varyNames.Append(CacheKeyBuilder.AcceptEncoding).Order(StringComparer.Ordinal)];
+            }
+        }
+
+        var storableReason = CachePolicy.UnstorableReason(response.StatusCode, request.RequestCacheControl, cc, headers);
+        var contentLength = encoding is null or "identity" ? response.ContentLength : null;
+        var entry = new CacheEntry
+        {
+            StatusCode = response.StatusCode,
+            Headers = StripAge(headers),
+            Body = new CachedBody(contentLength),
+            ContentLength = contentLength,
+            RequestTime = requestTime,
+            ResponseTime = responseTime,
+            CorrectedInitialAge = CachePolicy.CorrectedInitialAge(headers, requestTime, responseTime),
+            FreshnessLifetime = CachePolicy.FreshnessLifetime(request.Behavior, response.StatusCode, cc, headers, responseTime, _cacheOptions.HeuristicFraction),
+            CacheControl = cc,
+            VaryNames = varyNames,
+            SecondaryKey = CacheKeyBuilder.SecondaryKey(varyNames, request.RequestHeaders),
+            ETag = etag,
+            LastModified = CachePolicy.ParseDate(CachePolicy.Find(headers, HeaderNames.LastModified)),
+        };
+
+        _ = Task.Run(() => PumpAsync(fetch, response, entry, encoding, storableReason is null));
+        return new FetchOutcome.Shared(entry, revalidated: false, storable: storableReason is null, originStatus: response.StatusCode);
+    }
+
+    /// <summary>Reads the origin body into the entry (compressing if asked), then stores it if it arrived whole.</summary>
+    private async Task PumpAsync(InFlightFetch fetch, OriginResponse response, CacheEntry entry, string? encoding, bool storable)
+    {
+        var body = entry.Body;
+        var origin = fetch.Request.Origin;
+        byte[]? scratch = null;
+        Stream? compressor = null;
+        try
+        {
+            if (encoding is "br" or "gzip")
+            {
+                var sink = new CachedBodyWriteStream(body);
+                compressor = encoding == "br"
+                    ? new BrotliStream(sink, CompressionLevel.Fastest, leaveOpen: false)
+                    : new GZipStream(sink, CompressionLevel.Fastest, leaveOpen: false);
+                scratch = ArrayPool<byte>.Shared.Rent(64 * 1024);
+            }
+
+            using var idle = CancellationTokenSource.CreateLinkedTokenSource(_shutdown.Token);
+            long received = 0;
+            var tooLarge = false;
+            while (true)
+            {
+                idle.CancelAfter(origin.ReadTimeout);
+                var buffer = compressor is null ? body.GetWriteMemory() : scratch.AsMemory();
+                int read;
+                try
+                {
+                    read = await response.Body.ReadAsync(buffer, idle.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException ex) when (!_shutdown.IsCancellationRequested)
+                {
+                    throw new OriginException(origin.Id, OriginErrorKind.Timeout, $"no body bytes for {origin.ReadTimeout.TotalMilliseconds:0} ms", ex);
+                }
+
+                if (read == 0)
+                {
+                    break;
+                }
+
+                received += read;
+                if (compressor is null)
+                {
+                    body.Advance(read);
+                }
+                else
+                {
+                    await compressor.WriteAsync(scratch.AsMemory(0, read), idle.Token).ConfigureAwait(false);
+                    // Flush so waiters get compressed bytes as the origin's arrive, not at the end.
+                    await compressor.FlushAsync(idle.Token).ConfigureAwait(false);
+                }
+
+                if (body.Length > _cacheOptions.MaxObjectBytes)
+                {
+                    // Keeps streaming to the viewers already reading, but will not be stored.
+                    tooLarge = true;
+                    if (body.Length > _cacheOptions.MemoryBytes)
+                    {
+                        throw new IncompleteBodyException($"response of unknown length grew past the memory tier ({_cacheOptions.MemoryBytes} bytes)");
+                    }
+                }
+            }
+
+            if (response.ContentLength is { } expected && received != expected)
+            {
+                throw new IncompleteBodyException($"origin sent {received} of {expected} bytes");
+            }
+
+            if (compressor is not null)
+            {
+                await compressor.DisposeAsync().ConfigureAwait(false);
+                compressor = null;
+            }
+
+            body.Complete();
+            if (storable && !tooLarge && fetch.Generation == Interlocked.Read(ref _generation))
+            {
+                _store.Store(fetch.Request.PrimaryKey, entry);
+            }
+        }
+        catch (Exception ex)
+        {
+            body.Fail(ex);
+            _metrics.OriginErrors.WithLabels(origin.Id, "body").Inc();
+            LogBodyFailed(_logger, origin.Id, fetch.Request.Path, body.Length, ex.Message);
+        }
+        finally
+        {
+            if (compressor is not null)
+            {
+                try
+                {
+                    await compressor.DisposeAsync().ConfigureAwait(false);
+                }
+                catch (Exception)
+                {
+                    // The body already failed; the compressor's trailer has nowhere useful to go.
+                }
+            }
+
+            if (scratch is not null)
+            {
+                ArrayPool<byte>.Shared.Return(scratch);
+            }
+
+            response.Dispose();
+            _inFlight.TryRemove(new KeyValuePair<string, InFlightFetch>(fetch.CollapseKey, fetch));
+        }
+    }
+
+    /// <summary>RFC 9111 4.3.4: update the stored headers from a 304, keeping the representation's own metadata.</summary>
+    private CacheEntry Refresh(FetchRequest request, CacheEntry stale, List<KeyValuePair<string, StringValues>> notModified, DateTimeOffset requestTime, DateTimeOffset responseTime)
+    {
+        var merged = new List<KeyValuePair<string, StringValues>>(stale.Headers.Count + notModified.Count);
+        var replaced = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (name, _) in notModified)
+        {
+            if (!IsRepresentationMetadata(name))
+            {
+                replaced.Add(name);
+            }
+        }
+
+        foreach (var header in stale.Headers)
+        {
+            if (!replaced.Contains(header.Key))
+            {
+                merged.Add(header);
+            }
+        }
+
+        foreach (var header in notModified)
+        {
+            if (replaced.Contains(header.Key) && !header.Key.Equals(HeaderNames.Age, StringComparison.OrdinalIgnoreCase))
+            {
+                merged.Add(header);
+            }
+        }
+
+        var cc = CacheControl.Parse(CachePolicy.Find(merged, HeaderNames.CacheControl));
+        return new CacheEntry
+        {
+            StatusCode = stale.StatusCode,
+            Headers = merged,
+            Body = stale.Body,
+            ContentLength = stale.ContentLength,
+            RequestTime = requestTime,
+            ResponseTime = responseTime,
+            CorrectedInitialAge = CachePolicy.CorrectedInitialAge(notModified, requestTime, responseTime),
+            FreshnessLifetime = CachePolicy.FreshnessLifetime(request.Behavior, stale.StatusCode, cc, merged, responseTime, _cacheOptions.HeuristicFraction),
+            CacheControl = cc,
+            VaryNames = stale.VaryNames,
+            SecondaryKey = stale.SecondaryKey,
+            ETag = stale.ETag,
+            LastModified = CachePolicy.ParseDate(CachePolicy.Find(merged, HeaderNames.LastModified)) ?? stale.LastModified,
+        };
+    }
+
+    private static bool IsRepresentationMetadata(string name) =>
+        name.Equals(HeaderNames.ContentLength, StringComparison.OrdinalIgnoreCase)
+        || name.Equals(HeaderNames.ContentEncoding, StringComparison.OrdinalIgnoreCase)
+        || name.Equals(HeaderNames.ContentRange, StringComparison.OrdinalIgnoreCase)
+        || name.Equals(HeaderNames.ContentType, StringComparison.OrdinalIgnoreCase)
+        || name.Equals(HeaderNames.ETag, StringComparison.OrdinalIgnoreCase)
+        || name.Equals(HeaderNames.Vary, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// The coding to store this response in: null when the behavior does not compress or the response is not eligible
+    /// (then one variant serves every viewer), otherwise the leader's wanted coding, recorded with Vary: Accept-Encoding.
+    /// </summary>
+    private static string? ChooseEncoding(FetchRequest request, OriginResponse response, CacheControl cc)
+    {
+        if (!request.Behavior.Compress || response.StatusCode != StatusCodes.Status200OK || cc.NoTransform)
+        {
+            return null;
+        }
+
+        if (CachePolicy.Find(response.Headers, HeaderNames.ContentEncoding) is { Count: > 0 } ce && !ce.ToString().Equals("identity", StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+
+        if (response.ContentLength is < CompressMinBytes or > CompressMaxBytes)
+        {
+            return null;
+        }
+
+        return IsCompressible(CachePolicy.Find(response.Headers, HeaderNames.ContentType)) ? request.WantedEncoding : null;
+    }
+
+    internal static bool IsCompressible(StringValues contentType)
+    {
+        if (contentType.Count == 0 || contentType[0] is not { } value)
+        {
+            return false;
+        }
+
+        var semi = value.IndexOf(';', StringComparison.Ordinal);
+        var media = (semi < 0 ? value : value[..semi]).Trim().ToLowerInvariant();
+        return media.StartsWith("text/", StringComparison.Ordinal)
+            || media is "application/javascript" or "application/x-javascript" or "application/json" or "application/xml"
+                or "image/svg+xml" or "application/xhtml+xml" or "application/rss+xml" or "application/atom+xml"
+                or "application/manifest+json" or "application/ld+json" or "application/wasm"
+            || media.EndsWith("+json", StringComparison.Ordinal)
+            || media.EndsWith("+xml", StringComparison.Ordinal);
+    }
+
+    private static List<KeyValuePair<string, StringValues>> Transform(List<KeyValuePair<string, StringValues>> headers, string encoding, string? etag)
+    {
+        var result = new List<KeyValuePair<string, StringValues>>(headers.Count + 2);
+        var varyDone = false;
+        foreach (var (name, value) in headers)
+        {
+            if (name.Equals(HeaderNames.Vary, StringComparison.OrdinalIgnoreCase))
+            {
+                varyDone = true;
+                var names = CacheKeyBuilder.ParseVary(value);
+                result.Add(new(name, names.Contains(CacheKeyBuilder.AcceptEncoding) ? value : new StringValues(value.ToString() + ", Accept-Encoding")));
+            }
+            else if (name.Equals(HeaderNames.ETag, StringComparison.OrdinalIgnoreCase) && encoding != "identity" && etag is not null && !etag.StartsWith("W/", StringComparison.Ordinal))
+            {
+                // A compressed representation is not byte-identical to the origin's: its validator is weak (as nginx does).
+                result.Add(new(name, "W/" + etag));
+            }
+            else if (!name.Equals(HeaderNames.ContentEncoding, StringComparison.OrdinalIgnoreCase))
+            {
+                result.Add(new(name, value));
+            }
+        }
+
+        if (!varyDone)
+        {
+            result.Add(new(HeaderNames.Vary, "Accept-Encoding"));
+        }
+
+        if (encoding != "identity")
+        {
+            result.Add(new(HeaderNames.ContentEncoding, encoding));
+        }
+
+        return result;
+    }
+
+    private static List<KeyValuePair<string, StringValues>> StripAge(List<KeyValuePair<string, StringValues>> headers)
+    {
+        headers.RemoveAll(h => h.Key.Equals(HeaderNames.Age, StringComparison.OrdinalIgnoreCase));
+        return headers;
+    }
+
+    public void Dispose()
+    {
+        _shutdown.Cancel();
+        _shutdown.Dispose();
+    }
+}

@@ -1,0 +1,45 @@
+using EdgeCache.Caching;
+using EdgeCache.Origins;
+
+namespace EdgeCache.Fetching;
+
+/// <summary>How an origin fetch turned out, as seen by the viewers waiting on it.</summary>
+public abstract class FetchOutcome
+{
+    private FetchOutcome()
+    {
+    }
+
+    /// <summary>A response every collapsed viewer may be served; its body may still be arriving.</summary>
+    public sealed class Shared(CacheEntry entry, bool revalidated, bool storable, int originStatus) : FetchOutcome
+    {
+        public CacheEntry Entry { get; } = entry;
+
+        /// <summary>The origin answered 304 and the stored entry was refreshed.</summary>
+        public bool Revalidated { get; } = revalidated;
+
+        public bool Storable { get; } = storable;
+
+        public int OriginStatus { get; } = originStatus;
+    }
+
+    /// <summary>
+    /// Only for the viewer that caused the fetch (no-store, private, Set-Cookie, Vary: *, or too large to buffer):
+    /// the leader streams it; every waiter is released to fetch for itself.
+    /// </summary>
+    public sealed class Pass(OriginResponse response, string reason) : FetchOutcome
+    {
+        public OriginResponse Response { get; } = response;
+
+        public string Reason { get; } = reason;
+    }
+
+    /// <summary>The origin could not be reached or answered with an error while a stale copy may stand in.</summary>
+    public sealed class Failed(Exception error, int viewerStatus) : FetchOutcome
+    {
+        public Exception Error { get; } = error;
+
+        /// <summary>502 or 504 for a transport failure, or the origin's own 5xx when a stale copy may stand in for it.</summary>
+        public int ViewerStatus { get; } = viewerStatus;
+    }
+}

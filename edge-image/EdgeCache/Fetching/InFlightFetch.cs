@@ -1,0 +1,70 @@
+using EdgeCache.Origins;
+
+namespace EdgeCache.Fetching;
+
+/// <summary>
+/// One origin fetch that any number of viewers wait on (the "one task per key" pattern of ASP.NET Core's output
+/// cache dispatcher, without its whole-body buffering). The fetch runs on its own task with the node's lifetime
+/// token, so the viewer that started it can disconnect without cancelling it for the others.
+/// </summary>
+public sealed class InFlightFetch(string collapseKey, FetchRequest request)
+{
+    private readonly TaskCompletionSource<FetchOutcome> _outcome = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Lock _lock = new();
+    private bool _leaderGone;
+    private bool _passClaimed;
+
+    public string CollapseKey { get; } = collapseKey;
+
+    public FetchRequest Request { get; } = request;
+
+    /// <summary>Set from the node's purge generation when the fetch starts; a purge after that keeps the result out of the cache.</summary>
+    public long Generation { get; init; }
+
+    public Task<FetchOutcome> Outcome => _outcome.Task;
+
+    internal void SetOutcome(FetchOutcome outcome)
+    {
+        _outcome.TrySetResult(outcome);
+        if (outcome is FetchOutcome.Pass pass)
+        {
+            lock (_lock)
+            {
+                if (_leaderGone && !_passClaimed)
+                {
+                    _passClaimed = true;
+                    pass.Response.Dispose();
+                }
+            }
+        }
+    }
+
+    /// <summary>The leader takes the pass-through response it alone may read; null if it is not one or already taken.</summary>
+    public OriginResponse? ClaimPass()
+    {
+        lock (_lock)
+        {
+            if (_outcome.Task.IsCompletedSuccessfully && _outcome.Task.Result is FetchOutcome.Pass pass && !_passClaimed)
+            {
+                _passClaimed = true;
+                return pass.Response;
+            }
+
+            return null;
+        }
+    }
+
+    /// <summary>The leader went away (or never existed: a background refresh); a pass-through response nobody will read is released.</summary>
+    public void AbandonByLeader()
+    {
+        lock (_lock)
+        {
+            _leaderGone = true;
+            if (_outcome.Task.IsCompletedSuccessfully && _outcome.Task.Result is FetchOutcome.Pass pass && !_passClaimed)
+            {
+                _passClaimed = true;
+                pass.Response.Dispose();
+            }
+        }
+    }
+}

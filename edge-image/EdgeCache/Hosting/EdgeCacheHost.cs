@@ -1,0 +1,61 @@
+using System.Net;
+using EdgeCache.Caching;
+using EdgeCache.Configuration;
+using EdgeCache.Fetching;
+using EdgeCache.Observability;
+using EdgeCache.Origins;
+using EdgeCache.Proxy;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace EdgeCache.Hosting;
+
+/// <summary>Builds the edge node: Kestrel on the viewer and admin ports, the cache, the origins and the proxy.</summary>
+public static class EdgeCacheHost
+{
+    public static WebApplication Build(EdgeCacheOptions options, Action<IServiceCollection>? configureServices = null, Action<ILoggingBuilder>? configureLogging = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
+        builder.Logging.ClearProviders();
+        builder.Logging.AddJsonConsole(json =>
+        {
+            json.UseUtcTimestamp = true;
+            json.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
+        });
+        builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Information);
+        configureLogging?.Invoke(builder.Logging);
+
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestHeadersTotalSize = options.Limits.MaxRequestHeadersBytes;
+            kestrel.Limits.MaxRequestLineSize = options.Limits.MaxRequestLineBytes;
+            kestrel.Limits.MaxRequestBodySize = options.Limits.MaxRequestBodyBytes;
+            var address = IPAddress.Parse(options.Listen.Address);
+            kestrel.Listen(address, options.Listen.ViewerPort, listen => listen.Protocols = HttpProtocols.Http1);
+            kestrel.Listen(address, options.Listen.AdminPort, listen => listen.Protocols = HttpProtocols.Http1);
+        });
+
+        var services = builder.Services;
+        services.AddSingleton<IOptions<EdgeCacheOptions>>(Options.Create(options));
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<EdgeCacheMetrics>();
+        services.AddSingleton<MemoryCacheStore>();
+        services.AddSingleton<OriginRegistry>();
+        services.AddSingleton<BehaviorTable>();
+        services.AddSingleton<FetchCoordinator>();
+        services.AddSingleton<EdgeProxy>();
+        services.AddSingleton<OriginHealthMonitor>();
+        services.AddHostedService(sp => sp.GetRequiredService<OriginHealthMonitor>());
+        configureServices?.Invoke(services);
+
+        var app = builder.Build();
+        var adminPort = options.Listen.AdminPort;
+        app.MapWhen(context => context.Connection.LocalPort == adminPort, AdminEndpoints.Map);
+        var proxy = app.Services.GetRequiredService<EdgeProxy>();
+        app.Run(proxy.InvokeAsync);
+        return app;
+    }
+}

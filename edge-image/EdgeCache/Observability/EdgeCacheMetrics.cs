@@ -1,0 +1,48 @@
+using Prometheus;
+
+namespace EdgeCache.Observability;
+
+/// <summary>
+/// The node's Prometheus metrics, on a registry of its own so that several nodes in one process (tests) do not share counters.
+/// </summary>
+public sealed class EdgeCacheMetrics
+{
+    public EdgeCacheMetrics()
+    {
+        Registry = Metrics.NewCustomRegistry();
+        var factory = Metrics.WithCustomRegistry(Registry);
+        Requests = factory.CreateCounter("edgecache_requests_total", "Viewer requests by cache status (hit, miss, refresh_hit, stale, error, pass).", "cache_status");
+        ResponseBytes = factory.CreateCounter("edgecache_response_body_bytes_total", "Body bytes served to viewers, by cache status.", "cache_status");
+        OriginFetchDuration = factory.CreateHistogram(
+            "edgecache_origin_fetch_duration_seconds",
+            "Time from sending an origin request to its response headers, by origin and outcome.",
+            new HistogramConfiguration
+            {
+                LabelNames = ["origin", "outcome"],
+                Buckets = Histogram.ExponentialBuckets(0.001, 2, 16),
+            });
+        CollapsedWaiters = factory.CreateCounter("edgecache_collapsed_waiters_total", "Viewer requests that waited on another viewer's origin fetch instead of starting their own.");
+        StoredBytes = factory.CreateGauge("edgecache_stored_bytes", "Bytes held by the memory tier.");
+        StoredObjects = factory.CreateGauge("edgecache_stored_objects", "URLs (primary keys) held by the memory tier.");
+        Evictions = factory.CreateCounter("edgecache_evictions_total", "Objects evicted from the memory tier to stay within its byte budget.");
+        OriginErrors = factory.CreateCounter("edgecache_origin_errors_total", "Origin fetches that failed, by origin and kind (connect, timeout, protocol, body).", "origin", "kind");
+    }
+
+    public CollectorRegistry Registry { get; }
+
+    public Counter Requests { get; }
+
+    public Counter ResponseBytes { get; }
+
+    public Histogram OriginFetchDuration { get; }
+
+    public Counter CollapsedWaiters { get; }
+
+    public Gauge StoredBytes { get; }
+
+    public Gauge StoredObjects { get; }
+
+    public Counter Evictions { get; }
+
+    public Counter OriginErrors { get; }
+}

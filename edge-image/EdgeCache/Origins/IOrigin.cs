@@ -1,0 +1,16 @@
+namespace EdgeCache.Origins;
+
+/// <summary>A configured origin. The only way a request leaves the node: there is no path from viewer input to an arbitrary URL.</summary>
+public interface IOrigin
+{
+    string Id { get; }
+
+    /// <summary>Idle time allowed between two reads of a response body.</summary>
+    TimeSpan ReadTimeout { get; }
+
+    /// <summary>Sends the request; throws <see cref="OriginException"/> for connect failures, timeouts and protocol errors.</summary>
+    Task<OriginResponse> SendAsync(OriginRequest request, CancellationToken cancellationToken);
+
+    /// <summary>Readiness probe: true when the origin answers.</summary>
+    Task<bool> ProbeAsync(CancellationToken cancellationToken);
+}

@@ -1,0 +1,56 @@
+using EdgeCache.Configuration;
+using EdgeCache.Hosting;
+
+// EdgeCache: the caching reverse proxy in every edge node.
+//   dotnet run --project edge-image/EdgeCache                 → embedded default: sample site origin on 127.0.0.1:8081
+//   dotnet run --project edge-image/EdgeCache -- --config F   → or EDGECACHE_CONFIG=F
+string? configPath = Environment.GetEnvironmentVariable("EDGECACHE_CONFIG");
+for (var i = 0; i < args.Length; i++)
+{
+    if (args[i] == "--config" && i + 1 < args.Length)
+    {
+        configPath = args[++i];
+    }
+    else if (args[i] is "--help" or "-h")
+    {
+        Console.WriteLine("usage: EdgeCache [--config <edgecache.json>]   (or EDGECACHE_CONFIG); no config runs the embedded sample site.");
+        return 0;
+    }
+    else
+    {
+        Console.Error.WriteLine($"unknown argument '{args[i]}' (usage: EdgeCache [--config <edgecache.json>])");
+        return 2;
+    }
+}
+
+var embedded = string.IsNullOrEmpty(configPath);
+configPath ??= Path.Combine(AppContext.BaseDirectory, EdgeCacheConfigLoader.DefaultConfigFileName);
+
+EdgeCacheOptions options;
+try
+{
+    options = EdgeCacheConfigLoader.Load(configPath);
+}
+catch (ConfigurationException ex)
+{
+    Console.Error.WriteLine(ex.Message);
+    return 2;
+}
+
+WebApplication? sample = null;
+if (embedded)
+{
+    var origin = new Uri(options.Origins[0].Url!);
+    sample = SampleOrigin.Build(Path.Combine(AppContext.BaseDirectory, "sample-site"), origin.Port);
+    await sample.StartAsync();
+    Console.WriteLine($"Embedded default: sample site origin on {origin}, viewers on http://{options.Listen.Address}:{options.Listen.ViewerPort}/, admin on http://{options.Listen.Address}:{options.Listen.AdminPort}/");
+}
+
+var app = EdgeCacheHost.Build(options);
+await app.RunAsync();
+if (sample is not null)
+{
+    await sample.StopAsync();
+}
+
+return 0;

@@ -1,0 +1,627 @@
+using System.Diagnostics;
+using System.Text;
+using EdgeCache.Caching;
+using EdgeCache.Configuration;
+using EdgeCache.Fetching;
+using EdgeCache.Observability;
+using EdgeCache.Origins;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Primitives;
+using Microsoft.Net.Http.Headers;
+
+namespace EdgeCache.Proxy;
+
+/// <summary>
+/// Answers viewer requests: matches the behavior, looks the key up, serves hits, collapses misses into one origin
+/// fetch, revalidates stale entries, and forwards what must not be cached. Viewer input only ever selects a
+/// configured behavior and a validated path beneath its origin.
+/// </summary>
+public sealed partial class EdgeProxy
+{
+    /// <summary>Answered on the viewer port for load-balancer and Route 53 health checks (liveness only).</summary>
+    public const string ViewerHealthPath = "/.edge/healthz";
+
+    private const int MaxVaryRetries = 3;
+
+    private readonly BehaviorTable _behaviors;
+    private readonly OriginRegistry _origins;
+    private readonly MemoryCacheStore _store;
+    private readonly FetchCoordinator _coordinator;
+    private readonly TimeProvider _time;
+    private readonly EdgeCacheMetrics _metrics;
+    private readonly ILogger<EdgeProxy> _logger;
+    private readonly ILogger _accessLog;
+    private readonly bool _accessLogEnabled;
+    private readonly string _via;
+    private readonly string _nodeName;
+
+    public EdgeProxy(
+        BehaviorTable behaviors,
+        OriginRegistry origins,
+        MemoryCacheStore store,
+        FetchCoordinator coordinator,
+        TimeProvider time,
+        EdgeCacheMetrics metrics,
+        IOptions<EdgeCacheOptions> options,
+        ILoggerFactory loggerFactory)
+    {
+        _behaviors = behaviors;
+        _origins = origins;
+        _store = store;
+        _coordinator = coordinator;
+        _time = time;
+        _metrics = metrics;
+        _logger = loggerFactory.CreateLogger<EdgeProxy>();
+        _accessLog = loggerFactory.CreateLogger("EdgeCache.AccessLog");
+        _accessLogEnabled = options.Value.AccessLog.Enabled;
+        _nodeName = options.Value.Node.Name;
+        _via = "1.1 " + _nodeName + " (EdgeCache)";
+    }
+
+    public async Task InvokeAsync(HttpContext context)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var state = new RequestState();
+        try
+        {
+            await HandleAsync(context, state).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            state.Detail ??= "viewer-gone";
+        }
+        catch (IncompleteBodyException ex)
+        {
+            // The body could not be completed: abort so the viewer sees a truncated transfer, never a short "complete" one.
+            state.Detail = "incomplete-body";
+            LogAbortedIncomplete(_logger, context.Request.Path.Value ?? "", ex.Message);
+            context.Abort();
+        }
+        finally
+        {
+            var label = Label(state.Outcome);
+            _metrics.Requests.WithLabels(label).Inc();
+            _metrics.ResponseBytes.WithLabels(label).Inc(state.BodyBytes);
+            if (_accessLogEnabled)
+            {
+                LogAccess(
+                    _accessLog,
+                    context.Request.Method,
+                    context.Request.Path.Value ?? "",
+                    context.Request.QueryString.Value ?? "",
+                    context.Response.StatusCode,
+                    label,
+                    state.BodyBytes,
+                    Stopwatch.GetElapsedTime(started).TotalMilliseconds,
+                    state.BehaviorIndex,
+                    state.Collapsed,
+                    state.Detail,
+                    context.Connection.RemoteIpAddress?.ToString());
+            }
+        }
+    }
+
+    private async Task HandleAsync(HttpContext context, RequestState state)
+    {
+        var request = context.Request;
+        var path = request.Path.Value;
+        if (!RequestPathValidator.TryValidate(path, out var problem))
+        {
+            await WriteSyntheticAsync(context, state, StatusCodes.Status400BadRequest, problem!).ConfigureAwait(false);
+            return;
+        }
+
+        if (path == ViewerHealthPath && (HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method)))
+        {
+            await WriteSyntheticAsync(context, state, StatusCodes.Status200OK, "ok").ConfigureAwait(false);
+            return;
+        }
+
+        var behavior = _behaviors.Match(path);
+        state.BehaviorIndex = behavior.Index;
+        if (!behavior.AllowedMethods.Contains(request.Method))
+        {
+            context.Response.Headers.Allow = behavior.AllowHeader;
+            await WriteSyntheticAsync(context, state, StatusCodes.Status405MethodNotAllowed, $"method {request.Method} is not allowed for {behavior.Pattern}").ConfigureAwait(false);
+            return;
+        }
+
+        var origin = _origins[behavior.OriginId];
+        var (keyQuery, forwardedQuery) = CacheKeyBuilder.Queries(behavior, request.QueryString);
+        var forwardedHeaders = ForwardedHeaders(behavior, request.Headers);
+        if (!(HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method)))
+        {
+            await ForwardUnsafeAsync(context, state, behavior, origin, path!, keyQuery, forwardedQuery, forwardedHeaders).ConfigureAwait(false);
+            return;
+        }
+
+        var requestCc = behavior.RespectViewerCacheControl ? RequestCacheControl(request.Headers) : CacheControl.Empty;
+        var primaryKey = CacheKeyBuilder.PrimaryKey(behavior, path!, keyQuery, request.Headers);
+        var wanted = behavior.Compress ? CacheKeyBuilder.NormalizeAcceptEncoding(request.Headers.AcceptEncoding) : "identity";
+        var collapseKey = behavior.Compress ? primaryKey + "\u0001" + wanted : primaryKey;
+
+        for (var attempt = 0; attempt < MaxVaryRetries; attempt++)
+        {
+            var now = _time.GetUtcNow();
+            CacheEntry? entry = null;
+            var missKind = "uri-miss";
+            if (_store.Get(primaryKey) is { } variants)
+            {
+                entry = variants.Find(CacheKeyBuilder.SecondaryKey(variants.VaryNames, request.Headers));
+                missKind = entry is null ? "vary-miss" : "stale";
+            }
+
+            if (entry is not null)
+            {
+                if (CachePolicy.SatisfiesRequest(entry, requestCc, now))
+                {
+                    await ServeEntryAsync(context, state, entry, CacheOutcome.Hit, $"hit; ttl={TtlSeconds(entry, now)}").ConfigureAwait(false);
+                    return;
+                }
+
+                if (!requestCc.NoCache && CachePolicy.WithinStaleWhileRevalidate(entry, now))
+                {
+                    _coordinator.StartBackgroundRefresh(collapseKey, NewFetch(behavior, origin, primaryKey, path!, forwardedQuery, forwardedHeaders, request.Headers, requestCc, wanted, entry));
+                    state.Detail = "stale-while-revalidate";
+                    await ServeEntryAsync(context, state, entry, CacheOutcome.Stale, $"hit; ttl={TtlSeconds(entry, now)}; detail=stale-while-revalidate").ConfigureAwait(false);
+                    return;
+                }
+            }
+
+            if (requestCc.OnlyIfCached)
+            {
+                await WriteSyntheticAsync(context, state, StatusCodes.Status504GatewayTimeout, "only-if-cached: no stored response satisfies the request").ConfigureAwait(false);
+                return;
+            }
+
+            if (requestCc.NoStore)
+            {
+                state.Detail = "request-no-store";
+                await PassAsync(context, state, origin, path!, forwardedQuery, forwardedHeaders, "fwd=request").ConfigureAwait(false);
+                return;
+            }
+
+            var fetch = _coordinator.GetOrStart(
+                collapseKey,
+                NewFetch(behavior, origin, primaryKey, path!, forwardedQuery, forwardedHeaders, request.Headers, requestCc, wanted, entry),
+                out var isLeader);
+            state.Collapsed = !isLeader;
+            FetchOutcome outcome;
+            try
+            {
+                outcome = await fetch.Outcome.WaitAsync(context.RequestAborted).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                if (isLeader)
+                {
+                    fetch.AbandonByLeader();
+                }
+
+                throw;
+            }
+
+            var collapsed = isLeader ? "" : "; collapsed";
+            switch (outcome)
+            {
+                case FetchOutcome.Shared shared:
+                    var served = shared.Entry;
+                    if (!isLeader && served.VaryNames.Length > 0 && CacheKeyBuilder.SecondaryKey(served.VaryNames, request.Headers) != served.SecondaryKey)
+                    {
+                        // The response varies on a header this viewer sent differently: it needs its own variant.
+                        continue;
+                    }
+
+                    var stored = shared.Storable ? "; stored" : "";
+                    if (shared.Revalidated)
+                    {
+                        await ServeEntryAsync(context, state, served, CacheOutcome.RefreshHit, $"fwd=stale; fwd-status=304; ttl={TtlSeconds(served, _time.GetUtcNow())}{stored}{collapsed}").ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        await ServeEntryAsync(context, state, served, CacheOutcome.Miss, $"fwd={missKind}; fwd-status={shared.OriginStatus}{stored}{collapsed}").ConfigureAwait(false);
+                    }
+
+                    return;
+
+                case FetchOutcome.Pass pass:
+                    if (isLeader && fetch.ClaimPass() is { } own)
+                    {
+                        state.Detail = pass.Reason;
+                        await StreamOriginResponseAsync(context, state, origin, own, CacheOutcome.Pass, $"fwd={missKind}; fwd-status={own.StatusCode}; detail={pass.Reason}").ConfigureAwait(false);
+                        return;
+                    }
+
+                    // Released: the leader's answer was for the leader alone.
+                    state.Detail = "released:" + pass.Reason;
+                    await PassAsync(context, state, origin, path!, forwardedQuery, forwardedHeaders, "fwd=bypass").ConfigureAwait(false);
+                    return;
+
+                case FetchOutcome.Failed failed:
+                    if (entry is not null && CachePolicy.WithinStaleIfError(entry, requestCc, behavior, _time.GetUtcNow()))
+                    {
+                        state.Detail = "stale-if-error";
+                        await ServeEntryAsync(context, state, entry, CacheOutcome.Stale, $"fwd=stale; fwd-status={failed.ViewerStatus}; ttl={TtlSeconds(entry, _time.GetUtcNow())}; detail=stale-if-error{collapsed}").ConfigureAwait(false);
+                        return;
+                    }
+
+                    state.Outcome = CacheOutcome.Error;
+                    state.Detail = failed.Error is OriginException oe ? oe.Kind.ToString().ToLowerInvariant() : "fetch-failed";
+                    await WriteErrorAsync(context, state, failed.ViewerStatus, $"fwd={missKind}; detail={state.Detail}{collapsed}").ConfigureAwait(false);
+                    return;
+            }
+        }
+
+        await PassAsync(context, state, origin, path!, forwardedQuery, forwardedHeaders, "fwd=vary-miss; detail=vary-retries").ConfigureAwait(false);
+    }
+
+    private static FetchRequest NewFetch(
+        CacheBehavior behavior,
+        IOrigin origin,
+        string primaryKey,
+        string path,
+        string forwardedQuery,
+        IReadOnlyList<KeyValuePair<string, string>> forwardedHeaders,
+        IHeaderDictionary requestHeaders,
+        CacheControl requestCc,
+        string wanted,
+        CacheEntry? stale)
+    {
+        var snapshot = new HeaderDictionary();
+        foreach (var (name, value) in requestHeaders)
+        {
+            snapshot[name] = value;
+        }
+
+        return new FetchRequest
+        {
+            Behavior = behavior,
+            Origin = origin,
+            PrimaryKey = primaryKey,
+            Path = path,
+            ForwardedQuery = forwardedQuery,
+            ForwardedHeaders = forwardedHeaders,
+            RequestHeaders = snapshot,
+            RequestCacheControl = requestCc,
+            WantedEncoding = wanted,
+            StaleEntry = stale,
+        };
+    }
+
+    private static CacheControl RequestCacheControl(IHeaderDictionary headers)
+    {
+        var cc = headers.CacheControl;
+        if (cc.Count == 0 && headers.Pragma.ToString().Contains("no-cache", StringComparison.OrdinalIgnoreCase))
+        {
+            // RFC 9111 5.4: Pragma: no-cache means Cache-Control: no-cache when Cache-Control is absent.
+            return CacheControl.Parse("no-cache");
+        }
+
+        return CacheControl.Parse(cc);
+    }
+
+    private static List<KeyValuePair<string, string>> ForwardedHeaders(CacheBehavior behavior, IHeaderDictionary headers)
+    {
+        var list = new List<KeyValuePair<string, string>>();
+        foreach (var name in behavior.ForwardedHeaders)
+        {
+            if (name == "cookie")
+            {
+                continue;
+            }
+
+            var value = headers[name];
+            if (value.Count > 0)
+            {
+                list.Add(new(name, value.Count == 1 ? value[0]! : string.Join(", ", value.ToArray())));
+            }
+        }
+
+        if (behavior.ForwardedCookies.Count > 0 && headers.Cookie.Count > 0)
+        {
+            var sb = new StringBuilder();
+            foreach (var (name, value) in CacheKeyBuilder.ParseCookies(headers.Cookie))
+            {
+                if (behavior.ForwardedCookies.Contains(name))
+                {
+                    if (sb.Length > 0)
+                    {
+                        sb.Append("; ");
+                    }
+
+                    sb.Append(name).Append('=').Append(value);
+                }
+            }
+
+            if (sb.Length > 0)
+            {
+                list.Add(new("Cookie", sb.ToString()));
+            }
+        }
+
+        return list;
+    }
+
+    private async Task ServeEntryAsync(HttpContext context, RequestState state, CacheEntry entry, CacheOutcome outcome, string cacheStatus)
+    {
+        state.Outcome = outcome;
+        var response = context.Response;
+        var headers = response.Headers;
+        var etag = StringValues.Empty;
+        foreach (var (name, value) in entry.Headers)
+        {
+            headers[name] = value;
+            if (name.Equals(HeaderNames.ETag, StringComparison.OrdinalIgnoreCase))
+            {
+                etag = value;
+            }
+        }
+
+        var now = _time.GetUtcNow();
+        headers.Age = ((long)Math.Max(0, entry.CurrentAge(now).TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        AddTrace(headers, outcome, cacheStatus);
+
+        if (ViewerConditionals.IsNotModified(context.Request, entry.StatusCode, etag, entry.LastModified))
+        {
+            response.StatusCode = StatusCodes.Status304NotModified;
+            foreach (var name in (string[])[HeaderNames.ContentType, HeaderNames.ContentEncoding, HeaderNames.ContentLanguage, HeaderNames.ContentDisposition, HeaderNames.SetCookie])
+            {
+                headers.Remove(name);
+            }
+
+            return;
+        }
+
+        response.StatusCode = entry.StatusCode;
+        var body = entry.Body;
+        if (body.IsCompleted)
+        {
+            response.ContentLength = body.Length;
+        }
+        else if (entry.ContentLength is { } length)
+        {
+            response.ContentLength = length;
+        }
+
+        if (HttpMethods.IsHead(context.Request.Method) || entry.StatusCode is 204 or 304)
+        {
+            return;
+        }
+
+        var writer = response.BodyWriter;
+        await body.CopyToAsync(
+            async (memory, ct) =>
+            {
+                await writer.WriteAsync(memory, ct).ConfigureAwait(false);
+                state.BodyBytes += memory.Length;
+            },
+            0,
+            long.MaxValue,
+            context.RequestAborted).ConfigureAwait(false);
+    }
+
+    private async Task PassAsync(HttpContext context, RequestState state, IOrigin origin, string path, string query, IReadOnlyList<KeyValuePair<string, string>> forwardedHeaders, string cacheStatus)
+    {
+        var request = context.Request;
+        OriginResponse response;
+        try
+        {
+            response = await origin.SendAsync(
+                new OriginRequest
+                {
+                    Method = "GET",
+                    Path = path,
+                    Query = query,
+                    Headers = forwardedHeaders,
+                    IfNoneMatch = request.Headers.IfNoneMatch.Count > 0 ? request.Headers.IfNoneMatch.ToString() : null,
+                    IfModifiedSince = CachePolicy.ParseDate(request.Headers.IfModifiedSince),
+                },
+                context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (OriginException ex)
+        {
+            state.Outcome = CacheOutcome.Error;
+            state.Detail = ex.Kind.ToString().ToLowerInvariant();
+            _metrics.OriginErrors.WithLabels(origin.Id, state.Detail).Inc();
+            await WriteErrorAsync(context, state, ex.ViewerStatusCode, $"{cacheStatus}; detail={state.Detail}").ConfigureAwait(false);
+            return;
+        }
+
+        await StreamOriginResponseAsync(context, state, origin, response, CacheOutcome.Pass, $"{cacheStatus}; fwd-status={response.StatusCode}").ConfigureAwait(false);
+    }
+
+    private async Task ForwardUnsafeAsync(
+        HttpContext context,
+        RequestState state,
+        CacheBehavior behavior,
+        IOrigin origin,
+        string path,
+        string keyQuery,
+        string forwardedQuery,
+        IReadOnlyList<KeyValuePair<string, string>> forwardedHeaders)
+    {
+        var request = context.Request;
+        var hasBody = request.ContentLength > 0 || request.Headers.TransferEncoding.Count > 0;
+        OriginResponse response;
+        try
+        {
+            response = await origin.SendAsync(
+                new OriginRequest
+                {
+                    Method = request.Method,
+                    Path = path,
+                    Query = forwardedQuery,
+                    Headers = forwardedHeaders,
+                    Body = hasBody ? request.Body : null,
+                    BodyLength = request.ContentLength,
+                    BodyContentType = request.ContentType,
+                },
+                context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (OriginException ex)
+        {
+            state.Outcome = CacheOutcome.Error;
+            state.Detail = ex.Kind.ToString().ToLowerInvariant();
+            await WriteErrorAsync(context, state, ex.ViewerStatusCode, $"fwd=method; detail={state.Detail}").ConfigureAwait(false);
+            return;
+        }
+
+        if (!HttpMethods.IsOptions(request.Method) && response.StatusCode is >= 200 and < 400)
+        {
+            // RFC 9111 4.4: a successful unsafe request invalidates the target URI and the URIs in Location / Content-Location.
+            _store.Remove(CacheKeyBuilder.PrimaryKey(behavior, path, keyQuery, request.Headers));
+            InvalidateReferenced(request, CachePolicy.Find(response.Headers, HeaderNames.Location));
+            InvalidateReferenced(request, CachePolicy.Find(response.Headers, HeaderNames.ContentLocation));
+        }
+
+        await StreamOriginResponseAsync(context, state, origin, response, CacheOutcome.Pass, $"fwd=method; fwd-status={response.StatusCode}").ConfigureAwait(false);
+    }
+
+    private void InvalidateReferenced(HttpRequest request, StringValues location)
+    {
+        if (location.Count == 0 || location[0] is not { } value)
+        {
+            return;
+        }
+
+        var self = new Uri($"http://{(request.Host.HasValue ? request.Host.Value : "localhost")}{request.Path}");
+        if (!Uri.TryCreate(self, value, out var target) || target.Authority != self.Authority)
+        {
+            // Only same-authority URIs (RFC 9111 4.4), so an origin cannot make the node purge another site's keys.
+            return;
+        }
+
+        var path = Uri.UnescapeDataString(target.AbsolutePath);
+        if (!RequestPathValidator.TryValidate(path, out _))
+        {
+            return;
+        }
+
+        var behavior = _behaviors.Match(path);
+        var (keyQuery, _) = CacheKeyBuilder.Queries(behavior, new QueryString(target.Query.Length > 0 ? target.Query : null));
+        _store.Remove(CacheKeyBuilder.PrimaryKey(behavior, path, keyQuery, request.Headers));
+    }
+
+    private async Task StreamOriginResponseAsync(HttpContext context, RequestState state, IOrigin origin, OriginResponse originResponse, CacheOutcome outcome, string cacheStatus)
+    {
+        using var _ = originResponse;
+        state.Outcome = outcome;
+        var response = context.Response;
+        response.StatusCode = originResponse.StatusCode;
+        foreach (var (name, value) in originResponse.Headers)
+        {
+            if (!name.Equals(HeaderNames.Age, StringComparison.OrdinalIgnoreCase))
+            {
+                response.Headers[name] = value;
+            }
+        }
+
+        AddTrace(response.Headers, outcome, cacheStatus);
+        if (originResponse.ContentLength is { } length)
+        {
+            response.ContentLength = length;
+        }
+
+        if (HttpMethods.IsHead(context.Request.Method) || originResponse.StatusCode is 204 or 304)
+        {
+            return;
+        }
+
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(64 * 1024);
+        try
+        {
+            using var idle = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+            long copied = 0;
+            while (true)
+            {
+                idle.CancelAfter(origin.ReadTimeout);
+                int read;
+                try
+                {
+                    read = await originResponse.Body.ReadAsync(buffer, idle.Token).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is IOException or HttpRequestException || (ex is OperationCanceledException && !context.RequestAborted.IsCancellationRequested))
+                {
+                    throw new IncompleteBodyException($"origin body failed after {copied} bytes", ex);
+                }
+
+                if (read == 0)
+                {
+                    break;
+                }
+
+                await response.BodyWriter.WriteAsync(buffer.AsMemory(0, read), context.RequestAborted).ConfigureAwait(false);
+                copied += read;
+                state.BodyBytes += read;
+            }
+
+            if (originResponse.ContentLength is { } expected && copied != expected)
+            {
+                throw new IncompleteBodyException($"origin sent {copied} of {expected} bytes");
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private async Task WriteErrorAsync(HttpContext context, RequestState state, int status, string cacheStatus)
+    {
+        state.Outcome = CacheOutcome.Error;
+        var response = context.Response;
+        response.StatusCode = status;
+        response.Headers.CacheControl = "no-store";
+        AddTrace(response.Headers, CacheOutcome.Error, cacheStatus);
+        response.ContentType = "text/plain; charset=utf-8";
+        var text = status == StatusCodes.Status504GatewayTimeout ? "504 origin timed out\n" : $"{status} origin unavailable\n";
+        state.BodyBytes += Encoding.UTF8.GetByteCount(text);
+        await response.WriteAsync(text, context.RequestAborted).ConfigureAwait(false);
+    }
+
+    private async Task WriteSyntheticAsync(HttpContext context, RequestState state, int status, string message)
+    {
+        state.Outcome = CacheOutcome.Synthetic;
+        state.Detail ??= status >= 400 ? message : null;
+        var response = context.Response;
+        response.StatusCode = status;
+        response.Headers.CacheControl = "no-store";
+        response.Headers.Via = _via;
+        response.ContentType = "text/plain; charset=utf-8";
+        var text = status < 300 ? message + "\n" : $"{status}: {message}\n";
+        state.BodyBytes += Encoding.UTF8.GetByteCount(text);
+        if (!HttpMethods.IsHead(context.Request.Method))
+        {
+            await response.WriteAsync(text, context.RequestAborted).ConfigureAwait(false);
+        }
+    }
+
+    private void AddTrace(IHeaderDictionary headers, CacheOutcome outcome, string cacheStatus)
+    {
+        headers.Via = _via;
+        headers["X-Cache"] = outcome switch
+        {
+            CacheOutcome.Hit => "Hit",
+            CacheOutcome.RefreshHit => "RefreshHit",
+            CacheOutcome.Stale => "Stale",
+            CacheOutcome.Error => "Error",
+            _ => "Miss",
+        };
+        headers["Cache-Status"] = _nodeName + "; " + cacheStatus;
+    }
+
+    private static long TtlSeconds(CacheEntry entry, DateTimeOffset now) => (long)Math.Floor(entry.TimeToLive(now).TotalSeconds);
+
+    private static string Label(CacheOutcome outcome) => outcome switch
+    {
+        CacheOutcome.Hit => "hit",
+        CacheOutcome.Miss => "miss",
+        CacheOutcome.RefreshHit => "refresh_hit",
+        CacheOutcome.Stale => "stale",
+        CacheOutcome.Error => "error",
+        CacheOutcome.Pass => "pass",
+        _ => "synthetic",
+    };
+}

@@ -1,0 +1,51 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Primitives;
+using Microsoft.Net.Http.Headers;
+
+namespace EdgeCache.Proxy;
+
+/// <summary>A viewer's own If-None-Match / If-Modified-Since evaluated against what the node is about to serve (RFC 9110 13.2.2).</summary>
+public static class ViewerConditionals
+{
+    public static bool IsNotModified(HttpRequest request, int status, StringValues etag, DateTimeOffset? lastModified)
+    {
+        if (status != StatusCodes.Status200OK || !(HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method)))
+        {
+            return false;
+        }
+
+        var ifNoneMatch = request.Headers.IfNoneMatch;
+        if (ifNoneMatch.Count > 0)
+        {
+            if (etag.Count == 0 || etag[0] is not { } current)
+            {
+                return false;
+            }
+
+            foreach (var line in ifNoneMatch)
+            {
+                foreach (var candidate in (line ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                {
+                    if (candidate == "*" || WeakEquals(candidate, current))
+                    {
+                        return true;
+                    }
+                }
+            }
+
+            // If-None-Match present: If-Modified-Since is ignored (RFC 9110 13.1.3).
+            return false;
+        }
+
+        if (lastModified is { } lm && HeaderUtilities.TryParseDate(request.Headers.IfModifiedSince.ToString(), out var since))
+        {
+            return lm <= since;
+        }
+
+        return false;
+    }
+
+    public static bool WeakEquals(string a, string b) => Opaque(a).SequenceEqual(Opaque(b));
+
+    private static ReadOnlySpan<char> Opaque(string tag) => tag.StartsWith("W/", StringComparison.Ordinal) ? tag.AsSpan(2) : tag.AsSpan();
+}
