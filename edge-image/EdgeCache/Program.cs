@@ -4,12 +4,18 @@ using EdgeCache.Hosting;
 // EdgeCache: the caching reverse proxy in every edge node.
 //   dotnet run --project edge-image/EdgeCache                 → embedded default: sample site origin on 127.0.0.1:8081
 //   dotnet run --project edge-image/EdgeCache -- --config F   → or EDGECACHE_CONFIG=F
+//   EdgeCache --healthcheck                                   → exit 0 when the admin /healthz answers (container HEALTHCHECK)
 string? configPath = Environment.GetEnvironmentVariable("EDGECACHE_CONFIG");
+var healthcheck = false;
 for (var i = 0; i < args.Length; i++)
 {
     if (args[i] == "--config" && i + 1 < args.Length)
     {
         configPath = args[++i];
+    }
+    else if (args[i] == "--healthcheck")
+    {
+        healthcheck = true;
     }
     else if (args[i] is "--help" or "-h")
     {
@@ -35,6 +41,12 @@ catch (ConfigurationException ex)
 {
     Console.Error.WriteLine(ex.Message);
     return 2;
+}
+
+if (healthcheck)
+{
+    // The runtime image has no curl: the server binary probes itself (same config, same admin port).
+    return await HealthCheck.RunAsync(options);
 }
 
 WebApplication? sample = null;

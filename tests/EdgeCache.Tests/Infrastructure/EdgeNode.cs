@@ -1,0 +1,88 @@
+using EdgeCache.Configuration;
+using EdgeCache.Hosting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Time.Testing;
+
+namespace EdgeCache.Tests.Infrastructure;
+
+/// <summary>
+/// The real edge node (Kestrel on real loopback sockets) with a <see cref="FakeTimeProvider"/>, so tests move time
+/// instead of sleeping. <see cref="Viewer"/> talks to the viewer port, <see cref="Admin"/> to the admin port.
+/// </summary>
+public sealed class EdgeNode : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private EdgeNode(WebApplication app, EdgeCacheOptions options, FakeTimeProvider time)
+    {
+        _app = app;
+        Options = options;
+        Time = time;
+        Services = app.Services;
+        Viewer = new HttpClient(new SocketsHttpHandler { AutomaticDecompression = System.Net.DecompressionMethods.None, UseCookies = false })
+        {
+            BaseAddress = new Uri($"http://127.0.0.1:{options.Listen.ViewerPort}"),
+            Timeout = TimeSpan.FromSeconds(30),
+        };
+        Admin = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{options.Listen.AdminPort}"), Timeout = TimeSpan.FromSeconds(30) };
+    }
+
+    public EdgeCacheOptions Options { get; }
+
+    public FakeTimeProvider Time { get; }
+
+    public IServiceProvider Services { get; }
+
+    public HttpClient Viewer { get; }
+
+    public HttpClient Admin { get; }
+
+    public int ViewerPort => Options.Listen.ViewerPort;
+
+    /// <summary>One http origin "origin" and one default behavior; <paramref name="configure"/> adjusts the rest.</summary>
+    public static Task<EdgeNode> StartAsync(string originUrl, Action<EdgeCacheOptions>? configure = null) =>
+        StartAsync(options =>
+        {
+            options.Origins.Add(new OriginOptions { Id = "origin", Type = "http", Url = originUrl, ReadTimeoutMs = 5000, ConnectTimeoutMs = 2000 });
+            options.Behaviors.Add(new BehaviorOptions { PathPattern = "*", Origin = "origin" });
+            configure?.Invoke(options);
+        });
+
+    public static async Task<EdgeNode> StartAsync(Action<EdgeCacheOptions> configure)
+    {
+        var options = new EdgeCacheOptions();
+        options.Node.Name = "edge-test";
+        options.Listen.Address = "127.0.0.1";
+        options.Listen.ViewerPort = FreePort.Next();
+        options.Listen.AdminPort = FreePort.Next();
+        options.AccessLog.Enabled = false;
+        options.Cache.MemoryBytes = 64L * 1024 * 1024;
+        configure(options);
+        var errors = EdgeCacheOptionsValidator.Collect(options);
+        if (errors.Count > 0)
+        {
+            throw new InvalidOperationException("test config invalid: " + string.Join("; ", errors));
+        }
+
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 25, 12, 0, 0, TimeSpan.Zero));
+        var app = EdgeCacheHost.Build(
+            options,
+            services => services.AddSingleton<TimeProvider>(time),
+            logging => logging.SetMinimumLevel(LogLevel.Warning));
+        await app.StartAsync();
+        return new EdgeNode(app, options, time);
+    }
+
+    public T Get<T>()
+        where T : notnull => Services.GetRequiredService<T>();
+
+    public async ValueTask DisposeAsync()
+    {
+        Viewer.Dispose();
+        Admin.Dispose();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}

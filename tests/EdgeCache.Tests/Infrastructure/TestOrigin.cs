@@ -1,0 +1,66 @@
+using System.Collections.Concurrent;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace EdgeCache.Tests.Infrastructure;
+
+/// <summary>
+/// A real HTTP origin on a loopback socket whose answers the test scripts with <see cref="Handler"/>;
+/// it records every request it sees so tests can prove hits, collapsing and revalidation by counting.
+/// </summary>
+public sealed class TestOrigin : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private TestOrigin(WebApplication app, int port)
+    {
+        _app = app;
+        Port = port;
+    }
+
+    public int Port { get; }
+
+    public string Url => $"http://127.0.0.1:{Port}";
+
+    public Func<HttpContext, Task> Handler { get; set; } = context => context.Response.WriteAsync("default");
+
+    public ConcurrentQueue<SeenRequest> Requests { get; } = new();
+
+    public int Count(string path) => Requests.Count(r => r.Path == path);
+
+    public static async Task<TestOrigin> StartAsync(Func<HttpContext, Task>? handler = null)
+    {
+        var port = FreePort.Next();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(k => k.Listen(System.Net.IPAddress.Loopback, port));
+        var app = builder.Build();
+        var origin = new TestOrigin(app, port);
+        if (handler is not null)
+        {
+            origin.Handler = handler;
+        }
+
+        app.Run(async context =>
+        {
+            origin.Requests.Enqueue(new SeenRequest(
+                context.Request.Method,
+                context.Request.Path.Value ?? "",
+                context.Request.QueryString.Value ?? "",
+                context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase)));
+            await origin.Handler(context);
+        });
+        await app.StartAsync();
+        return origin;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}
+
+public sealed record SeenRequest(string Method, string Path, string Query, IReadOnlyDictionary<string, string> Headers);
