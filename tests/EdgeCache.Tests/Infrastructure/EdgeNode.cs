@@ -42,13 +42,17 @@ public sealed class EdgeNode : IAsyncDisposable
     public int ViewerPort => Options.Listen.ViewerPort;
 
     /// <summary>One http origin "origin" and one default behavior; <paramref name="configure"/> adjusts the rest.</summary>
-    public static Task<EdgeNode> StartAsync(string originUrl, Action<EdgeCacheOptions>? configure = null) =>
-        StartAsync(options =>
+    public static async Task<EdgeNode> StartAsync(TestOrigin origin, Action<EdgeCacheOptions>? configure = null)
+    {
+        var node = await StartAsync(options =>
         {
-            options.Origins.Add(new OriginOptions { Id = "origin", Type = "http", Url = originUrl, ReadTimeoutMs = 5000, ConnectTimeoutMs = 2000 });
+            options.Origins.Add(new OriginOptions { Id = "origin", Type = "http", Url = origin.Url, ReadTimeoutMs = 5000, ConnectTimeoutMs = 2000 });
             options.Behaviors.Add(new BehaviorOptions { PathPattern = "*", Origin = "origin" });
             configure?.Invoke(options);
         });
+        origin.Clock = node.Time;
+        return node;
+    }
 
     public static async Task<EdgeNode> StartAsync(Action<EdgeCacheOptions> configure)
     {
@@ -66,7 +70,8 @@ public sealed class EdgeNode : IAsyncDisposable
             throw new InvalidOperationException("test config invalid: " + string.Join("; ", errors));
         }
 
-        var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 25, 12, 0, 0, TimeSpan.Zero));
+        // Starts at real "now": the loopback origin stamps real Date headers, and apparent age (RFC 9111 4.2.3) compares the two.
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
         var app = EdgeCacheHost.Build(
             options,
             services => services.AddSingleton<TimeProvider>(time),

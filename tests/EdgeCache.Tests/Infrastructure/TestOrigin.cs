@@ -24,6 +24,9 @@ public sealed class TestOrigin : IAsyncDisposable
 
     public string Url => $"http://127.0.0.1:{Port}";
 
+    /// <summary>When set (by <see cref="EdgeNode"/>), the origin stamps Date from the test's clock, as a real origin shares real time with the node.</summary>
+    public TimeProvider? Clock { get; set; }
+
     public Func<HttpContext, Task> Handler { get; set; } = context => context.Response.WriteAsync("default");
 
     public ConcurrentQueue<SeenRequest> Requests { get; } = new();
@@ -50,6 +53,11 @@ public sealed class TestOrigin : IAsyncDisposable
                 context.Request.Path.Value ?? "",
                 context.Request.QueryString.Value ?? "",
                 context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase)));
+            if (origin.Clock is { } clock)
+            {
+                context.Response.Headers.Date = clock.GetUtcNow().ToString("R");
+            }
+
             await origin.Handler(context);
         });
         await app.StartAsync();
