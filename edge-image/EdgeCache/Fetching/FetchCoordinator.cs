@@ -283,11 +283,14 @@ public sealed partial class FetchCoordinator : IDisposable
                 compressor = null;
             }
 
-            body.Complete();
+            // Store before completing: a viewer that has read the whole body and asks again at once must find the entry.
             if (storable && !tooLarge && fetch.Generation == Interlocked.Read(ref _generation))
             {
                 _store.Store(fetch.Request.PrimaryKey, entry);
             }
+
+            _inFlight.TryRemove(new KeyValuePair<string, InFlightFetch>(fetch.CollapseKey, fetch));
+            body.Complete();
         }
         catch (Exception ex)
         {

@@ -1,0 +1,88 @@
+using System.Net;
+using System.Text.Json;
+using EdgeCache.Tests.Infrastructure;
+using Microsoft.AspNetCore.Http;
+
+namespace EdgeCache.Tests.EndToEnd;
+
+public sealed class AdminAndObservabilityTests
+{
+    [Fact]
+    public async Task Admin_endpoints_answer_on_the_admin_port_only()
+    {
+        await using var origin = await TestOrigin.StartAsync(ctx => ctx.Response.WriteAsync("origin says " + ctx.Request.Path));
+        await using var edge = await EdgeNode.StartAsync(origin);
+
+        using var health = await edge.Admin.GetAsync("/healthz");
+        Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+
+        // On the viewer port these paths are ordinary content from the origin, never the node's internals.
+        using var viewerMetrics = await edge.Viewer.GetAsync("/metrics");
+        Assert.Equal("origin says /metrics", await viewerMetrics.Content.ReadAsStringAsync());
+
+        // ...except the viewer-side liveness path the load balancer and Route 53 probe, which the node answers itself.
+        using var viewerHealth = await edge.Viewer.GetAsync("/.edge/healthz");
+        Assert.Equal(HttpStatusCode.OK, viewerHealth.StatusCode);
+        Assert.DoesNotContain(origin.Requests, r => r.Path == "/.edge/healthz");
+    }
+
+    [Fact]
+    public async Task Readiness_follows_origin_reachability()
+    {
+        var origin = await TestOrigin.StartAsync();
+        await using var edge = await EdgeNode.StartAsync(origin);
+        var monitor = edge.Get<Hosting.OriginHealthMonitor>();
+        await monitor.ProbeAllAsync(CancellationToken.None);
+        using (var ready = await edge.Admin.GetAsync("/readyz"))
+        {
+            Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+            using var json = JsonDocument.Parse(await ready.Content.ReadAsStringAsync());
+            Assert.Equal("reachable", json.RootElement.GetProperty("origins").GetProperty("origin").GetString());
+        }
+
+        await origin.DisposeAsync();
+        await monitor.ProbeAllAsync(CancellationToken.None);
+        using var notReady = await edge.Admin.GetAsync("/readyz");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, notReady.StatusCode);
+    }
+
+    [Fact]
+    public async Task Metrics_count_requests_by_cache_status_bytes_collapsing_and_storage()
+    {
+        await using var origin = await TestOrigin.StartAsync(ctx =>
+        {
+            ctx.Response.Headers.CacheControl = "max-age=60";
+            return ctx.Response.WriteAsync("0123456789");
+        });
+        await using var edge = await EdgeNode.StartAsync(origin);
+        (await edge.Viewer.GetAsync("/m1")).Dispose();
+        (await edge.Viewer.GetAsync("/m1")).Dispose();
+        (await edge.Viewer.GetAsync("/m1")).Dispose();
+
+        var text = await edge.Admin.GetStringAsync("/metrics");
+        Assert.Contains("edgecache_requests_total{cache_status=\"hit\"} 2", text, StringComparison.Ordinal);
+        Assert.Contains("edgecache_requests_total{cache_status=\"miss\"} 1", text, StringComparison.Ordinal);
+        Assert.Contains("edgecache_response_body_bytes_total{cache_status=\"hit\"} 20", text, StringComparison.Ordinal);
+        Assert.Contains("edgecache_stored_objects 1", text, StringComparison.Ordinal);
+        Assert.Contains("edgecache_origin_fetch_duration_seconds_count{origin=\"origin\",outcome=\"ok\"} 1", text, StringComparison.Ordinal);
+        Assert.Contains("edgecache_collapsed_waiters_total", text, StringComparison.Ordinal);
+        Assert.Contains("edgecache_evictions_total", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Age_and_cache_status_follow_rfc_9211_syntax()
+    {
+        await using var origin = await TestOrigin.StartAsync(ctx =>
+        {
+            ctx.Response.Headers.CacheControl = "max-age=100";
+            return ctx.Response.WriteAsync("a");
+        });
+        await using var edge = await EdgeNode.StartAsync(origin);
+        (await edge.Viewer.GetAsync("/age")).Dispose();
+        edge.Time.Advance(TimeSpan.FromSeconds(30));
+        using var hit = await edge.Viewer.GetAsync("/age");
+        var age = int.Parse(hit.Header("Age"), System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(age, 30, 32);
+        Assert.Matches(@"^edge-test; hit; ttl=(6[89]|70)$", hit.Header("Cache-Status"));
+    }
+}
