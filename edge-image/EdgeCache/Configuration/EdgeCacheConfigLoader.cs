@@ -78,7 +78,8 @@ public static class EdgeCacheConfigLoader
         var errors = new List<string>();
         foreach (var detail in result.Details)
         {
-            if (detail.Errors is null)
+            // A failing "if" only selects which "then" applies; it is not an error in the document.
+            if (detail.Errors is null || detail.EvaluationPath.ToString().Contains("/if", StringComparison.Ordinal))
             {
                 continue;
             }

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The one test command: installs what the tests need on a fresh Debian 12 machine (with the .NET 10 SDK and Node 20)
+# and runs ALL of them: the .NET solution (unit + end-to-end on real loopback sockets, s3rver for S3), the Pulumi
+# unit tests (TypeScript, mocks, no cloud), and the container image test (podman). .ci/run calls exactly this.
+#
+#   ./test.sh              everything
+#   SKIP_IMAGE_TEST=1 ./test.sh   everything but the podman image build (for a quick local loop)
+set -euo pipefail
+cd "$(dirname "$0")"
+root=$PWD
+logs=$(mktemp -d)
+start=$SECONDS
+phase() { printf '\n== %s (%ss elapsed)\n' "$1" "$((SECONDS - start))"; }
+
+phase "npm ci (Pulumi SDKs, TypeScript, s3rver)"
+npm ci --no-audit --no-fund --loglevel=error
+
+phase ".NET build and tests (Infra.sln)"
+dotnet_status=0
+S3RVER_BIN="$root/node_modules/.bin/s3rver" dotnet test Infra.sln --nologo -v quiet 2>&1 | tee "$logs/dotnet.txt" || dotnet_status=$?
+
+phase "Pulumi unit tests, tsc --strict and lint (npm test)"
+npm_status=0
+npm test 2>&1 | tee "$logs/npm.txt" || npm_status=$?
+
+image_status=0
+if [ "${SKIP_IMAGE_TEST:-0}" != "1" ]; then
+  phase "container image: podman build of edge-image/Dockerfile, --read-only run, MISS then HIT"
+  bash tests/image/test-image.sh 2>&1 | tee "$logs/image.txt" || image_status=$?
+fi
+
+# One closing line over every runner: .NET's "Passed: N, Failed: N" lines and node's "# pass N / # fail N".
+passed=0 failed=0
+while read -r p f; do passed=$((passed + p)); failed=$((failed + f)); done < <(
+  grep -Eo 'Failed: +[0-9]+, Passed: +[0-9]+' "$logs/dotnet.txt" | awk '{gsub(",","",$2); print $4, $2}')
+node_pass=$(grep -Eo '^# pass [0-9]+' "$logs/npm.txt" | awk '{s+=$3} END {print s+0}')
+node_fail=$(grep -Eo '^# fail [0-9]+' "$logs/npm.txt" | awk '{s+=$3} END {print s+0}')
+passed=$((passed + node_pass)); failed=$((failed + node_fail))
+if [ "${SKIP_IMAGE_TEST:-0}" != "1" ]; then
+  if [ "$image_status" -eq 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+fi
+if [ "$dotnet_status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
+if [ "$npm_status" -ne 0 ] && [ "$node_fail" -eq 0 ]; then failed=$((failed + 1)); fi
+
+phase "done"
+echo "tests: $passed passed, $failed failed"
+[ "$dotnet_status" -eq 0 ] && [ "$npm_status" -eq 0 ] && [ "$image_status" -eq 0 ]
