@@ -1,7 +1,7 @@
 using System.Collections.Frozen;
 using EdgeCache.Proxy;
-using Microsoft.Net.Http.Headers;
 using Microsoft.Extensions.Primitives;
+using Microsoft.Net.Http.Headers;
 
 namespace EdgeCache.Caching;
 

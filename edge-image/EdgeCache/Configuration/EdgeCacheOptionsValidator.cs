@@ -1,6 +1,6 @@
-using Microsoft.Extensions.Options;
 using EdgeCache.Http;
 using EdgeCache.Proxy;
+using Microsoft.Extensions.Options;
 
 namespace EdgeCache.Configuration;
 
