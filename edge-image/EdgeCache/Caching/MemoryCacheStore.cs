@@ -126,16 +126,30 @@ public sealed class MemoryCacheStore
         }
     }
 
-    /// <summary>Removes every key the predicate selects; returns how many.</summary>
+    /// <summary>Removes every primary key the predicate selects; returns how many entries (variants) went with them.</summary>
     public int RemoveWhere(Func<string, bool> predicate)
     {
         var removed = 0;
         foreach (var key in _map.Keys)
         {
-            if (predicate(key) && Remove(key))
+            if (!predicate(key))
             {
-                removed++;
+                continue;
             }
+
+            lock (_listLock)
+            {
+                if (_map.TryRemove(key, out var node))
+                {
+                    Unlink(node);
+                    removed += node.Set.Count;
+                }
+            }
+        }
+
+        lock (_listLock)
+        {
+            Publish();
         }
 
         return removed;

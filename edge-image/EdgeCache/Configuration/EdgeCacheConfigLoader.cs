@@ -16,6 +16,7 @@ public static class EdgeCacheConfigLoader
     public const string EnvironmentPrefix = "EDGECACHE_";
     public const string SchemaFileName = "edgecache.schema.json";
     public const string DefaultConfigFileName = "edgecache.default.json";
+    public const string AdminTokenVariable = "EDGECACHE_ADMIN_TOKEN";
 
     private static readonly Lazy<JsonSchema> Schema = new(() => JsonSchema.FromText(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, SchemaFileName))));
 
@@ -46,6 +47,11 @@ public static class EdgeCacheConfigLoader
             // The binder names the key it could not convert, e.g. "Cache:MemoryBytes".
             throw new ConfigurationException(path, [ex.Message + (ex.InnerException is null ? "" : " " + ex.InnerException.Message)]);
         }
+
+        var token = environment is not null
+            ? (environment.TryGetValue(AdminTokenVariable, out var t) ? t : null)
+            : Environment.GetEnvironmentVariable(AdminTokenVariable);
+        options.AdminToken = string.IsNullOrEmpty(token) ? null : token;
 
         var semantic = EdgeCacheOptionsValidator.Collect(options);
         if (semantic.Count > 0)

@@ -21,4 +21,12 @@ public sealed class EdgeCacheOptions
     public List<OriginOptions> Origins { get; set; } = [];
 
     public List<BehaviorOptions> Behaviors { get; set; } = [];
+
+    public ShutdownOptions Shutdown { get; set; } = new();
+
+    /// <summary>
+    /// Bearer token for the purge API, from the EDGECACHE_ADMIN_TOKEN environment variable (a Kubernetes Secret),
+    /// never from the config file. Without it the purge API is disabled.
+    /// </summary>
+    public string? AdminToken { get; set; }
 }

@@ -86,6 +86,16 @@ public sealed class EdgeCacheOptionsValidator : IValidateOptions<EdgeCacheOption
             errors.Add($"readiness.probeIntervalSeconds: {options.Readiness.ProbeIntervalSeconds} must be between 1 and 3600");
         }
 
+        if (options.Shutdown.GracePeriodSeconds is < 0 or > 3600)
+        {
+            errors.Add($"shutdown.gracePeriodSeconds: {options.Shutdown.GracePeriodSeconds} must be between 0 and 3600");
+        }
+
+        if (options.AdminToken is { Length: < 16 })
+        {
+            errors.Add("EDGECACHE_ADMIN_TOKEN: the purge API token must be at least 16 characters");
+        }
+
         var originIds = new HashSet<string>(StringComparer.Ordinal);
         if (options.Origins.Count == 0)
         {

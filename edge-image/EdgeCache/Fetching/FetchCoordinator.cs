@@ -6,6 +6,7 @@ using EdgeCache.Caching;
 using EdgeCache.Configuration;
 using EdgeCache.Observability;
 using EdgeCache.Origins;
+using EdgeCache.Purging;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Primitives;
@@ -29,11 +30,12 @@ public sealed partial class FetchCoordinator : IDisposable
     private readonly EdgeCacheMetrics _metrics;
     private readonly ILogger<FetchCoordinator> _logger;
     private readonly CacheOptions _cacheOptions;
-    private long _generation;
+    private readonly PurgeLog _purges;
 
-    public FetchCoordinator(MemoryCacheStore store, TimeProvider time, EdgeCacheMetrics metrics, IOptions<EdgeCacheOptions> options, ILogger<FetchCoordinator> logger)
+    public FetchCoordinator(MemoryCacheStore store, PurgeLog purges, TimeProvider time, EdgeCacheMetrics metrics, IOptions<EdgeCacheOptions> options, ILogger<FetchCoordinator> logger)
     {
         _store = store;
+        _purges = purges;
         _time = time;
         _metrics = metrics;
         _logger = logger;
@@ -54,7 +56,7 @@ public sealed partial class FetchCoordinator : IDisposable
                 return existing;
             }
 
-            var fetch = new InFlightFetch(collapseKey, request) { Generation = Interlocked.Read(ref _generation) };
+            var fetch = new InFlightFetch(collapseKey, request) { Generation = _purges.Generation };
             if (_inFlight.TryAdd(collapseKey, fetch))
             {
                 isLeader = true;
@@ -78,9 +80,6 @@ public sealed partial class FetchCoordinator : IDisposable
             fetch.AbandonByLeader();
         }
     }
-
-    /// <summary>Called by purges: fetches that started before now will not store what they get.</summary>
-    public void AdvanceGeneration() => Interlocked.Increment(ref _generation);
 
     private async Task RunAsync(InFlightFetch fetch)
     {
@@ -148,7 +147,7 @@ public sealed partial class FetchCoordinator : IDisposable
         {
             response.Dispose();
             var refreshed = Refresh(request, stale, headers, requestTime, responseTime);
-            if (fetch.Generation == Interlocked.Read(ref _generation))
+            if (!_purges.PurgedSince(fetch.Generation, request.Path))
             {
                 _store.Replace(request.PrimaryKey, stale, refreshed);
             }
@@ -284,7 +283,7 @@ public sealed partial class FetchCoordinator : IDisposable
             }
 
             // Store before completing: a viewer that has read the whole body and asks again at once must find the entry.
-            if (storable && !tooLarge && fetch.Generation == Interlocked.Read(ref _generation))
+            if (storable && !tooLarge && !_purges.PurgedSince(fetch.Generation, fetch.Request.Path))
             {
                 _store.Store(fetch.Request.PrimaryKey, entry);
             }

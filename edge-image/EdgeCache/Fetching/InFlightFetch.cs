@@ -18,7 +18,7 @@ public sealed class InFlightFetch(string collapseKey, FetchRequest request)
 
     public FetchRequest Request { get; } = request;
 
-    /// <summary>Set from the node's purge generation when the fetch starts; a purge after that keeps the result out of the cache.</summary>
+    /// <summary>The purge generation when the fetch started; a purge after that which covers the path keeps the result out of the cache.</summary>
     public long Generation { get; init; }
 
     public Task<FetchOutcome> Outcome => _outcome.Task;

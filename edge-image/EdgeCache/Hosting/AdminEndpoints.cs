@@ -8,7 +8,7 @@ using Prometheus;
 namespace EdgeCache.Hosting;
 
 /// <summary>
-/// The admin port: /healthz (alive), /readyz (config loaded, origins reachable), /metrics (Prometheus).
+/// The admin port: /healthz (alive), /readyz (config loaded, origins reachable), /metrics (Prometheus), /purge.
 /// A plain branch rather than endpoint routing, so nothing here can ever be matched on the viewer port.
 /// </summary>
 public static class AdminEndpoints
@@ -29,6 +29,9 @@ public static class AdminEndpoints
                     return;
                 case "/readyz":
                     await WriteReadinessAsync(context, services).ConfigureAwait(false);
+                    return;
+                case "/purge":
+                    await PurgeEndpoint.HandleAsync(context, services).ConfigureAwait(false);
                     return;
                 default:
                     context.Response.StatusCode = StatusCodes.Status404NotFound;

@@ -5,6 +5,7 @@ using EdgeCache.Fetching;
 using EdgeCache.Observability;
 using EdgeCache.Origins;
 using EdgeCache.Proxy;
+using EdgeCache.Purging;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -45,10 +46,14 @@ public static class EdgeCacheHost
         services.AddSingleton<MemoryCacheStore>();
         services.AddSingleton<OriginRegistry>();
         services.AddSingleton<BehaviorTable>();
+        services.AddSingleton<PurgeLog>();
+        services.AddSingleton<PurgeService>();
         services.AddSingleton<FetchCoordinator>();
         services.AddSingleton<EdgeProxy>();
         services.AddSingleton<OriginHealthMonitor>();
         services.AddHostedService(sp => sp.GetRequiredService<OriginHealthMonitor>());
+        // SIGTERM: Kestrel stops accepting and in-flight responses get this long to finish.
+        services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(options.Shutdown.GracePeriodSeconds));
         configureServices?.Invoke(services);
 
         var app = builder.Build();

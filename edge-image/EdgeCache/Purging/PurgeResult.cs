@@ -1,0 +1,3 @@
+namespace EdgeCache.Purging;
+
+public sealed record PurgeResult(string Id, int Removed);
