@@ -168,6 +168,11 @@ public sealed partial class FetchCoordinator : IDisposable
             return new FetchOutcome.Pass(response, unshareable);
         }
 
+        if (response.StatusCode == StatusCodes.Status206PartialContent)
+        {
+            return new FetchOutcome.Pass(response, "partial");
+        }
+
         if (response.ContentLength > _cacheOptions.MaxObjectBytes)
         {
             return new FetchOutcome.Pass(response, "too-large");

@@ -376,13 +376,38 @@ public sealed partial class EdgeProxy
 
         response.StatusCode = entry.StatusCode;
         var body = entry.Body;
-        if (body.IsCompleted)
+        long? length = body.IsCompleted ? body.Length : entry.ContentLength;
+        if (entry.StatusCode == StatusCodes.Status200OK)
         {
-            response.ContentLength = body.Length;
+            headers.AcceptRanges = "bytes";
+            if (context.Request.Headers.Range.Count > 0 && HttpMethods.IsGet(context.Request.Method))
+            {
+                if (length is null && await body.WaitForCompletionAsync(context.RequestAborted).ConfigureAwait(false))
+                {
+                    // Length unknown until the end (chunked or compressed): a range needs it for Content-Range.
+                    length = body.Length;
+                }
+
+                if (length is { } total)
+                {
+                    switch (ByteRanges.Evaluate(context.Request, total, etag, entry.LastModified, out var ranges))
+                    {
+                        case ByteRanges.Decision.Unsatisfiable:
+                            response.StatusCode = StatusCodes.Status416RangeNotSatisfiable;
+                            headers.ContentRange = $"bytes */{total}";
+                            response.ContentLength = 0;
+                            return;
+                        case ByteRanges.Decision.Partial:
+                            await ServeRangesAsync(context, state, entry, ranges, total).ConfigureAwait(false);
+                            return;
+                    }
+                }
+            }
         }
-        else if (entry.ContentLength is { } length)
+
+        if (length is { } known)
         {
-            response.ContentLength = length;
+            response.ContentLength = known;
         }
 
         if (HttpMethods.IsHead(context.Request.Method) || entry.StatusCode is 204 or 304)
@@ -390,16 +415,58 @@ public sealed partial class EdgeProxy
             return;
         }
 
-        var writer = response.BodyWriter;
-        await body.CopyToAsync(
+        await CopyBodyAsync(context, state, body, 0, long.MaxValue).ConfigureAwait(false);
+    }
+
+    /// <summary>206: one range as is, several as multipart/byteranges (RFC 9110 14.6). Bytes go out as soon as they arrive.</summary>
+    private static async Task ServeRangesAsync(HttpContext context, RequestState state, CacheEntry entry, List<(long Start, long End)> ranges, long total)
+    {
+        var response = context.Response;
+        response.StatusCode = StatusCodes.Status206PartialContent;
+        if (ranges.Count == 1)
+        {
+            var (start, end) = ranges[0];
+            response.Headers.ContentRange = ByteRanges.ContentRange(start, end, total);
+            response.ContentLength = end - start + 1;
+            await CopyBodyAsync(context, state, entry.Body, start, end + 1).ConfigureAwait(false);
+            return;
+        }
+
+        var boundary = "edgecache-" + Guid.NewGuid().ToString("N");
+        var contentType = entry.GetHeader(HeaderNames.ContentType).ToString();
+        var parts = ranges.Select(r => Encoding.ASCII.GetBytes(
+            $"--{boundary}\r\n" + (contentType.Length > 0 ? $"Content-Type: {contentType}\r\n" : "") + $"Content-Range: {ByteRanges.ContentRange(r.Start, r.End, total)}\r\n\r\n")).ToList();
+        var closing = Encoding.ASCII.GetBytes($"\r\n--{boundary}--\r\n");
+        var crlf = "\r\n"u8.ToArray();
+        response.ContentType = "multipart/byteranges; boundary=" + boundary;
+        response.Headers.Remove(HeaderNames.ContentEncoding);
+        response.ContentLength = parts.Sum(p => p.Length) + ranges.Sum(r => r.End - r.Start + 1) + ((ranges.Count - 1) * crlf.Length) + closing.Length;
+        for (var i = 0; i < ranges.Count; i++)
+        {
+            if (i > 0)
+            {
+                await response.BodyWriter.WriteAsync(crlf, context.RequestAborted).ConfigureAwait(false);
+            }
+
+            await response.BodyWriter.WriteAsync(parts[i], context.RequestAborted).ConfigureAwait(false);
+            await CopyBodyAsync(context, state, entry.Body, ranges[i].Start, ranges[i].End + 1).ConfigureAwait(false);
+        }
+
+        await response.BodyWriter.WriteAsync(closing, context.RequestAborted).ConfigureAwait(false);
+    }
+
+    private static Task CopyBodyAsync(HttpContext context, RequestState state, CachedBody body, long start, long end)
+    {
+        var writer = context.Response.BodyWriter;
+        return body.CopyToAsync(
             async (memory, ct) =>
             {
                 await writer.WriteAsync(memory, ct).ConfigureAwait(false);
                 state.BodyBytes += memory.Length;
             },
-            0,
-            long.MaxValue,
-            context.RequestAborted).ConfigureAwait(false);
+            start,
+            end,
+            context.RequestAborted).AsTask();
     }
 
     private async Task PassAsync(HttpContext context, RequestState state, IOrigin origin, string path, string query, IReadOnlyList<KeyValuePair<string, string>> forwardedHeaders, string cacheStatus)
@@ -414,7 +481,7 @@ public sealed partial class EdgeProxy
                     Method = "GET",
                     Path = path,
                     Query = query,
-                    Headers = forwardedHeaders,
+                    Headers = WithRange(forwardedHeaders, request.Headers),
                     IfNoneMatch = request.Headers.IfNoneMatch.Count > 0 ? request.Headers.IfNoneMatch.ToString() : null,
                     IfModifiedSince = CachePolicy.ParseDate(request.Headers.IfModifiedSince),
                 },
@@ -430,6 +497,23 @@ public sealed partial class EdgeProxy
         }
 
         await StreamOriginResponseAsync(context, state, origin, response, CacheOutcome.Pass, $"{cacheStatus}; fwd-status={response.StatusCode}").ConfigureAwait(false);
+    }
+
+    /// <summary>A pass-through is not stored, so the viewer's Range can go to the origin as it is.</summary>
+    private static IReadOnlyList<KeyValuePair<string, string>> WithRange(IReadOnlyList<KeyValuePair<string, string>> forwarded, IHeaderDictionary headers)
+    {
+        if (headers.Range.Count == 0)
+        {
+            return forwarded;
+        }
+
+        var list = new List<KeyValuePair<string, string>>(forwarded) { new(HeaderNames.Range, headers.Range.ToString()) };
+        if (headers.IfRange.Count > 0)
+        {
+            list.Add(new(HeaderNames.IfRange, headers.IfRange.ToString()));
+        }
+
+        return list;
     }
 
     private async Task ForwardUnsafeAsync(

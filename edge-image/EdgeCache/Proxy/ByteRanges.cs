@@ -1,0 +1,95 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Primitives;
+using Microsoft.Net.Http.Headers;
+
+namespace EdgeCache.Proxy;
+
+/// <summary>
+/// Range requests against a stored full representation (RFC 9110 14): parsing with Microsoft.Net.Http.Headers,
+/// then resolving each range against the length, If-Range, and the 416 case.
+/// </summary>
+public static class ByteRanges
+{
+    /// <summary>More ranges than this are answered with the whole representation (RFC 9110 14.2 allows ignoring Range).</summary>
+    public const int MaxRanges = 16;
+
+    public enum Decision
+    {
+        /// <summary>No usable Range: serve 200 with the whole body.</summary>
+        Full,
+
+        /// <summary>Serve 206 with <c>ranges</c>.</summary>
+        Partial,
+
+        /// <summary>416 with Content-Range: bytes */length.</summary>
+        Unsatisfiable,
+    }
+
+    public static Decision Evaluate(HttpRequest request, long length, StringValues etag, DateTimeOffset? lastModified, out List<(long Start, long End)> ranges)
+    {
+        ranges = [];
+        var header = request.Headers.Range;
+        if (header.Count == 0 || !HttpMethods.IsGet(request.Method))
+        {
+            return Decision.Full;
+        }
+
+        if (request.Headers.IfRange.Count > 0 && !IfRangeMatches(request.Headers.IfRange.ToString(), etag, lastModified))
+        {
+            return Decision.Full;
+        }
+
+        if (!RangeHeaderValue.TryParse(header.ToString(), out var parsed) || !string.Equals(parsed.Unit.Value, "bytes", StringComparison.OrdinalIgnoreCase)
+            || parsed.Ranges.Count is 0 or > MaxRanges)
+        {
+            // An unparsable or over-long Range is ignored, as RFC 9110 14.2 allows.
+            return Decision.Full;
+        }
+
+        foreach (var range in parsed.Ranges)
+        {
+            long start, end;
+            if (range.From is { } from)
+            {
+                if (from >= length)
+                {
+                    continue;
+                }
+
+                start = from;
+                end = range.To is { } to && to < length - 1 ? to : length - 1;
+            }
+            else if (range.To is { } suffix && suffix > 0)
+            {
+                start = Math.Max(0, length - suffix);
+                end = length - 1;
+            }
+            else
+            {
+                continue;
+            }
+
+            if (length > 0)
+            {
+                ranges.Add((start, end));
+            }
+        }
+
+        return ranges.Count == 0 ? Decision.Unsatisfiable : Decision.Partial;
+    }
+
+    /// <summary>RFC 9110 13.1.5: If-Range holds a strong entity tag or an HTTP date, compared exactly.</summary>
+    private static bool IfRangeMatches(string ifRange, StringValues etag, DateTimeOffset? lastModified)
+    {
+        ifRange = ifRange.Trim();
+        if (ifRange.StartsWith('"') || ifRange.StartsWith("W/", StringComparison.Ordinal))
+        {
+            var current = etag.Count > 0 ? etag[0] : null;
+            return current is not null && !current.StartsWith("W/", StringComparison.Ordinal) && !ifRange.StartsWith("W/", StringComparison.Ordinal) && current == ifRange;
+        }
+
+        return HeaderUtilities.TryParseDate(ifRange, out var date) && lastModified is { } lm && lm == date;
+    }
+
+    public static string ContentRange(long start, long end, long length) => $"bytes {start}-{end}/{length}";
+}
