@@ -107,6 +107,14 @@ public sealed class EdgeCacheOptionsValidator : IValidateOptions<EdgeCacheOption
             CheckOrigin(errors, $"origins[{i}]", options.Origins[i], originIds);
         }
 
+        for (var i = 0; i < options.Origins.Count; i++)
+        {
+            if (options.Origins[i].Type == "group")
+            {
+                CheckGroup(errors, $"origins[{i}]", options.Origins[i], options.Origins);
+            }
+        }
+
         if (options.Behaviors.Count == 0)
         {
             errors.Add("behaviors: at least one behavior is required; the last one is the default and must have pathPattern '*'");
@@ -198,9 +206,61 @@ public sealed class EdgeCacheOptionsValidator : IValidateOptions<EdgeCacheOption
                 }
 
                 break;
-            default:
-                errors.Add($"{at}.type: '{origin.Type}' is not an origin type (expected \"http\" or \"s3\")");
+            case "group":
                 break;
+            default:
+                errors.Add($"{at}.type: '{origin.Type}' is not an origin type (expected \"http\", \"s3\" or \"group\")");
+                break;
+        }
+    }
+
+    private static void CheckGroup(List<string> errors, string at, OriginOptions group, List<OriginOptions> origins)
+    {
+        foreach (var (field, member) in new[] { ("primary", group.Primary), ("secondary", group.Secondary) })
+        {
+            var target = origins.FirstOrDefault(o => o.Id == member);
+            if (target is null)
+            {
+                errors.Add($"{at}.{field}: '{member}' is not a configured origin (known: {string.Join(", ", origins.Where(o => o.Type != "group").Select(o => o.Id).Order())})");
+            }
+            else if (target.Type == "group")
+            {
+                errors.Add($"{at}.{field}: '{member}' is a group; a group's members must be http or s3 origins");
+            }
+        }
+
+        if (group.Primary is not null && group.Primary == group.Secondary)
+        {
+            errors.Add($"{at}.secondary: must differ from primary ('{group.Primary}')");
+        }
+
+        for (var i = 0; i < group.FailoverStatusCodes.Count; i++)
+        {
+            if (group.FailoverStatusCodes[i] is < 400 or > 599)
+            {
+                errors.Add($"{at}.failoverStatusCodes[{i}]: {group.FailoverStatusCodes[i]} is not a 4xx or 5xx status");
+            }
+        }
+
+        var cb = group.CircuitBreaker;
+        if (cb.FailureRatio is <= 0 or > 1 || double.IsNaN(cb.FailureRatio))
+        {
+            errors.Add($"{at}.circuitBreaker.failureRatio: {cb.FailureRatio} must be in (0, 1]");
+        }
+
+        if (cb.MinimumThroughput < 2)
+        {
+            errors.Add($"{at}.circuitBreaker.minimumThroughput: {cb.MinimumThroughput} must be at least 2");
+        }
+
+        if (cb.SamplingSeconds < 1)
+        {
+            errors.Add($"{at}.circuitBreaker.samplingSeconds: must be at least 1");
+        }
+
+        if (cb.BreakSeconds < 1)
+        {
+            errors.Add($"{at}.circuitBreaker.breakSeconds: must be at least 1");
         }
     }
 

@@ -1,6 +1,9 @@
 namespace EdgeCache.Configuration;
 
-/// <summary>One origin: <c>type</c> is "http" (Url, HostHeader, ...) or "s3" (Bucket, Region, ...).</summary>
+/// <summary>
+/// One origin: <c>type</c> is "http" (Url, HostHeader, ...), "s3" (Bucket, Region, ...) or "group"
+/// (Primary, Secondary: two other origins with failover, like a CloudFront origin group).
+/// </summary>
 public sealed class OriginOptions
 {
     public string Id { get; set; } = "";
@@ -31,4 +34,14 @@ public sealed class OriginOptions
     public string? ServiceUrl { get; set; }
 
     public bool ForcePathStyle { get; set; }
+
+    // group
+    public string? Primary { get; set; }
+
+    public string? Secondary { get; set; }
+
+    /// <summary>Primary statuses that send the request to the secondary. Default 500, 502, 503, 504.</summary>
+    public List<int> FailoverStatusCodes { get; set; } = [];
+
+    public CircuitBreakerOptions CircuitBreaker { get; set; } = new();
 }

@@ -12,6 +12,7 @@ public sealed partial class OriginHealthMonitor : BackgroundService
     private readonly TimeProvider _time;
     private readonly ILogger<OriginHealthMonitor> _logger;
     private readonly TimeSpan _interval;
+    private readonly HashSet<string> _served;
     private readonly ConcurrentDictionary<string, bool> _reachable = new(StringComparer.Ordinal);
     private readonly TaskCompletionSource _firstRound = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -21,6 +22,7 @@ public sealed partial class OriginHealthMonitor : BackgroundService
         _time = time;
         _logger = logger;
         _interval = TimeSpan.FromSeconds(options.Value.Readiness.ProbeIntervalSeconds);
+        _served = options.Value.Behaviors.Select(b => b.Origin).ToHashSet(StringComparer.Ordinal);
     }
 
     /// <summary>Completes after every origin has been probed once.</summary>
@@ -28,7 +30,8 @@ public sealed partial class OriginHealthMonitor : BackgroundService
 
     public IReadOnlyDictionary<string, bool> Reachable => _reachable;
 
-    public bool AllReachable => _reachable.Count == _origins.All.Count() && _reachable.Values.All(v => v);
+    /// <summary>Every origin a behavior sends to answers (a group answers when either member does).</summary>
+    public bool AllReachable => _served.All(id => _reachable.TryGetValue(id, out var ok) && ok);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

@@ -25,6 +25,7 @@ public sealed class EdgeCacheMetrics
         StoredBytes = factory.CreateGauge("edgecache_stored_bytes", "Bytes held by the memory tier.");
         StoredObjects = factory.CreateGauge("edgecache_stored_objects", "URLs (primary keys) held by the memory tier.");
         Evictions = factory.CreateCounter("edgecache_evictions_total", "Objects evicted from the memory tier to stay within its byte budget.");
+        OriginFailovers = factory.CreateCounter("edgecache_origin_failovers_total", "Requests an origin group sent to its secondary, by group and reason (status, connect, timeout, protocol, circuit-open).", "group", "reason");
         OriginErrors = factory.CreateCounter("edgecache_origin_errors_total", "Origin fetches that failed, by origin and kind (connect, timeout, protocol, body).", "origin", "kind");
     }
 
@@ -45,4 +46,6 @@ public sealed class EdgeCacheMetrics
     public Counter Evictions { get; }
 
     public Counter OriginErrors { get; }
+
+    public Counter OriginFailovers { get; }
 }

@@ -1,27 +1,38 @@
 using EdgeCache.Configuration;
+using EdgeCache.Observability;
 using Microsoft.Extensions.Options;
 
 namespace EdgeCache.Origins;
 
-/// <summary>The configured origins by id; built once at start-up.</summary>
+/// <summary>The configured origins by id; built once at start-up (groups after the origins they name).</summary>
 public sealed class OriginRegistry : IDisposable
 {
     private readonly Dictionary<string, IOrigin> _origins = new(StringComparer.Ordinal);
 
-    public OriginRegistry(IOptions<EdgeCacheOptions> options)
+    public OriginRegistry(IOptions<EdgeCacheOptions> options, TimeProvider time, EdgeCacheMetrics metrics, ILoggerFactory loggers)
     {
         foreach (var origin in options.Value.Origins)
         {
-            _origins[origin.Id] = origin.Type switch
+            switch (origin.Type)
             {
-                "s3" => new S3Origin(origin),
-                _ => new HttpOrigin(origin),
-            };
+                case "s3":
+                    _origins[origin.Id] = new S3Origin(origin);
+                    break;
+                case "http":
+                    _origins[origin.Id] = new HttpOrigin(origin);
+                    break;
+            }
+        }
+
+        foreach (var group in options.Value.Origins.Where(o => o.Type == "group"))
+        {
+            _origins[group.Id] = new OriginGroup(group, _origins[group.Primary!], _origins[group.Secondary!], time, metrics, loggers.CreateLogger<OriginGroup>());
         }
     }
 
     public IOrigin this[string id] => _origins[id];
 
+    /// <summary>Every origin, groups included.</summary>
     public IEnumerable<IOrigin> All => _origins.Values;
 
     public void Dispose()
