@@ -81,6 +81,24 @@ public sealed class EdgeCacheOptionsValidator : IValidateOptions<EdgeCacheOption
             errors.Add($"cache.heuristicFraction: {options.Cache.HeuristicFraction} must be in (0, 1]");
         }
 
+        if (options.Cache.Disk.Directory is { } diskDir)
+        {
+            if (!Path.IsPathFullyQualified(diskDir))
+            {
+                errors.Add($"cache.disk.directory: '{diskDir}' must be an absolute path");
+            }
+
+            if (options.Cache.Disk.MaxBytes < 1024 * 1024)
+            {
+                errors.Add($"cache.disk.maxBytes: {options.Cache.Disk.MaxBytes} is below the minimum of 1048576 (1 MiB)");
+            }
+
+            if (options.Cache.Disk.RetryAfterErrorSeconds < 1)
+            {
+                errors.Add("cache.disk.retryAfterErrorSeconds: must be at least 1");
+            }
+        }
+
         if (options.Readiness.ProbeIntervalSeconds is < 1 or > 3600)
         {
             errors.Add($"readiness.probeIntervalSeconds: {options.Readiness.ProbeIntervalSeconds} must be between 1 and 3600");

@@ -4,6 +4,7 @@ using System.Diagnostics;
 using System.IO.Compression;
 using EdgeCache.Caching;
 using EdgeCache.Configuration;
+using EdgeCache.Disk;
 using EdgeCache.Observability;
 using EdgeCache.Origins;
 using EdgeCache.Purging;
@@ -31,10 +32,12 @@ public sealed partial class FetchCoordinator : IDisposable
     private readonly ILogger<FetchCoordinator> _logger;
     private readonly CacheOptions _cacheOptions;
     private readonly PurgeLog _purges;
+    private readonly DiskCacheStore _disk;
 
-    public FetchCoordinator(MemoryCacheStore store, PurgeLog purges, TimeProvider time, EdgeCacheMetrics metrics, IOptions<EdgeCacheOptions> options, ILogger<FetchCoordinator> logger)
+    public FetchCoordinator(MemoryCacheStore store, DiskCacheStore disk, PurgeLog purges, TimeProvider time, EdgeCacheMetrics metrics, IOptions<EdgeCacheOptions> options, ILogger<FetchCoordinator> logger)
     {
         _store = store;
+        _disk = disk;
         _purges = purges;
         _time = time;
         _metrics = metrics;
@@ -150,6 +153,7 @@ public sealed partial class FetchCoordinator : IDisposable
             if (!_purges.PurgedSince(fetch.Generation, request.Path))
             {
                 _store.Replace(request.PrimaryKey, stale, refreshed);
+                _disk.EnqueueWrite(request.PrimaryKey, refreshed);
             }
 
             return new FetchOutcome.Shared(refreshed, revalidated: true, storable: true, originStatus: 304);
@@ -288,13 +292,18 @@ public sealed partial class FetchCoordinator : IDisposable
             }
 
             // Store before completing: a viewer that has read the whole body and asks again at once must find the entry.
-            if (storable && !tooLarge && !_purges.PurgedSince(fetch.Generation, fetch.Request.Path))
+            var store = storable && !tooLarge && !_purges.PurgedSince(fetch.Generation, fetch.Request.Path);
+            if (store)
             {
                 _store.Store(fetch.Request.PrimaryKey, entry);
             }
 
             _inFlight.TryRemove(new KeyValuePair<string, InFlightFetch>(fetch.CollapseKey, fetch));
             body.Complete();
+            if (store)
+            {
+                _disk.EnqueueWrite(fetch.Request.PrimaryKey, entry);
+            }
         }
         catch (Exception ex)
         {

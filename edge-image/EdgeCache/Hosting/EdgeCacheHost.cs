@@ -1,6 +1,7 @@
 using System.Net;
 using EdgeCache.Caching;
 using EdgeCache.Configuration;
+using EdgeCache.Disk;
 using EdgeCache.Fetching;
 using EdgeCache.Observability;
 using EdgeCache.Origins;
@@ -44,6 +45,9 @@ public static class EdgeCacheHost
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<EdgeCacheMetrics>();
         services.AddSingleton<MemoryCacheStore>();
+        services.AddSingleton<DiskCacheStore>();
+        // First hosted service: the disk index is built before the node takes traffic, and flushed last on shutdown.
+        services.AddHostedService(sp => sp.GetRequiredService<DiskCacheStore>());
         services.AddSingleton<OriginRegistry>();
         services.AddSingleton<BehaviorTable>();
         services.AddSingleton<PurgeLog>();

@@ -25,6 +25,12 @@ public sealed class EdgeCacheMetrics
         StoredBytes = factory.CreateGauge("edgecache_stored_bytes", "Bytes held by the memory tier.");
         StoredObjects = factory.CreateGauge("edgecache_stored_objects", "URLs (primary keys) held by the memory tier.");
         Evictions = factory.CreateCounter("edgecache_evictions_total", "Objects evicted from the memory tier to stay within its byte budget.");
+        DiskStoredBytes = factory.CreateGauge("edgecache_disk_stored_bytes", "Bytes held by the disk tier.");
+        DiskStoredObjects = factory.CreateGauge("edgecache_disk_stored_objects", "Entries (variants) held by the disk tier.");
+        DiskEvictions = factory.CreateCounter("edgecache_disk_evictions_total", "Entries evicted from the disk tier to stay within its byte budget.");
+        DiskCorruptEntries = factory.CreateCounter("edgecache_disk_corrupt_entries_total", "Disk entries dropped because a checksum, length or header check failed.");
+        DiskErrors = factory.CreateCounter("edgecache_disk_errors_total", "Disk tier I/O errors (disk full included), by phase.", "during");
+        DiskDegraded = factory.CreateGauge("edgecache_disk_degraded", "1 while the disk tier is off after an error and the node serves from memory only.");
         OriginFailovers = factory.CreateCounter("edgecache_origin_failovers_total", "Requests an origin group sent to its secondary, by group and reason (status, connect, timeout, protocol, circuit-open).", "group", "reason");
         OriginErrors = factory.CreateCounter("edgecache_origin_errors_total", "Origin fetches that failed, by origin and kind (connect, timeout, protocol, body).", "origin", "kind");
     }
@@ -48,4 +54,16 @@ public sealed class EdgeCacheMetrics
     public Counter OriginErrors { get; }
 
     public Counter OriginFailovers { get; }
+
+    public Gauge DiskStoredBytes { get; }
+
+    public Gauge DiskStoredObjects { get; }
+
+    public Counter DiskEvictions { get; }
+
+    public Counter DiskCorruptEntries { get; }
+
+    public Counter DiskErrors { get; }
+
+    public Gauge DiskDegraded { get; }
 }

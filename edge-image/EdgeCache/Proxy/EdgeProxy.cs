@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using EdgeCache.Caching;
 using EdgeCache.Configuration;
+using EdgeCache.Disk;
 using EdgeCache.Fetching;
 using EdgeCache.Observability;
 using EdgeCache.Origins;
@@ -28,6 +29,7 @@ public sealed partial class EdgeProxy
     private readonly BehaviorTable _behaviors;
     private readonly OriginRegistry _origins;
     private readonly MemoryCacheStore _store;
+    private readonly DiskCacheStore _disk;
     private readonly FetchCoordinator _coordinator;
     private readonly TimeProvider _time;
     private readonly EdgeCacheMetrics _metrics;
@@ -41,6 +43,7 @@ public sealed partial class EdgeProxy
         BehaviorTable behaviors,
         OriginRegistry origins,
         MemoryCacheStore store,
+        DiskCacheStore disk,
         FetchCoordinator coordinator,
         TimeProvider time,
         EdgeCacheMetrics metrics,
@@ -50,6 +53,7 @@ public sealed partial class EdgeProxy
         _behaviors = behaviors;
         _origins = origins;
         _store = store;
+        _disk = disk;
         _coordinator = coordinator;
         _time = time;
         _metrics = metrics;
@@ -151,6 +155,15 @@ public sealed partial class EdgeProxy
             {
                 entry = variants.Find(CacheKeyBuilder.SecondaryKey(variants.VaryNames, request.Headers));
                 missKind = entry is null ? "vary-miss" : "stale";
+            }
+
+            if (entry is null && _disk.Enabled && await _disk.LoadAsync(primaryKey, request.Headers, context.RequestAborted).ConfigureAwait(false) is { } fromDisk)
+            {
+                // Promoted: the disk tier's copy (checksums verified) becomes the memory tier's.
+                _store.Store(primaryKey, fromDisk);
+                entry = fromDisk;
+                missKind = "stale";
+                state.Detail = "disk";
             }
 
             if (entry is not null)

@@ -1,15 +1,19 @@
 using EdgeCache.Caching;
+using EdgeCache.Disk;
 
 namespace EdgeCache.Purging;
 
-/// <summary>Applies purges to the stored entries and, through the <see cref="PurgeLog"/>, to fetches under way.</summary>
-public sealed partial class PurgeService(MemoryCacheStore store, PurgeLog log, ILogger<PurgeService> logger)
+/// <summary>Applies purges to both tiers and, through the <see cref="PurgeLog"/>, to fetches under way.</summary>
+public sealed partial class PurgeService(MemoryCacheStore store, DiskCacheStore disk, PurgeLog log, ILogger<PurgeService> logger)
 {
     public PurgeResult Purge(PurgeMatcher matcher)
     {
         // Record first: a fetch that completes while the store is being swept must already see the purge.
         log.Record(matcher);
-        var removed = store.RemoveWhere(key => matcher.Matches(CacheKeyBuilder.PathOf(key)));
+        bool Selects(string key) => matcher.Matches(CacheKeyBuilder.PathOf(key));
+        // Both tiers: an entry left on disk would come back on the next memory miss. Memory and disk usually hold the
+        // same variants, so the larger count is how many distinct entries the purge took out.
+        var removed = Math.Max(store.RemoveWhere(Selects), disk.RemoveWhere(Selects));
         var id = Guid.NewGuid().ToString("N");
         LogPurged(logger, id, matcher.Description, removed);
         return new PurgeResult(id, removed);

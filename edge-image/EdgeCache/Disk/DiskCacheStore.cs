@@ -1,0 +1,429 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text;
+using System.Threading.Channels;
+using EdgeCache.Caching;
+using EdgeCache.Configuration;
+using EdgeCache.Observability;
+using EdgeCache.Purging;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Primitives;
+
+namespace EdgeCache.Disk;
+
+/// <summary>
+/// The persistent tier below memory: one file per variant (see <see cref="DiskEntryFormat"/>), written through from the
+/// memory tier in the background. Crash safety comes from the write order — temp file, fsync, atomic rename — so a write
+/// cut off at any point leaves only a temp file, which start-up deletes. Every entry's metadata carries a SHA-256, and
+/// the body's SHA-256 is checked before a disk entry is served: a corrupt or truncated entry is dropped and refetched.
+/// A write error (disk full, I/O) turns the tier off for a while with a log line and a metric; the node keeps serving
+/// from memory.
+/// </summary>
+public sealed partial class DiskCacheStore : IHostedService, IDisposable
+{
+    private const string EntrySuffix = ".entry";
+    private const string TempSuffix = ".tmp";
+
+    private readonly string? _directory;
+    private readonly DiskOptions _options;
+    private readonly TimeProvider _time;
+    private readonly EdgeCacheMetrics _metrics;
+    private readonly ILogger<DiskCacheStore> _logger;
+    private readonly ConcurrentDictionary<string, DiskVariants> _index = new(StringComparer.Ordinal);
+    private readonly ConcurrentQueue<DiskRecord> _insertionOrder = new();
+    private readonly PurgeLog _purges;
+    private readonly Channel<(string PrimaryKey, CacheEntry Entry, long Generation)> _writes =
+        Channel.CreateBounded<(string, CacheEntry, long)>(new BoundedChannelOptions(1024) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
+
+    private long _bytes;
+    private long _disabledUntilTicks;
+    private Task _writer = Task.CompletedTask;
+
+    public DiskCacheStore(IOptions<EdgeCacheOptions> options, PurgeLog purges, TimeProvider time, EdgeCacheMetrics metrics, ILogger<DiskCacheStore> logger)
+    {
+        _purges = purges;
+        _options = options.Value.Cache.Disk;
+        _directory = _options.Directory;
+        _time = time;
+        _metrics = metrics;
+        _logger = logger;
+    }
+
+    public bool Enabled => _directory is not null;
+
+    /// <summary>True while writes are suspended after an error.</summary>
+    public bool Degraded => _time.GetUtcNow().UtcTicks < Interlocked.Read(ref _disabledUntilTicks);
+
+    public long Bytes => Interlocked.Read(ref _bytes);
+
+    public int Count => _index.Values.Sum(v => v.Records.Count);
+
+    /// <summary>
+    /// Test hook: called at each step of a write ("open", "header", "body", "flush", "rename"). An IOException thrown here
+    /// is handled like a real one; any other exception stands for the process dying at that point (nothing is cleaned up).
+    /// </summary>
+    internal Action<string>? FaultHook { get; set; }
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (_directory is null)
+        {
+            return;
+        }
+
+        try
+        {
+            Directory.CreateDirectory(_directory);
+            await IndexAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            Degrade("index", ex);
+        }
+
+        _writer = Task.Run(WriteLoopAsync, CancellationToken.None);
+    }
+
+    /// <summary>Graceful shutdown: the writes already queued are finished (within the host's grace period).</summary>
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        _writes.Writer.TryComplete();
+        await _writer.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Queues <paramref name="entry"/> (complete, memory-sized) to be written; dropped if the queue is full or the tier is degraded.</summary>
+    public void EnqueueWrite(string primaryKey, CacheEntry entry)
+    {
+        if (_directory is not null && entry.Body.IsCompleted && !Degraded)
+        {
+            _writes.Writer.TryWrite((primaryKey, entry, _purges.Generation));
+        }
+    }
+
+    /// <summary>Reads the variant this request selects, verifying both checksums; null on a miss or a bad entry (which is deleted).</summary>
+    public async Task<CacheEntry?> LoadAsync(string primaryKey, IHeaderDictionary requestHeaders, CancellationToken cancellationToken)
+    {
+        if (_directory is null || !_index.TryGetValue(primaryKey, out var variants))
+        {
+            return null;
+        }
+
+        var secondary = CacheKeyBuilder.SecondaryKey(variants.VaryNames, requestHeaders);
+        if (!variants.Records.TryGetValue(secondary, out var record))
+        {
+            return null;
+        }
+
+        try
+        {
+            await using var file = new FileStream(record.Path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 0, FileOptions.Asynchronous | FileOptions.SequentialScan);
+            var (metadata, _, problem) = await DiskEntryFormat.ReadHeaderAsync(file, cancellationToken).ConfigureAwait(false);
+            if (metadata is null || metadata.PrimaryKey != primaryKey || metadata.BodyLength > int.MaxValue)
+            {
+                Drop(record, problem ?? "key mismatch");
+                return null;
+            }
+
+            var body = new byte[metadata.BodyLength];
+            await file.ReadExactlyAsync(body, cancellationToken).ConfigureAwait(false);
+            if (!Convert.ToHexString(SHA256.HashData(body)).Equals(metadata.BodySha256, StringComparison.Ordinal))
+            {
+                Drop(record, "body checksum mismatch");
+                return null;
+            }
+
+            return ToEntry(metadata, body);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            Drop(record, ex.Message);
+            return null;
+        }
+    }
+
+    /// <summary>Removes every variant whose primary key the predicate selects (purges); returns how many.</summary>
+    public int RemoveWhere(Func<string, bool> predicate)
+    {
+        var removed = 0;
+        foreach (var (primary, variants) in _index)
+        {
+            if (!predicate(primary) || !_index.TryRemove(primary, out _))
+            {
+                continue;
+            }
+
+            foreach (var record in variants.Records.Values)
+            {
+                DeleteFile(record);
+                removed++;
+            }
+        }
+
+        Publish();
+        return removed;
+    }
+
+    private async Task IndexAsync(CancellationToken cancellationToken)
+    {
+        var indexed = 0;
+        foreach (var path in Directory.EnumerateFiles(_directory!, "*", SearchOption.AllDirectories))
+        {
+            if (path.EndsWith(TempSuffix, StringComparison.Ordinal))
+            {
+                // A write that never reached its rename: the process died mid-write. Never an entry.
+                TryDelete(path);
+                continue;
+            }
+
+            if (!path.EndsWith(EntrySuffix, StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            DiskEntryMetadata? metadata;
+            string? problem;
+            long size;
+            try
+            {
+                await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 4096, FileOptions.Asynchronous);
+                size = file.Length;
+                (metadata, _, problem) = await DiskEntryFormat.ReadHeaderAsync(file, cancellationToken).ConfigureAwait(false);
+            }
+            catch (IOException ex)
+            {
+                (metadata, problem, size) = (null, ex.Message, 0);
+            }
+
+            if (metadata is null)
+            {
+                _metrics.DiskCorruptEntries.Inc();
+                LogDropped(_logger, path, problem ?? "unreadable");
+                TryDelete(path);
+                continue;
+            }
+
+            Add(new DiskRecord(metadata.PrimaryKey, metadata.SecondaryKey, path, size), metadata.VaryNames);
+            indexed++;
+        }
+
+        EvictOverBudget();
+        Publish();
+        LogIndexed(_logger, indexed, Bytes, _directory!);
+    }
+
+    private async Task WriteLoopAsync()
+    {
+        await foreach (var (primaryKey, entry, generation) in _writes.Reader.ReadAllAsync().ConfigureAwait(false))
+        {
+            // A purge that landed while this write waited in the queue must not be undone by it.
+            if (Degraded || _purges.PurgedSince(generation, CacheKeyBuilder.PathOf(primaryKey)))
+            {
+                continue;
+            }
+
+            try
+            {
+                await WriteAsync(primaryKey, entry).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                Degrade("write", ex);
+            }
+            catch (Exception ex) when (FaultHook is not null)
+            {
+                // A simulated crash: like the process dying, it leaves whatever it left; the writer stops.
+                LogSimulatedCrash(_logger, ex.Message);
+                return;
+            }
+        }
+    }
+
+    private async Task WriteAsync(string primaryKey, CacheEntry entry)
+    {
+        var body = entry.Body.ToArray();
+        var metadata = ToMetadata(primaryKey, entry, body);
+        var header = DiskEntryFormat.EncodeHeader(metadata);
+        var path = PathFor(primaryKey, entry.SecondaryKey);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var temp = $"{path}.{Guid.NewGuid():N}{TempSuffix}";
+        try
+        {
+            FaultHook?.Invoke("open");
+            await using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 0, FileOptions.Asynchronous))
+            {
+                await file.WriteAsync(header).ConfigureAwait(false);
+                FaultHook?.Invoke("header");
+                var half = body.Length / 2;
+                await file.WriteAsync(body.AsMemory(0, half)).ConfigureAwait(false);
+                FaultHook?.Invoke("body");
+                await file.WriteAsync(body.AsMemory(half)).ConfigureAwait(false);
+                FaultHook?.Invoke("flush");
+                // fsync before the rename: after a power cut the name never points at unwritten blocks.
+                file.Flush(flushToDisk: true);
+            }
+
+            FaultHook?.Invoke("rename");
+            File.Move(temp, path, overwrite: true);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            TryDelete(temp);
+            throw;
+        }
+
+        var size = (long)header.Length + body.Length;
+        Add(new DiskRecord(primaryKey, entry.SecondaryKey, path, size), entry.VaryNames);
+        EvictOverBudget();
+        Publish();
+    }
+
+    private void Add(DiskRecord record, string[] varyNames)
+    {
+        var variants = _index.AddOrUpdate(
+            record.PrimaryKey,
+            _ => new DiskVariants(varyNames),
+            (_, existing) => existing.VaryNames.AsSpan().SequenceEqual(varyNames) ? existing : new DiskVariants(varyNames));
+        if (variants.Records.TryGetValue(record.SecondaryKey, out var previous))
+        {
+            Interlocked.Add(ref _bytes, -previous.Size);
+        }
+
+        variants.Records[record.SecondaryKey] = record;
+        Interlocked.Add(ref _bytes, record.Size);
+        _insertionOrder.Enqueue(record);
+    }
+
+    /// <summary>
+    /// FIFO by write time. The disk tier only receives what the memory tier already chose to keep (SIEVE filters the
+    /// one-hit wonders there), so the simplest order that needs no per-hit bookkeeping on disk is enough.
+    /// </summary>
+    private void EvictOverBudget()
+    {
+        while (Interlocked.Read(ref _bytes) > _options.MaxBytes && _insertionOrder.TryDequeue(out var oldest))
+        {
+            if (_index.TryGetValue(oldest.PrimaryKey, out var variants)
+                && variants.Records.TryGetValue(oldest.SecondaryKey, out var current)
+                && ReferenceEquals(current, oldest))
+            {
+                variants.Records.TryRemove(oldest.SecondaryKey, out _);
+                DeleteFile(oldest);
+                _metrics.DiskEvictions.Inc();
+            }
+        }
+    }
+
+    private void Drop(DiskRecord record, string problem)
+    {
+        _metrics.DiskCorruptEntries.Inc();
+        LogDropped(_logger, record.Path, problem);
+        if (_index.TryGetValue(record.PrimaryKey, out var variants))
+        {
+            variants.Records.TryRemove(new KeyValuePair<string, DiskRecord>(record.SecondaryKey, record));
+        }
+
+        DeleteFile(record);
+        Publish();
+    }
+
+    private void DeleteFile(DiskRecord record)
+    {
+        Interlocked.Add(ref _bytes, -record.Size);
+        TryDelete(record.Path);
+    }
+
+    private void Degrade(string during, Exception ex)
+    {
+        var until = _time.GetUtcNow().AddSeconds(_options.RetryAfterErrorSeconds);
+        Interlocked.Exchange(ref _disabledUntilTicks, until.UtcTicks);
+        _metrics.DiskErrors.WithLabels(during).Inc();
+        LogDegraded(_logger, during, ex.Message, _options.RetryAfterErrorSeconds);
+        Publish();
+    }
+
+    private void Publish()
+    {
+        _metrics.DiskStoredBytes.Set(Bytes);
+        _metrics.DiskStoredObjects.Set(Count);
+        _metrics.DiskDegraded.Set(Degraded ? 1 : 0);
+    }
+
+    private string PathFor(string primaryKey, string secondaryKey)
+    {
+        var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(primaryKey + "\n" + secondaryKey)));
+        return Path.Combine(_directory!, hash[..2], hash + EntrySuffix);
+    }
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // Left for the next start-up's index pass to find and drop.
+        }
+    }
+
+    private static DiskEntryMetadata ToMetadata(string primaryKey, CacheEntry entry, byte[] body) => new()
+    {
+        PrimaryKey = primaryKey,
+        SecondaryKey = entry.SecondaryKey,
+        VaryNames = entry.VaryNames,
+        StatusCode = entry.StatusCode,
+        Headers = [.. entry.Headers.Select(h => (string[])[h.Key, .. h.Value.Select(v => v ?? "")])],
+        ContentLength = entry.ContentLength,
+        RequestTime = entry.RequestTime,
+        ResponseTime = entry.ResponseTime,
+        CorrectedInitialAgeTicks = entry.CorrectedInitialAge.Ticks,
+        FreshnessLifetimeTicks = entry.FreshnessLifetime.Ticks,
+        ETag = entry.ETag,
+        LastModified = entry.LastModified,
+        BodyLength = body.Length,
+        BodySha256 = Convert.ToHexString(SHA256.HashData(body)),
+    };
+
+    private static CacheEntry ToEntry(DiskEntryMetadata metadata, byte[] body)
+    {
+        var headers = metadata.Headers.Where(h => h.Length >= 1).Select(h => new KeyValuePair<string, StringValues>(h[0], new StringValues(h[1..]))).ToList();
+        return new CacheEntry
+        {
+            StatusCode = metadata.StatusCode,
+            Headers = headers,
+            Body = CachedBody.FromBytes(body),
+            ContentLength = metadata.ContentLength,
+            RequestTime = metadata.RequestTime,
+            ResponseTime = metadata.ResponseTime,
+            CorrectedInitialAge = TimeSpan.FromTicks(metadata.CorrectedInitialAgeTicks),
+            FreshnessLifetime = TimeSpan.FromTicks(metadata.FreshnessLifetimeTicks),
+            CacheControl = CacheControl.Parse(CachePolicy.Find(headers, "Cache-Control")),
+            VaryNames = metadata.VaryNames,
+            SecondaryKey = metadata.SecondaryKey,
+            ETag = metadata.ETag,
+            LastModified = metadata.LastModified,
+        };
+    }
+
+    public void Dispose() => _writes.Writer.TryComplete();
+
+    [LoggerMessage(EventId = 600, Level = LogLevel.Information, Message = "Disk tier indexed {Entries} entries ({Bytes} bytes) in {Directory}")]
+    private static partial void LogIndexed(ILogger logger, int entries, long bytes, string directory);
+
+    [LoggerMessage(EventId = 601, Level = LogLevel.Warning, Message = "Disk entry {Path} dropped: {Problem}; it will be refetched")]
+    private static partial void LogDropped(ILogger logger, string path, string problem);
+
+    [LoggerMessage(EventId = 602, Level = LogLevel.Error, Message = "Disk tier error during {During}: {Detail}; serving from memory only, retrying writes in {RetrySeconds} s")]
+    private static partial void LogDegraded(ILogger logger, string during, string detail, int retrySeconds);
+
+    [LoggerMessage(EventId = 603, Level = LogLevel.Warning, Message = "Disk writer stopped by a simulated crash: {Detail}")]
+    private static partial void LogSimulatedCrash(ILogger logger, string detail);
+
+    private sealed record DiskRecord(string PrimaryKey, string SecondaryKey, string Path, long Size);
+
+    private sealed class DiskVariants(string[] varyNames)
+    {
+        public string[] VaryNames { get; } = varyNames;
+
+        public ConcurrentDictionary<string, DiskRecord> Records { get; } = new(StringComparer.Ordinal);
+    }
+}

@@ -1,0 +1,186 @@
+using System.Diagnostics;
+using System.Net;
+using EdgeCache.Caching;
+using EdgeCache.Disk;
+using EdgeCache.Observability;
+using EdgeCache.Tests.Infrastructure;
+using Microsoft.AspNetCore.Http;
+
+namespace EdgeCache.Tests.EndToEnd;
+
+/// <summary>The disk tier on real files: restarts, crashes at every write step, corruption, a full disk, purges.</summary>
+public sealed class DiskTierTests : IDisposable
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("edgecache-disk-").FullName;
+
+    [Fact]
+    public async Task A_restarted_node_serves_a_hit_from_disk()
+    {
+        await using var origin = await Origin();
+        await using (var first = await Start(origin))
+        {
+            using var miss = await first.Viewer.GetAsync("/doc.html");
+            Assert.Equal("Miss", miss.XCache());
+            await CachingTests.Eventually(() => first.Get<DiskCacheStore>().Count == 1);
+        }
+
+        await using var second = await Start(origin);
+        Assert.Equal(1, second.Get<DiskCacheStore>().Count);
+        using var hit = await second.Viewer.GetAsync("/doc.html");
+        Assert.Equal("Hit", hit.XCache());
+        Assert.Equal(Body("/doc.html"), await hit.Content.ReadAsByteArrayAsync());
+        Assert.Equal(1, origin.Count("/doc.html"));
+    }
+
+    [Theory]
+    [InlineData("open")]
+    [InlineData("header")]
+    [InlineData("body")]
+    [InlineData("flush")]
+    [InlineData("rename")]
+    public async Task A_write_killed_at_any_step_never_yields_a_served_entry(string step)
+    {
+        await using var origin = await Origin();
+        await using (var crashing = await Start(origin))
+        {
+            var reached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            crashing.Get<DiskCacheStore>().FaultHook = at =>
+            {
+                if (at == step)
+                {
+                    reached.TrySetResult();
+                    throw new InvalidOperationException("simulated kill -9 at " + at);
+                }
+            };
+            (await crashing.Viewer.GetAsync("/crash.bin")).Dispose();
+            await reached.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        }
+
+        await using var restarted = await Start(origin);
+        Assert.Equal(0, restarted.Get<DiskCacheStore>().Count);
+        Assert.Empty(Directory.EnumerateFiles(_directory, "*.tmp", SearchOption.AllDirectories));
+        using var response = await restarted.Viewer.GetAsync("/crash.bin");
+        Assert.Equal("Miss", response.XCache());
+        Assert.Equal(Body("/crash.bin"), await response.Content.ReadAsByteArrayAsync());
+    }
+
+    [Theory]
+    [InlineData("truncate")]
+    [InlineData("flip-body")]
+    [InlineData("flip-metadata")]
+    public async Task Corrupt_or_truncated_entries_are_dropped_and_refetched(string damage)
+    {
+        await using var origin = await Origin();
+        await using (var first = await Start(origin))
+        {
+            (await first.Viewer.GetAsync("/victim.bin")).Dispose();
+            await CachingTests.Eventually(() => first.Get<DiskCacheStore>().Count == 1);
+        }
+
+        var file = Directory.EnumerateFiles(_directory, "*.entry", SearchOption.AllDirectories).Single();
+        var bytes = await File.ReadAllBytesAsync(file);
+        switch (damage)
+        {
+            case "truncate":
+                bytes = bytes[..^100];
+                break;
+            case "flip-body":
+                bytes[^10] ^= 0xFF;
+                break;
+            case "flip-metadata":
+                bytes[40] ^= 0x01;
+                break;
+        }
+
+        await File.WriteAllBytesAsync(file, bytes);
+
+        await using var second = await Start(origin);
+        using var response = await second.Viewer.GetAsync("/victim.bin");
+        Assert.Equal("Miss", response.XCache());
+        Assert.Equal(Body("/victim.bin"), await response.Content.ReadAsByteArrayAsync());
+        Assert.Equal(2, origin.Count("/victim.bin"));
+        Assert.Equal(1, second.Get<EdgeCacheMetrics>().DiskCorruptEntries.Value);
+    }
+
+    [Fact]
+    public async Task A_full_disk_degrades_to_memory_only_and_the_node_keeps_serving()
+    {
+        var quota = Path.Combine(_directory, "quota");
+        Directory.CreateDirectory(quota);
+        await Run("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", quota);
+        try
+        {
+            await using var origin = await Origin();
+            await using var edge = await EdgeNode.StartAsync(origin, o => o.Cache.Disk.Directory = quota);
+            for (var i = 0; i < 8; i++)
+            {
+                using var response = await edge.Viewer.GetAsync($"/fill{i}.bin");
+                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+                Assert.Equal(Body($"/fill{i}.bin"), await response.Content.ReadAsByteArrayAsync());
+            }
+
+            var metrics = edge.Get<EdgeCacheMetrics>();
+            await CachingTests.Eventually(() => metrics.DiskErrors.WithLabels("write").Value >= 1);
+            Assert.True(edge.Get<DiskCacheStore>().Degraded);
+            Assert.Equal(1, metrics.DiskDegraded.Value);
+            Assert.Empty(Directory.EnumerateFiles(quota, "*.tmp", SearchOption.AllDirectories));
+
+            // Still serving: hits from memory, misses from the origin.
+            using var hit = await edge.Viewer.GetAsync("/fill7.bin");
+            Assert.Equal("Hit", hit.XCache());
+            using var miss = await edge.Viewer.GetAsync("/after-full.bin");
+            Assert.Equal(Body("/after-full.bin"), await miss.Content.ReadAsByteArrayAsync());
+        }
+        finally
+        {
+            await Run("umount", quota);
+        }
+    }
+
+    [Fact]
+    public async Task Purges_reach_the_disk_tier()
+    {
+        await using var origin = await Origin();
+        await using (var first = await Start(origin, token: "disk-purge-token-0123456789"))
+        {
+            (await first.Viewer.GetAsync("/gone.bin")).Dispose();
+            (await first.Viewer.GetAsync("/kept.bin")).Dispose();
+            await CachingTests.Eventually(() => first.Get<DiskCacheStore>().Count == 2);
+            var result = first.Get<Purging.PurgeService>().Purge(Purging.PurgeMatcher.TryCreate(new Purging.PurgeRequest { Paths = ["/gone.bin"] }, out _)!);
+            Assert.Equal(1, result.Removed);
+        }
+
+        await using var second = await Start(origin);
+        using var gone = await second.Viewer.GetAsync("/gone.bin");
+        using var kept = await second.Viewer.GetAsync("/kept.bin");
+        Assert.Equal("Miss", gone.XCache());
+        Assert.Equal("Hit", kept.XCache());
+    }
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+
+    private Task<EdgeNode> Start(TestOrigin origin, string? token = null) => EdgeNode.StartAsync(origin, o =>
+    {
+        o.Cache.Disk.Directory = _directory;
+        o.AdminToken = token;
+    });
+
+    private static Task<TestOrigin> Origin() => TestOrigin.StartAsync(async ctx =>
+    {
+        var body = Body(ctx.Request.Path.Value!);
+        ctx.Response.Headers.CacheControl = "max-age=3600";
+        ctx.Response.ContentLength = body.Length;
+        await ctx.Response.Body.WriteAsync(body);
+    });
+
+    /// <summary>A 200 KiB body that depends on the path, so a mix-up between entries shows.</summary>
+    private static byte[] Body(string path) => CollapsingTests.RandomBytes(200 * 1024, seed: path.GetHashCode(StringComparison.Ordinal));
+
+    private static async Task Run(string command, params string[] args)
+    {
+        using var process = Process.Start(new ProcessStartInfo(command, args) { RedirectStandardError = true, UseShellExecute = false })!;
+        var error = await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        Assert.True(process.ExitCode == 0, $"{command} {string.Join(' ', args)} failed (the disk-full test needs root to mount a 1 MiB tmpfs): {error}");
+    }
+}
