@@ -7,7 +7,7 @@ namespace EdgeCache.Tests.Infrastructure;
 
 /// <summary>
 /// An s3rver (npm) process on loopback, started for the test and killed after it: a real S3-compatible server for the
-/// S3 origin path. The README's test command installs it (npm ci); S3RVER_BIN overrides the location.
+/// S3 origin path. The README's test command installs it (npm ci in tests/s3rver); S3RVER_BIN overrides the location.
 /// </summary>
 public sealed class S3rverProcess : IAsyncDisposable
 {
@@ -35,10 +35,10 @@ public sealed class S3rverProcess : IAsyncDisposable
     {
         var bin = Environment.GetEnvironmentVariable("S3RVER_BIN") is { Length: > 0 } fromEnv
             ? fromEnv
-            : System.IO.Path.Combine(RepoRoot.Path, "node_modules", ".bin", "s3rver");
+            : System.IO.Path.Combine(RepoRoot.Path, "tests", "s3rver", "node_modules", ".bin", "s3rver");
         if (!File.Exists(bin))
         {
-            throw new InvalidOperationException($"s3rver not found at {bin}: run 'npm ci' at the repository root (the README's test command does).");
+            throw new InvalidOperationException($"s3rver not found at {bin}: run 'npm ci --prefix tests/s3rver' (the README's test command does).");
         }
 
         var directory = Directory.CreateTempSubdirectory("s3rver-").FullName;
