@@ -37,9 +37,9 @@ fi
 # One closing line over every runner: .NET's "Passed: N, Failed: N" lines and node's "# pass N / # fail N".
 passed=0 failed=0
 while read -r p f; do passed=$((passed + p)); failed=$((failed + f)); done < <(
-  grep -Eo 'Failed: +[0-9]+, Passed: +[0-9]+' "$logs/dotnet.txt" | awk '{gsub(",","",$2); print $4, $2}')
-node_pass=$(grep -Eo '^# pass [0-9]+' "$logs/npm.txt" | awk '{s+=$3} END {print s+0}')
-node_fail=$(grep -Eo '^# fail [0-9]+' "$logs/npm.txt" | awk '{s+=$3} END {print s+0}')
+  (grep -Eo 'Failed: +[0-9]+, Passed: +[0-9]+' "$logs/dotnet.txt" || true) | awk '{gsub(",","",$2); print $4, $2}')
+node_pass=$( (grep -Eo '^# pass [0-9]+' "$logs/npm.txt" || true) | awk '{s+=$3} END {print s+0}')
+node_fail=$( (grep -Eo '^# fail [0-9]+' "$logs/npm.txt" || true) | awk '{s+=$3} END {print s+0}')
 passed=$((passed + node_pass)); failed=$((failed + node_fail))
 if [ "${SKIP_IMAGE_TEST:-0}" != "1" ]; then
   if [ "$image_status" -eq 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
