@@ -1,3 +1,7 @@
+using System.Buffers;
+using System.Security.Cryptography;
+using Microsoft.Win32.SafeHandles;
+
 namespace EdgeCache.Caching;
 
 /// <summary>
@@ -5,6 +9,8 @@ namespace EdgeCache.Caching;
 /// (viewers) stream it from their own positions. Readers never wait for the whole object, and a slow reader
 /// never slows the writer: each keeps its own position over shared, append-only segments.
 /// Once complete the body is immutable and is what a cache hit serves.
+/// A body is held in memory segments, or — for objects larger than the memory tier takes — in a file on the disk tier,
+/// written and read with positional I/O on one handle, so it is never held whole in memory.
 /// </summary>
 public sealed class CachedBody
 {
@@ -19,11 +25,51 @@ public sealed class CachedBody
     private Exception? _fault;
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    // File mode: the handle is shared by the writer and every reader (RandomAccess is position-based, so they never
+    // contend on a file position). It closes when the last entry referencing it is collected (SafeHandle finalizer).
+    private readonly SafeFileHandle? _file;
+    private readonly byte[]? _scratch;
+    private readonly IncrementalHash? _hash;
+
     /// <param name="expectedLength">When the origin sent Content-Length, one segment of exactly that size is used, so a hit is one write.</param>
     public CachedBody(long? expectedLength = null)
     {
         _segmentSize = expectedLength is > 0 and <= int.MaxValue / 2 ? (int)expectedLength.Value : DefaultSegmentSize;
         _segments = new byte[4][];
+    }
+
+    private CachedBody(SafeFileHandle file, long completedLength)
+    {
+        _segmentSize = DefaultSegmentSize;
+        _segments = [];
+        _file = file;
+        if (completedLength >= 0)
+        {
+            _length = completedLength;
+            _completed = true;
+        }
+        else
+        {
+            _scratch = new byte[DefaultSegmentSize];
+            _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        }
+    }
+
+    /// <summary>A body the fetch will write into <paramref name="file"/> (opened read/write) as the origin's bytes arrive.</summary>
+    public static CachedBody ToFile(SafeFileHandle file) => new(file, -1);
+
+    /// <summary>A complete body already on disk: bytes [0, <paramref name="length"/>) of <paramref name="file"/>.</summary>
+    public static CachedBody FromFile(SafeFileHandle file, long length) => new(file, length);
+
+    public bool IsFileBacked => _file is not null;
+
+    /// <summary>SHA-256 of everything written to a file-backed body (valid once complete).</summary>
+    public byte[] FileSha256()
+    {
+        lock (_lock)
+        {
+            return _hash?.GetCurrentHash() ?? throw new InvalidOperationException("not a body written to a file");
+        }
     }
 
     public static CachedBody FromBytes(ReadOnlySpan<byte> data)
@@ -67,6 +113,11 @@ public sealed class CachedBody
     /// <summary>Writer: free space to read the next origin bytes into. Call <see cref="Advance"/> with what was filled.</summary>
     public Memory<byte> GetWriteMemory()
     {
+        if (_scratch is not null)
+        {
+            return _scratch;
+        }
+
         lock (_lock)
         {
             var used = (int)(_length - ((long)(_segmentCount - 1) * _segmentSize));
@@ -92,6 +143,12 @@ public sealed class CachedBody
             return;
         }
 
+        if (_file is not null)
+        {
+            AppendToFile(_scratch.AsSpan(0, count));
+            return;
+        }
+
         TaskCompletionSource signal;
         lock (_lock)
         {
@@ -106,6 +163,12 @@ public sealed class CachedBody
     /// <summary>Writer: copy bytes in (used where the data is already in another buffer, e.g. from a compressor).</summary>
     public void Write(ReadOnlySpan<byte> data)
     {
+        if (_file is not null)
+        {
+            AppendToFile(data);
+            return;
+        }
+
         while (!data.IsEmpty)
         {
             var target = GetWriteMemory().Span;
@@ -114,6 +177,27 @@ public sealed class CachedBody
             Advance(n);
             data = data[n..];
         }
+    }
+
+    private void AppendToFile(ReadOnlySpan<byte> data)
+    {
+        if (data.IsEmpty)
+        {
+            return;
+        }
+
+        // Only the single writer appends, so _length is stable here; readers only read below the published length.
+        RandomAccess.Write(_file!, data, Volatile.Read(ref _length));
+        TaskCompletionSource signal;
+        lock (_lock)
+        {
+            _hash!.AppendData(data);
+            _length += data.Length;
+            signal = _changed;
+            _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+
+        signal.TrySetResult();
     }
 
     public void Complete() => Finish(null);
@@ -193,6 +277,11 @@ public sealed class CachedBody
             }
 
             var limit = Math.Min(available, end);
+            if (_file is not null && position < limit)
+            {
+                position = await CopyFromFileAsync(write, position, limit, cancellationToken).ConfigureAwait(false);
+            }
+
             while (position < limit)
             {
                 var segment = GetSegment(position / _segmentSize);
@@ -216,6 +305,32 @@ public sealed class CachedBody
         }
     }
 
+    private async ValueTask<long> CopyFromFileAsync(Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> write, long position, long limit, CancellationToken cancellationToken)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(DefaultSegmentSize);
+        try
+        {
+            while (position < limit)
+            {
+                var want = (int)Math.Min(buffer.Length, limit - position);
+                var read = await RandomAccess.ReadAsync(_file!, buffer.AsMemory(0, want), position, cancellationToken).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    throw new IncompleteBodyException("the cached file is shorter than recorded");
+                }
+
+                await write(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
+                position += read;
+            }
+
+            return position;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
     private byte[] GetSegment(long index)
     {
         lock (_lock)
@@ -227,6 +342,13 @@ public sealed class CachedBody
     /// <summary>Copies the whole (completed) body into one array; for tests and small bodies.</summary>
     public byte[] ToArray()
     {
+        if (_file is not null)
+        {
+            var bytes = new byte[Length];
+            RandomAccess.Read(_file, bytes, 0);
+            return bytes;
+        }
+
         lock (_lock)
         {
             var result = new byte[_length];

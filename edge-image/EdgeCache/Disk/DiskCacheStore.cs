@@ -8,6 +8,7 @@ using EdgeCache.Observability;
 using EdgeCache.Purging;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Primitives;
+using Microsoft.Win32.SafeHandles;
 
 namespace EdgeCache.Disk;
 
@@ -26,6 +27,7 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
 
     private readonly string? _directory;
     private readonly DiskOptions _options;
+    private readonly long _memoryObjectMax;
     private readonly TimeProvider _time;
     private readonly EdgeCacheMetrics _metrics;
     private readonly ILogger<DiskCacheStore> _logger;
@@ -43,6 +45,7 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
     {
         _purges = purges;
         _options = options.Value.Cache.Disk;
+        _memoryObjectMax = options.Value.Cache.MaxObjectBytes;
         _directory = _options.Directory;
         _time = time;
         _metrics = metrics;
@@ -94,7 +97,8 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
     /// <summary>Queues <paramref name="entry"/> (complete, memory-sized) to be written; dropped if the queue is full or the tier is degraded.</summary>
     public void EnqueueWrite(string primaryKey, CacheEntry entry)
     {
-        if (_directory is not null && entry.Body.IsCompleted && !Degraded)
+        // File-backed (large) bodies are already on disk; rewriting one to refresh its headers would read it whole.
+        if (_directory is not null && entry.Body.IsCompleted && !entry.Body.IsFileBacked && !Degraded)
         {
             _writes.Writer.TryWrite((primaryKey, entry, _purges.Generation));
         }
@@ -114,32 +118,87 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
             return null;
         }
 
+        SafeFileHandle? handle = null;
         try
         {
-            await using var file = new FileStream(record.Path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 0, FileOptions.Asynchronous | FileOptions.SequentialScan);
-            var (metadata, _, problem) = await DiskEntryFormat.ReadHeaderAsync(file, cancellationToken).ConfigureAwait(false);
-            if (metadata is null || metadata.PrimaryKey != primaryKey || metadata.BodyLength > int.MaxValue)
+            handle = File.OpenHandle(record.Path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, FileOptions.Asynchronous);
+            var (metadata, problem) = await DiskEntryFormat.ReadTrailerAsync(handle, cancellationToken).ConfigureAwait(false);
+            if (metadata is null || metadata.PrimaryKey != primaryKey)
             {
+                handle.Dispose();
                 Drop(record, problem ?? "key mismatch");
                 return null;
             }
 
+            if (metadata.BodyLength > _memoryObjectMax)
+            {
+                // Large: served straight from the file, never read whole into memory. Its length and metadata are
+                // verified here; its body checksum was computed as it was written.
+                return ToEntry(metadata, CachedBody.FromFile(handle, metadata.BodyLength));
+            }
+
             var body = new byte[metadata.BodyLength];
-            await file.ReadExactlyAsync(body, cancellationToken).ConfigureAwait(false);
-            if (!Convert.ToHexString(SHA256.HashData(body)).Equals(metadata.BodySha256, StringComparison.Ordinal))
+            var read = await RandomAccess.ReadAsync(handle, body, 0, cancellationToken).ConfigureAwait(false);
+            handle.Dispose();
+            if (read != body.Length || !Convert.ToHexString(SHA256.HashData(body)).Equals(metadata.BodySha256, StringComparison.Ordinal))
             {
                 Drop(record, "body checksum mismatch");
                 return null;
             }
 
-            return ToEntry(metadata, body);
+            return ToEntry(metadata, CachedBody.FromBytes(body));
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
+            handle?.Dispose();
             Drop(record, ex.Message);
             return null;
         }
     }
+
+    /// <summary>True when a response too large for memory can be streamed into the disk tier.</summary>
+    public bool CanStoreLarge => _directory is not null && !Degraded;
+
+    /// <summary>Opens a temp file for a large body that will stream in; <see cref="CommitLargeAsync"/> or <see cref="AbandonLarge"/> ends it.</summary>
+    public LargeWrite BeginLarge(string primaryKey, string secondaryKey, long purgeGeneration)
+    {
+        var path = PathFor(primaryKey, secondaryKey);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var temp = $"{path}.{Guid.NewGuid():N}{TempSuffix}";
+        var handle = File.OpenHandle(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete, FileOptions.Asynchronous);
+        return new LargeWrite(path, temp, handle) { Generation = purgeGeneration };
+    }
+
+    /// <summary>Appends the trailer, fsyncs and renames: from here the large entry is on disk and indexed.</summary>
+    public async Task CommitLargeAsync(LargeWrite write, string primaryKey, CacheEntry entry)
+    {
+        if (_purges.PurgedSince(write.Generation, CacheKeyBuilder.PathOf(primaryKey)))
+        {
+            AbandonLarge(write);
+            return;
+        }
+
+        try
+        {
+            var body = entry.Body;
+            var metadata = ToMetadata(primaryKey, entry, body.Length, Convert.ToHexString(body.FileSha256()));
+            var trailer = DiskEntryFormat.EncodeTrailer(metadata);
+            await RandomAccess.WriteAsync(write.Handle, trailer, body.Length).ConfigureAwait(false);
+            RandomAccess.FlushToDisk(write.Handle);
+            File.Move(write.TempPath, write.Path, overwrite: true);
+            Add(new DiskRecord(primaryKey, entry.SecondaryKey, write.Path, body.Length + trailer.Length), entry.VaryNames);
+            EvictOverBudget();
+            Publish();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            AbandonLarge(write);
+            Degrade("write", ex);
+        }
+    }
+
+    /// <summary>The large body failed or may not be stored: its temp file goes (open readers keep their handle).</summary>
+    public static void AbandonLarge(LargeWrite write) => TryDelete(write.TempPath);
 
     /// <summary>Removes every variant whose primary key the predicate selects (purges); returns how many.</summary>
     public int RemoveWhere(Func<string, bool> predicate)
@@ -185,9 +244,9 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
             long size;
             try
             {
-                await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 4096, FileOptions.Asynchronous);
-                size = file.Length;
-                (metadata, _, problem) = await DiskEntryFormat.ReadHeaderAsync(file, cancellationToken).ConfigureAwait(false);
+                using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.Asynchronous);
+                size = RandomAccess.GetLength(handle);
+                (metadata, problem) = await DiskEntryFormat.ReadTrailerAsync(handle, cancellationToken).ConfigureAwait(false);
             }
             catch (IOException ex)
             {
@@ -241,8 +300,7 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
     private async Task WriteAsync(string primaryKey, CacheEntry entry)
     {
         var body = entry.Body.ToArray();
-        var metadata = ToMetadata(primaryKey, entry, body);
-        var header = DiskEntryFormat.EncodeHeader(metadata);
+        var trailer = DiskEntryFormat.EncodeTrailer(ToMetadata(primaryKey, entry, body.Length, Convert.ToHexString(SHA256.HashData(body))));
         var path = PathFor(primaryKey, entry.SecondaryKey);
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         var temp = $"{path}.{Guid.NewGuid():N}{TempSuffix}";
@@ -251,12 +309,12 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
             FaultHook?.Invoke("open");
             await using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 0, FileOptions.Asynchronous))
             {
-                await file.WriteAsync(header).ConfigureAwait(false);
-                FaultHook?.Invoke("header");
                 var half = body.Length / 2;
                 await file.WriteAsync(body.AsMemory(0, half)).ConfigureAwait(false);
                 FaultHook?.Invoke("body");
                 await file.WriteAsync(body.AsMemory(half)).ConfigureAwait(false);
+                FaultHook?.Invoke("trailer");
+                await file.WriteAsync(trailer).ConfigureAwait(false);
                 FaultHook?.Invoke("flush");
                 // fsync before the rename: after a power cut the name never points at unwritten blocks.
                 file.Flush(flushToDisk: true);
@@ -271,8 +329,7 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
             throw;
         }
 
-        var size = (long)header.Length + body.Length;
-        Add(new DiskRecord(primaryKey, entry.SecondaryKey, path, size), entry.VaryNames);
+        Add(new DiskRecord(primaryKey, entry.SecondaryKey, path, (long)body.Length + trailer.Length), entry.VaryNames);
         EvictOverBudget();
         Publish();
     }
@@ -365,7 +422,7 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
         }
     }
 
-    private static DiskEntryMetadata ToMetadata(string primaryKey, CacheEntry entry, byte[] body) => new()
+    private static DiskEntryMetadata ToMetadata(string primaryKey, CacheEntry entry, long bodyLength, string bodySha256) => new()
     {
         PrimaryKey = primaryKey,
         SecondaryKey = entry.SecondaryKey,
@@ -379,18 +436,18 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
         FreshnessLifetimeTicks = entry.FreshnessLifetime.Ticks,
         ETag = entry.ETag,
         LastModified = entry.LastModified,
-        BodyLength = body.Length,
-        BodySha256 = Convert.ToHexString(SHA256.HashData(body)),
+        BodyLength = bodyLength,
+        BodySha256 = bodySha256,
     };
 
-    private static CacheEntry ToEntry(DiskEntryMetadata metadata, byte[] body)
+    private static CacheEntry ToEntry(DiskEntryMetadata metadata, CachedBody body)
     {
         var headers = metadata.Headers.Where(h => h.Length >= 1).Select(h => new KeyValuePair<string, StringValues>(h[0], new StringValues(h[1..]))).ToList();
         return new CacheEntry
         {
             StatusCode = metadata.StatusCode,
             Headers = headers,
-            Body = CachedBody.FromBytes(body),
+            Body = body,
             ContentLength = metadata.ContentLength,
             RequestTime = metadata.RequestTime,
             ResponseTime = metadata.ResponseTime,
@@ -417,6 +474,19 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
 
     [LoggerMessage(EventId = 603, Level = LogLevel.Warning, Message = "Disk writer stopped by a simulated crash: {Detail}")]
     private static partial void LogSimulatedCrash(ILogger logger, string detail);
+
+    /// <summary>A large body being streamed into a temp file on the disk tier.</summary>
+    public sealed class LargeWrite(string path, string tempPath, SafeFileHandle handle)
+    {
+        public string Path { get; } = path;
+
+        public string TempPath { get; } = tempPath;
+
+        public SafeFileHandle Handle { get; } = handle;
+
+        /// <summary>Purge generation when the fetch began.</summary>
+        public long Generation { get; init; }
+    }
 
     private sealed record DiskRecord(string PrimaryKey, string SecondaryKey, string Path, long Size);
 

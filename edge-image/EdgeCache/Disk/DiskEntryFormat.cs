@@ -1,13 +1,15 @@
 using System.Buffers.Binary;
 using System.Security.Cryptography;
 using System.Text.Json;
+using Microsoft.Win32.SafeHandles;
 
 namespace EdgeCache.Disk;
 
 /// <summary>
-/// One file per stored variant:
-/// <c>"EDGECACHE1\n" | int32 metadata length | metadata JSON | SHA-256(metadata) | body</c>.
-/// The header can be read and verified without reading the body, which is how start-up indexes the directory.
+/// One file per stored variant, metadata last so a body can stream into the file as it arrives:
+/// <c>body | metadata JSON | SHA-256(metadata) | int32 metadata length | "EDGECACHE1\n"</c>.
+/// The trailer is read and verified from the end of the file without touching the body, which is how start-up
+/// indexes the directory; the file's length must equal body + trailer, so truncation anywhere is caught.
 /// </summary>
 public static class DiskEntryFormat
 {
@@ -16,44 +18,51 @@ public static class DiskEntryFormat
     private static readonly byte[] Magic = "EDGECACHE1\n"u8.ToArray();
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
-    public static int HeaderLength(int metadataLength) => Magic.Length + 4 + metadataLength + SHA256.HashSizeInBytes;
+    private static int FixedTrailer => SHA256.HashSizeInBytes + 4 + Magic.Length;
 
-    public static byte[] EncodeHeader(DiskEntryMetadata metadata)
+    public static byte[] EncodeTrailer(DiskEntryMetadata metadata)
     {
         var json = JsonSerializer.SerializeToUtf8Bytes(metadata, Json);
-        var header = new byte[HeaderLength(json.Length)];
-        Magic.CopyTo(header, 0);
-        BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(Magic.Length), json.Length);
-        json.CopyTo(header, Magic.Length + 4);
-        SHA256.HashData(json, header.AsSpan(Magic.Length + 4 + json.Length));
-        return header;
+        var trailer = new byte[json.Length + FixedTrailer];
+        json.CopyTo(trailer, 0);
+        SHA256.HashData(json, trailer.AsSpan(json.Length));
+        BinaryPrimitives.WriteInt32LittleEndian(trailer.AsSpan(json.Length + SHA256.HashSizeInBytes), json.Length);
+        Magic.CopyTo(trailer, json.Length + SHA256.HashSizeInBytes + 4);
+        return trailer;
     }
 
-    /// <summary>Reads and verifies the header; null (with the reason) when the file is not a whole, intact entry.</summary>
-    public static async Task<(DiskEntryMetadata? Metadata, long BodyOffset, string? Problem)> ReadHeaderAsync(FileStream file, CancellationToken cancellationToken)
+    /// <summary>Reads and verifies the trailer; null (with the reason) when the file is not a whole, intact entry.</summary>
+    public static async Task<(DiskEntryMetadata? Metadata, string? Problem)> ReadTrailerAsync(SafeFileHandle file, CancellationToken cancellationToken)
     {
-        var prefix = new byte[Magic.Length + 4];
-        if (await ReadFullyAsync(file, prefix, cancellationToken).ConfigureAwait(false) < prefix.Length || !prefix.AsSpan(0, Magic.Length).SequenceEqual(Magic))
+        var fileLength = RandomAccess.GetLength(file);
+        if (fileLength < FixedTrailer)
         {
-            return (null, 0, "bad magic or truncated header");
+            return (null, "shorter than a trailer");
         }
 
-        var length = BinaryPrimitives.ReadInt32LittleEndian(prefix.AsSpan(Magic.Length));
-        if (length is <= 0 or > MaxMetadataBytes)
+        var fixedPart = new byte[FixedTrailer];
+        if (await RandomAccess.ReadAsync(file, fixedPart, fileLength - FixedTrailer, cancellationToken).ConfigureAwait(false) < FixedTrailer
+            || !fixedPart.AsSpan(SHA256.HashSizeInBytes + 4).SequenceEqual(Magic))
         {
-            return (null, 0, "metadata length out of range");
+            return (null, "bad magic (truncated or not an entry)");
         }
 
-        var rest = new byte[length + SHA256.HashSizeInBytes];
-        if (await ReadFullyAsync(file, rest, cancellationToken).ConfigureAwait(false) < rest.Length)
+        var length = BinaryPrimitives.ReadInt32LittleEndian(fixedPart.AsSpan(SHA256.HashSizeInBytes));
+        if (length is <= 0 or > MaxMetadataBytes || length > fileLength - FixedTrailer)
         {
-            return (null, 0, "truncated metadata");
+            return (null, "metadata length out of range");
         }
 
-        var json = rest.AsSpan(0, length);
-        if (!CryptographicOperations.FixedTimeEquals(SHA256.HashData(json), rest.AsSpan(length)))
+        var json = new byte[length];
+        var metadataOffset = fileLength - FixedTrailer - length;
+        if (await RandomAccess.ReadAsync(file, json, metadataOffset, cancellationToken).ConfigureAwait(false) < length)
         {
-            return (null, 0, "metadata checksum mismatch");
+            return (null, "truncated metadata");
+        }
+
+        if (!CryptographicOperations.FixedTimeEquals(SHA256.HashData(json), fixedPart.AsSpan(0, SHA256.HashSizeInBytes)))
+        {
+            return (null, "metadata checksum mismatch");
         }
 
         DiskEntryMetadata? metadata;
@@ -63,32 +72,14 @@ public static class DiskEntryFormat
         }
         catch (JsonException)
         {
-            return (null, 0, "metadata not readable");
+            return (null, "metadata not readable");
         }
 
-        var bodyOffset = HeaderLength(length);
-        if (metadata is null || file.Length != bodyOffset + metadata.BodyLength)
+        if (metadata is null || metadata.BodyLength != metadataOffset)
         {
-            return (null, 0, "file length does not match the recorded body length");
+            return (null, "file length does not match the recorded body length");
         }
 
-        return (metadata, bodyOffset, null);
-    }
-
-    private static async Task<int> ReadFullyAsync(FileStream file, byte[] buffer, CancellationToken cancellationToken)
-    {
-        var total = 0;
-        while (total < buffer.Length)
-        {
-            var read = await file.ReadAsync(buffer.AsMemory(total), cancellationToken).ConfigureAwait(false);
-            if (read == 0)
-            {
-                break;
-            }
-
-            total += read;
-        }
-
-        return total;
+        return (metadata, null);
     }
 }

@@ -177,11 +177,6 @@ public sealed partial class FetchCoordinator : IDisposable
             return new FetchOutcome.Pass(response, "partial");
         }
 
-        if (response.ContentLength > _cacheOptions.MaxObjectBytes)
-        {
-            return new FetchOutcome.Pass(response, "too-large");
-        }
-
         var encoding = ChooseEncoding(request, response, cc);
         var varyNames = CacheKeyBuilder.ParseVary(CachePolicy.Find(headers, HeaderNames.Vary));
         var etag = CachePolicy.Find(headers, HeaderNames.ETag) is { Count: > 0 } etagValues ? etagValues[0] : null;
@@ -196,11 +191,32 @@ public sealed partial class FetchCoordinator : IDisposable
 
         var storableReason = CachePolicy.UnstorableReason(response.StatusCode, request.RequestCacheControl, cc, headers);
         var contentLength = encoding is null or "identity" ? response.ContentLength : null;
+        var secondaryKey = CacheKeyBuilder.SecondaryKey(varyNames, request.RequestHeaders);
+        DiskCacheStore.LargeWrite? large = null;
+        if (response.ContentLength > _cacheOptions.MaxObjectBytes)
+        {
+            if (storableReason is not null || !_disk.CanStoreLarge)
+            {
+                // Too large for memory and nowhere else to put it: this viewer streams it, waiters fetch for themselves.
+                return new FetchOutcome.Pass(response, "too-large");
+            }
+
+            try
+            {
+                large = _disk.BeginLarge(request.PrimaryKey, secondaryKey, fetch.Generation);
+            }
+            catch (IOException)
+            {
+                return new FetchOutcome.Pass(response, "too-large");
+            }
+        }
+
         var entry = new CacheEntry
         {
             StatusCode = response.StatusCode,
             Headers = StripAge(headers),
-            Body = new CachedBody(contentLength),
+            // Large objects stream into their disk-tier file and every viewer reads them from there.
+            Body = large is null ? new CachedBody(contentLength) : CachedBody.ToFile(large.Handle),
             ContentLength = contentLength,
             RequestTime = requestTime,
             ResponseTime = responseTime,
@@ -208,17 +224,17 @@ public sealed partial class FetchCoordinator : IDisposable
             FreshnessLifetime = CachePolicy.FreshnessLifetime(request.Behavior, response.StatusCode, cc, headers, responseTime, _cacheOptions.HeuristicFraction),
             CacheControl = cc,
             VaryNames = varyNames,
-            SecondaryKey = CacheKeyBuilder.SecondaryKey(varyNames, request.RequestHeaders),
+            SecondaryKey = secondaryKey,
             ETag = etag,
             LastModified = CachePolicy.ParseDate(CachePolicy.Find(headers, HeaderNames.LastModified)),
         };
 
-        _ = Task.Run(() => PumpAsync(fetch, response, entry, encoding, storableReason is null));
+        _ = Task.Run(() => PumpAsync(fetch, response, entry, encoding, storableReason is null, large));
         return new FetchOutcome.Shared(entry, revalidated: false, storable: storableReason is null, originStatus: response.StatusCode);
     }
 
     /// <summary>Reads the origin body into the entry (compressing if asked), then stores it if it arrived whole.</summary>
-    private async Task PumpAsync(InFlightFetch fetch, OriginResponse response, CacheEntry entry, string? encoding, bool storable)
+    private async Task PumpAsync(InFlightFetch fetch, OriginResponse response, CacheEntry entry, string? encoding, bool storable, DiskCacheStore.LargeWrite? large)
     {
         var body = entry.Body;
         var origin = fetch.Request.Origin;
@@ -269,7 +285,7 @@ public sealed partial class FetchCoordinator : IDisposable
                     await compressor.FlushAsync(idle.Token).ConfigureAwait(false);
                 }
 
-                if (body.Length > _cacheOptions.MaxObjectBytes)
+                if (large is null && body.Length > _cacheOptions.MaxObjectBytes)
                 {
                     // Keeps streaming to the viewers already reading, but will not be stored.
                     tooLarge = true;
@@ -293,7 +309,14 @@ public sealed partial class FetchCoordinator : IDisposable
 
             // Store before completing: a viewer that has read the whole body and asks again at once must find the entry.
             var store = storable && !tooLarge && !_purges.PurgedSince(fetch.Generation, fetch.Request.Path);
-            if (store)
+            if (large is not null)
+            {
+                // Large objects live on the disk tier only; commit (trailer, fsync, rename) before waking readers.
+                await _disk.CommitLargeAsync(large, fetch.Request.PrimaryKey, entry).ConfigureAwait(false);
+                large = null;
+                store = false;
+            }
+            else if (store)
             {
                 _store.Store(fetch.Request.PrimaryKey, entry);
             }
@@ -307,6 +330,11 @@ public sealed partial class FetchCoordinator : IDisposable
         }
         catch (Exception ex)
         {
+            if (large is not null)
+            {
+                DiskCacheStore.AbandonLarge(large);
+            }
+
             body.Fail(ex);
             _metrics.OriginErrors.WithLabels(origin.Id, "body").Inc();
             LogBodyFailed(_logger, origin.Id, fetch.Request.Path, body.Length, ex.Message);

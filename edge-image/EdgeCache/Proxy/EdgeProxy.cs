@@ -159,8 +159,13 @@ public sealed partial class EdgeProxy
 
             if (entry is null && _disk.Enabled && await _disk.LoadAsync(primaryKey, request.Headers, context.RequestAborted).ConfigureAwait(false) is { } fromDisk)
             {
-                // Promoted: the disk tier's copy (checksums verified) becomes the memory tier's.
-                _store.Store(primaryKey, fromDisk);
+                // Promoted: the disk tier's copy (checksums verified) becomes the memory tier's, unless it is too large
+                // for memory, in which case it keeps being served from its file.
+                if (!fromDisk.Body.IsFileBacked)
+                {
+                    _store.Store(primaryKey, fromDisk);
+                }
+
                 entry = fromDisk;
                 missKind = "stale";
                 state.Detail = "disk";

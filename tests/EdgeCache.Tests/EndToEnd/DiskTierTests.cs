@@ -34,7 +34,7 @@ public sealed class DiskTierTests : IDisposable
 
     [Theory]
     [InlineData("open")]
-    [InlineData("header")]
+    [InlineData("trailer")]
     [InlineData("body")]
     [InlineData("flush")]
     [InlineData("rename")]
@@ -85,10 +85,12 @@ public sealed class DiskTierTests : IDisposable
                 bytes = bytes[..^100];
                 break;
             case "flip-body":
-                bytes[^10] ^= 0xFF;
+                // The body comes first in an entry file.
+                bytes[1000] ^= 0xFF;
                 break;
             case "flip-metadata":
-                bytes[40] ^= 0x01;
+                // The metadata follows the 200 KiB body.
+                bytes[(200 * 1024) + 20] ^= 0x01;
                 break;
         }
 
@@ -155,6 +157,63 @@ public sealed class DiskTierTests : IDisposable
         using var kept = await second.Viewer.GetAsync("/kept.bin");
         Assert.Equal("Miss", gone.XCache());
         Assert.Equal("Hit", kept.XCache());
+    }
+
+    [Fact]
+    public async Task Objects_larger_than_memory_takes_stream_through_disk_collapsed_and_survive_a_restart()
+    {
+        const int Size = 6 * 1024 * 1024;
+        var large = CollapsingTests.RandomBytes(Size, seed: 7);
+        var rest = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var origin = await TestOrigin.StartAsync(async ctx =>
+        {
+            ctx.Response.Headers.CacheControl = "max-age=3600";
+            ctx.Response.ContentLength = Size;
+            await ctx.Response.Body.WriteAsync(large.AsMemory(0, 1024 * 1024));
+            await ctx.Response.Body.FlushAsync();
+            await rest.Task;
+            await ctx.Response.Body.WriteAsync(large.AsMemory(1024 * 1024));
+        });
+        await using (var edge = await EdgeNode.StartAsync(origin, o =>
+        {
+            o.Cache.Disk.Directory = _directory;
+            o.Cache.MaxObjectBytes = 1024 * 1024;
+            o.Cache.MemoryBytes = 4 * 1024 * 1024;
+        }))
+        {
+            // Two viewers share one fetch; a range in the first MiB is answered before the origin sends the rest.
+            var whole = edge.Viewer.GetByteArrayAsync("/big.iso");
+            using var rangeRequest = new HttpRequestMessage(HttpMethod.Get, "/big.iso");
+            rangeRequest.Headers.Range = new System.Net.Http.Headers.RangeHeaderValue(4096, 8191);
+            using var range = await edge.Viewer.SendAsync(rangeRequest);
+            Assert.Equal(HttpStatusCode.PartialContent, range.StatusCode);
+            Assert.Equal(large[4096..8192], await range.Content.ReadAsByteArrayAsync());
+            Assert.False(rest.Task.IsCompleted);
+
+            rest.SetResult();
+            Assert.Equal(large, await whole);
+            Assert.Equal(1, origin.Count("/big.iso"));
+            await CachingTests.Eventually(() => edge.Get<DiskCacheStore>().Count == 1);
+            // Never held in the memory tier.
+            Assert.True(edge.Get<MemoryCacheStore>().Bytes < 1024 * 1024);
+
+            using var hit = await edge.Viewer.GetAsync("/big.iso");
+            Assert.Equal("Hit", hit.XCache());
+            Assert.Equal(large, await hit.Content.ReadAsByteArrayAsync());
+        }
+
+        await using var restarted = await EdgeNode.StartAsync(origin, o =>
+        {
+            o.Cache.Disk.Directory = _directory;
+            o.Cache.MaxObjectBytes = 1024 * 1024;
+            o.Cache.MemoryBytes = 4 * 1024 * 1024;
+        });
+        using var tail = new HttpRequestMessage(HttpMethod.Get, "/big.iso");
+        tail.Headers.Range = new System.Net.Http.Headers.RangeHeaderValue(Size - 100, Size - 1);
+        using var fromDisk = await restarted.Viewer.SendAsync(tail);
+        Assert.Equal("Hit", fromDisk.XCache());
+        Assert.Equal(large[^100..], await fromDisk.Content.ReadAsByteArrayAsync());
+        Assert.Equal(1, origin.Count("/big.iso"));
     }
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);
