@@ -39,15 +39,7 @@ public sealed class CollapsingTests
     {
         var secondHalf = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var body = RandomBytes(2 * Half, seed: 2);
-        await using var origin = await TestOrigin.StartAsync(async ctx =>
-        {
-            ctx.Response.Headers.CacheControl = "max-age=60";
-            ctx.Response.ContentLength = body.Length;
-            await ctx.Response.Body.WriteAsync(body.AsMemory(0, Half));
-            await ctx.Response.Body.FlushAsync();
-            await secondHalf.Task;
-            await ctx.Response.Body.WriteAsync(body.AsMemory(Half));
-        });
+        await using var origin = await HalfThenRest(body, secondHalf.Task);
         await using var edge = await EdgeNode.StartAsync(origin);
 
         using var leader = await edge.Viewer.GetAsync("/stream", HttpCompletionOption.ResponseHeadersRead);
@@ -73,15 +65,7 @@ public sealed class CollapsingTests
     {
         var secondHalf = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var body = RandomBytes(2 * Half, seed: 3);
-        await using var origin = await TestOrigin.StartAsync(async ctx =>
-        {
-            ctx.Response.Headers.CacheControl = "max-age=60";
-            ctx.Response.ContentLength = body.Length;
-            await ctx.Response.Body.WriteAsync(body.AsMemory(0, Half));
-            await ctx.Response.Body.FlushAsync();
-            await secondHalf.Task;
-            await ctx.Response.Body.WriteAsync(body.AsMemory(Half));
-        });
+        await using var origin = await HalfThenRest(body, secondHalf.Task);
         await using var edge = await EdgeNode.StartAsync(origin);
 
         using var leaderClient = new HttpClient { BaseAddress = edge.Viewer.BaseAddress };
@@ -230,6 +214,17 @@ public sealed class CollapsingTests
         await Assert.ThrowsAnyAsync<HttpRequestException>(() => edge.Viewer.GetByteArrayAsync("/chunked-reset"));
         Assert.Equal(0, edge.Get<MemoryCacheStore>().Count);
     }
+
+    /// <summary>An origin that sends the first half of <paramref name="body"/>, then the rest once <paramref name="gate"/> opens.</summary>
+    private static Task<TestOrigin> HalfThenRest(byte[] body, Task gate) => TestOrigin.StartAsync(async ctx =>
+    {
+        ctx.Response.Headers.CacheControl = "max-age=60";
+        ctx.Response.ContentLength = body.Length;
+        await ctx.Response.Body.WriteAsync(body.AsMemory(0, Half));
+        await ctx.Response.Body.FlushAsync();
+        await gate;
+        await ctx.Response.Body.WriteAsync(body.AsMemory(Half));
+    });
 
     private static async Task<byte[]> ReadExactly(Stream stream, int count)
     {
