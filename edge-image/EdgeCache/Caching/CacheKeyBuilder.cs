@@ -18,6 +18,12 @@ public static class CacheKeyBuilder
 
     public static string PrimaryKey(CacheBehavior behavior, string path, string keyQuery, IHeaderDictionary headers)
     {
+        if (behavior.KeyHeaders.Length == 0 && behavior.KeyCookies.Length == 0)
+        {
+            // The common case, one allocation: same format as below.
+            return keyQuery.Length == 0 ? string.Concat(behavior.KeyPrefix, path) : string.Concat(behavior.KeyPrefix, path, "?", keyQuery);
+        }
+
         var sb = new StringBuilder(path.Length + keyQuery.Length + 16);
         sb.Append(behavior.Index).Append('|').Append(path);
         if (keyQuery.Length > 0)

@@ -11,6 +11,7 @@ public sealed class CacheBehavior
     public CacheBehavior(int index, BehaviorOptions options)
     {
         Index = index;
+        KeyPrefix = index.ToString(System.Globalization.CultureInfo.InvariantCulture) + "|";
         Pattern = new PathPattern(options.PathPattern);
         OriginId = options.Origin;
         MinTtl = TimeSpan.FromSeconds(options.MinTtlSeconds);
@@ -35,6 +36,9 @@ public sealed class CacheBehavior
     }
 
     public int Index { get; }
+
+    /// <summary>"{Index}|": how every primary key of this behavior starts.</summary>
+    public string KeyPrefix { get; }
 
     public PathPattern Pattern { get; }
 
