@@ -5,6 +5,7 @@ using System.IO.Compression;
 using EdgeCache.Caching;
 using EdgeCache.Configuration;
 using EdgeCache.Disk;
+using EdgeCache.Http;
 using EdgeCache.Observability;
 using EdgeCache.Origins;
 using EdgeCache.Purging;
@@ -251,12 +252,12 @@ public sealed partial class FetchCoordinator : IDisposable
                 scratch = ArrayPool<byte>.Shared.Rent(64 * 1024);
             }
 
-            using var idle = CancellationTokenSource.CreateLinkedTokenSource(_shutdown.Token);
+            using var idle = new IdleTimeout(_time, origin.ReadTimeout, _shutdown.Token);
             long received = 0;
             var tooLarge = false;
             while (true)
             {
-                idle.CancelAfter(origin.ReadTimeout);
+                idle.Restart(origin.ReadTimeout);
                 var buffer = compressor is null ? body.GetWriteMemory() : scratch.AsMemory();
                 int read;
                 try

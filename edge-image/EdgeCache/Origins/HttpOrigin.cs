@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Net.Sockets;
 using System.Text;
 using EdgeCache.Configuration;
+using EdgeCache.Http;
 
 namespace EdgeCache.Origins;
 
@@ -19,10 +20,12 @@ public sealed class HttpOrigin : IOrigin, IDisposable
     private readonly string _basePath;
     private readonly string? _hostHeader;
     private readonly string? _healthPath;
+    private readonly TimeProvider _time;
 
-    public HttpOrigin(OriginOptions options, HttpMessageHandler? handler = null)
+    public HttpOrigin(OriginOptions options, TimeProvider? time = null, HttpMessageHandler? handler = null)
     {
         Id = options.Id;
+        _time = time ?? TimeProvider.System;
         var url = new Uri(options.Url!, UriKind.Absolute);
         _baseUri = new Uri(url.GetLeftPart(UriPartial.Authority) + "/");
         _basePath = url.AbsolutePath.TrimEnd('/');
@@ -121,8 +124,7 @@ public sealed class HttpOrigin : IOrigin, IDisposable
             }
         }
 
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(ReadTimeout);
+        using var timeout = new IdleTimeout(_time, ReadTimeout, cancellationToken);
         HttpResponseMessage response;
         try
         {

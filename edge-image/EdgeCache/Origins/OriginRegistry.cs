@@ -16,10 +16,10 @@ public sealed class OriginRegistry : IDisposable
             switch (origin.Type)
             {
                 case "s3":
-                    _origins[origin.Id] = new S3Origin(origin);
+                    _origins[origin.Id] = new S3Origin(origin, time);
                     break;
                 case "http":
-                    _origins[origin.Id] = new HttpOrigin(origin);
+                    _origins[origin.Id] = new HttpOrigin(origin, time);
                     break;
             }
         }

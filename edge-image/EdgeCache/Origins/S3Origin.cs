@@ -5,6 +5,7 @@ using Amazon.Runtime;
 using Amazon.S3;
 using Amazon.S3.Model;
 using EdgeCache.Configuration;
+using EdgeCache.Http;
 using Microsoft.Extensions.Primitives;
 
 namespace EdgeCache.Origins;
@@ -25,10 +26,12 @@ public sealed class S3Origin : IOrigin, IDisposable
     private readonly IAmazonS3 _client;
     private readonly string _bucket;
     private readonly string _keyPrefix;
+    private readonly TimeProvider _time;
 
-    public S3Origin(OriginOptions options, IAmazonS3? client = null)
+    public S3Origin(OriginOptions options, TimeProvider? time = null, IAmazonS3? client = null)
     {
         Id = options.Id;
+        _time = time ?? TimeProvider.System;
         _bucket = options.Bucket!;
         _keyPrefix = string.IsNullOrEmpty(options.KeyPrefix) ? "" : options.KeyPrefix.TrimEnd('/') + "/";
         ReadTimeout = TimeSpan.FromMilliseconds(options.ReadTimeoutMs);
@@ -99,8 +102,7 @@ public sealed class S3Origin : IOrigin, IDisposable
             }
         }
 
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(ReadTimeout);
+        using var timeout = new IdleTimeout(_time, ReadTimeout, cancellationToken);
         GetObjectResponse response;
         try
         {

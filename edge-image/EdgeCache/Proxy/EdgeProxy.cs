@@ -4,6 +4,7 @@ using EdgeCache.Caching;
 using EdgeCache.Configuration;
 using EdgeCache.Disk;
 using EdgeCache.Fetching;
+using EdgeCache.Http;
 using EdgeCache.Observability;
 using EdgeCache.Origins;
 using Microsoft.AspNetCore.Http;
@@ -655,11 +656,11 @@ public sealed partial class EdgeProxy
         var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(64 * 1024);
         try
         {
-            using var idle = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+            using var idle = new IdleTimeout(_time, origin.ReadTimeout, context.RequestAborted);
             long copied = 0;
             while (true)
             {
-                idle.CancelAfter(origin.ReadTimeout);
+                idle.Restart(origin.ReadTimeout);
                 int read;
                 try
                 {
