@@ -392,9 +392,10 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
     {
         var until = _time.GetUtcNow().AddSeconds(_options.RetryAfterErrorSeconds);
         Interlocked.Exchange(ref _disabledUntilTicks, until.UtcTicks);
+        // State first, then the counter: whoever sees the error counted also sees the tier degraded.
+        Publish();
         _metrics.DiskErrors.WithLabels(during).Inc();
         LogDegraded(_logger, during, ex.Message, _options.RetryAfterErrorSeconds);
-        Publish();
     }
 
     private void Publish()

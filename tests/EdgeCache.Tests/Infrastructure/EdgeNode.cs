@@ -56,28 +56,40 @@ public sealed class EdgeNode : IAsyncDisposable
 
     public static async Task<EdgeNode> StartAsync(Action<EdgeCacheOptions> configure)
     {
-        var options = new EdgeCacheOptions();
-        options.Node.Name = "edge-test";
-        options.Listen.Address = "127.0.0.1";
-        options.Listen.ViewerPort = FreePort.Next();
-        options.Listen.AdminPort = FreePort.Next();
-        options.AccessLog.Enabled = false;
-        options.Cache.MemoryBytes = 64L * 1024 * 1024;
-        configure(options);
-        var errors = EdgeCacheOptionsValidator.Collect(options);
-        if (errors.Count > 0)
+        // The node must know its ports before it starts (admin vs viewer), so they are picked free and may be taken by
+        // a parallel test before the bind: retry with new ones rather than flake.
+        for (var attempt = 1; ; attempt++)
         {
-            throw new InvalidOperationException("test config invalid: " + string.Join("; ", errors));
-        }
+            var options = new EdgeCacheOptions();
+            options.Node.Name = "edge-test";
+            options.Listen.Address = "127.0.0.1";
+            options.Listen.ViewerPort = FreePort.Next();
+            options.Listen.AdminPort = FreePort.Next();
+            options.AccessLog.Enabled = false;
+            options.Cache.MemoryBytes = 64L * 1024 * 1024;
+            configure(options);
+            var errors = EdgeCacheOptionsValidator.Collect(options);
+            if (errors.Count > 0)
+            {
+                throw new InvalidOperationException("test config invalid: " + string.Join("; ", errors));
+            }
 
-        // Starts at real "now": the loopback origin stamps real Date headers, and apparent age (RFC 9111 4.2.3) compares the two.
-        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        var app = EdgeCacheHost.Build(
-            options,
-            services => services.AddSingleton<TimeProvider>(time),
-            logging => logging.SetMinimumLevel(LogLevel.Warning));
-        await app.StartAsync();
-        return new EdgeNode(app, options, time);
+            // Starts at real "now": the loopback origin stamps real Date headers, and apparent age (RFC 9111 4.2.3) compares the two.
+            var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+            var app = EdgeCacheHost.Build(
+                options,
+                services => services.AddSingleton<TimeProvider>(time),
+                logging => logging.SetMinimumLevel(LogLevel.Warning));
+            try
+            {
+                await app.StartAsync();
+                return new EdgeNode(app, options, time);
+            }
+            catch (IOException ex) when (attempt < 5 && ex.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
+            {
+                await app.DisposeAsync();
+            }
+        }
     }
 
     public T Get<T>()

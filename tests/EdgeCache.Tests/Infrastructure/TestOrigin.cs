@@ -2,6 +2,8 @@ using System.Collections.Concurrent;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace EdgeCache.Tests.Infrastructure;
@@ -14,13 +16,13 @@ public sealed class TestOrigin : IAsyncDisposable
 {
     private readonly WebApplication _app;
 
-    private TestOrigin(WebApplication app, int port)
+    private TestOrigin(WebApplication app)
     {
         _app = app;
-        Port = port;
     }
 
-    public int Port { get; }
+    /// <summary>Known once started: the origin binds port 0, so no other test can take its port in between.</summary>
+    public int Port { get; private set; }
 
     public string Url => $"http://127.0.0.1:{Port}";
 
@@ -35,12 +37,11 @@ public sealed class TestOrigin : IAsyncDisposable
 
     public static async Task<TestOrigin> StartAsync(Func<HttpContext, Task>? handler = null)
     {
-        var port = FreePort.Next();
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(System.Net.IPAddress.Loopback, port));
+        builder.WebHost.ConfigureKestrel(k => k.Listen(System.Net.IPAddress.Loopback, 0));
         var app = builder.Build();
-        var origin = new TestOrigin(app, port);
+        var origin = new TestOrigin(app);
         if (handler is not null)
         {
             origin.Handler = handler;
@@ -61,6 +62,9 @@ public sealed class TestOrigin : IAsyncDisposable
             await origin.Handler(context);
         });
         await app.StartAsync();
+        var address = app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
+            .Features.GetRequiredFeature<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>().Addresses.Single();
+        origin.Port = new Uri(address).Port;
         return origin;
     }
 
