@@ -339,6 +339,19 @@ public sealed class CachedBody
         }
     }
 
+    /// <summary>A completed in-memory body held in one segment (the usual hit): the bytes, for a single write.</summary>
+    public bool TryGetSingleSegment(out ReadOnlyMemory<byte> data)
+    {
+        if (Volatile.Read(ref _completed) && _file is null && _segmentCount <= 1)
+        {
+            data = _segmentCount == 0 ? ReadOnlyMemory<byte>.Empty : _segments[0].AsMemory(0, (int)_length);
+            return true;
+        }
+
+        data = default;
+        return false;
+    }
+
     /// <summary>Copies the whole (completed) body into one array; for tests and small bodies.</summary>
     public byte[] ToArray()
     {

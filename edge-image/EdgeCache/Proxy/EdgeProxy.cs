@@ -455,6 +455,14 @@ public sealed partial class EdgeProxy
             return;
         }
 
+        if (body.TryGetSingleSegment(out var whole))
+        {
+            // The common hit: one write of the stored bytes, no streaming loop.
+            state.BodyBytes += whole.Length;
+            await response.BodyWriter.WriteAsync(whole, context.RequestAborted).ConfigureAwait(false);
+            return;
+        }
+
         await CopyBodyAsync(context, state, body, 0, long.MaxValue).ConfigureAwait(false);
     }
 
