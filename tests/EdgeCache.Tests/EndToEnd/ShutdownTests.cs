@@ -24,30 +24,11 @@ public sealed class ShutdownTests
             await ctx.Response.WriteAsync("done!");
         });
 
-        var viewerPort = FreePort.Next();
-        var adminPort = FreePort.Next();
-        var config = Path.Combine(Path.GetTempPath(), $"edgecache-shutdown-{Guid.NewGuid():N}.json");
-        await File.WriteAllTextAsync(config, $$"""
-            {
-              "listen": { "address": "127.0.0.1", "viewerPort": {{viewerPort}}, "adminPort": {{adminPort}} },
-              "shutdown": { "gracePeriodSeconds": 20 },
-              "accessLog": { "enabled": false },
-              "origins": [ { "id": "origin", "type": "http", "url": "{{origin.Url}}" } ],
-              "behaviors": [ { "pathPattern": "*", "origin": "origin" } ]
-            }
-            """);
-
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "EdgeCache.dll"));
-        start.ArgumentList.Add("--config");
-        start.ArgumentList.Add(config);
-        using var server = Process.Start(start)!;
-        _ = server.StandardOutput.ReadToEndAsync();
-        _ = server.StandardError.ReadToEndAsync();
+        // Ports are picked free for a child process and could be taken before it binds: start again with new ones.
+        var (server, config, viewerPort, _) = await StartServerAsync(origin.Url);
         try
         {
             using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{viewerPort}"), Timeout = TimeSpan.FromSeconds(30) };
-            await CachingTests.Eventually(async () => await CanConnect(adminPort));
 
             var inFlight = client.GetStringAsync("/slow");
             await started.Task.WaitAsync(TimeSpan.FromSeconds(10));
@@ -75,7 +56,48 @@ public sealed class ShutdownTests
                 server.Kill(entireProcessTree: true);
             }
 
+            server.Dispose();
             File.Delete(config);
+        }
+    }
+
+    private static async Task<(Process Server, string Config, int ViewerPort, int AdminPort)> StartServerAsync(string originUrl)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var viewerPort = FreePort.Next();
+            var adminPort = FreePort.Next();
+            var config = Path.Combine(Path.GetTempPath(), $"edgecache-shutdown-{Guid.NewGuid():N}.json");
+            await File.WriteAllTextAsync(config, $$"""
+                {
+                  "listen": { "address": "127.0.0.1", "viewerPort": {{viewerPort}}, "adminPort": {{adminPort}} },
+                  "shutdown": { "gracePeriodSeconds": 20 },
+                  "accessLog": { "enabled": false },
+                  "origins": [ { "id": "origin", "type": "http", "url": "{{originUrl}}" } ],
+                  "behaviors": [ { "pathPattern": "*", "origin": "origin" } ]
+                }
+                """);
+            var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "EdgeCache.dll"));
+            start.ArgumentList.Add("--config");
+            start.ArgumentList.Add(config);
+            var server = Process.Start(start)!;
+            _ = server.StandardOutput.ReadToEndAsync();
+            _ = server.StandardError.ReadToEndAsync();
+            var deadline = DateTime.UtcNow.AddSeconds(15);
+            while (!server.HasExited && DateTime.UtcNow < deadline && !await CanConnect(adminPort))
+            {
+                await Task.Delay(50);
+            }
+
+            if (!server.HasExited && await CanConnect(adminPort))
+            {
+                return (server, config, viewerPort, adminPort);
+            }
+
+            File.Delete(config);
+            server.Dispose();
+            Assert.True(attempt < 3, "the edge node process did not start");
         }
     }
 
