@@ -1,0 +1,78 @@
+// Renders the edge server's JSON config (edge-image/EdgeCache/edgecache.schema.json) for one region from the stack
+// config. Pure: the tests validate its output against the schema and check the behaviors round-trip unchanged.
+
+import { ADMIN_PORT, CACHE_DIR, VIEWER_PORT } from "./constants";
+import { Behavior, EdgeSettings, LOCAL_MEMBER_SUFFIX, OriginConfig, PRIMARY_MEMBER_SUFFIX } from "./config";
+
+/** Where one created S3 origin's objects live, as seen from one region. */
+export interface S3Location {
+    bucket: string;
+    region: string;
+}
+
+/** For each created S3 origin: its primary bucket, and the replica in this region when there is one. */
+export type BucketsForRegion = Record<string, { primary: S3Location; local?: S3Location }>;
+
+/** Status codes on which a region's replica falls over to the primary: 403/404 cover objects not replicated yet. */
+export const REPLICA_FAILOVER_STATUS_CODES = [403, 404, 500, 502, 503, 504];
+
+export interface EdgeServerConfig {
+    node: { name: string; region: string };
+    listen: { viewerPort: number; adminPort: number };
+    cache: { memoryBytes: number; maxObjectBytes: number; disk: { directory: string; maxBytes: number } };
+    accessLog: { enabled: boolean };
+    readiness: { requireOrigins: boolean };
+    origins: Record<string, unknown>[];
+    behaviors: Behavior[];
+}
+
+export function renderEdgeConfig(args: {
+    region: string;
+    origins: OriginConfig[];
+    behaviors: Behavior[];
+    edge: EdgeSettings;
+    buckets: BucketsForRegion;
+}): EdgeServerConfig {
+    const origins: Record<string, unknown>[] = [];
+    for (const o of args.origins) {
+        if (o.type === "http") {
+            const { name, type, ...rest } = o;
+            origins.push({ id: name, type, ...rest });
+        } else if (o.kind === "existing") {
+            origins.push(withPrefix({ id: o.name, type: "s3", bucket: o.bucket, region: o.region }, o.keyPrefix));
+        } else {
+            const b = args.buckets[o.name];
+            if (!b) { throw new Error(`no bucket for origin ${o.name} in ${args.region}`); }
+            if (!b.local) {
+                origins.push(withPrefix({ id: o.name, type: "s3", ...b.primary }, o.keyPrefix));
+            } else {
+                // Read the replica in this region; fall over to the primary for what has not replicated yet or when
+                // the regional bucket fails. Behaviors keep naming the origin: its id is the group's.
+                const local = `${o.name}${LOCAL_MEMBER_SUFFIX}`, primary = `${o.name}${PRIMARY_MEMBER_SUFFIX}`;
+                origins.push(
+                    { id: o.name, type: "group", primary: local, secondary: primary, failoverStatusCodes: REPLICA_FAILOVER_STATUS_CODES },
+                    withPrefix({ id: local, type: "s3", ...b.local }, o.keyPrefix),
+                    withPrefix({ id: primary, type: "s3", ...b.primary }, o.keyPrefix),
+                );
+            }
+        }
+    }
+    return {
+        node: { name: `edge-${args.region}`, region: args.region },
+        listen: { viewerPort: VIEWER_PORT, adminPort: ADMIN_PORT },
+        cache: {
+            memoryBytes: args.edge.cache.memoryBytes,
+            maxObjectBytes: args.edge.cache.maxObjectBytes,
+            disk: { directory: CACHE_DIR, maxBytes: args.edge.cache.diskBytes },
+        },
+        accessLog: { enabled: args.edge.accessLog },
+        readiness: { requireOrigins: true },
+        origins,
+        // Unchanged: stack config behaviors have the schema's shape.
+        behaviors: args.behaviors,
+    };
+}
+
+function withPrefix<T extends Record<string, unknown>>(origin: T, keyPrefix: string | undefined): T {
+    return keyPrefix === undefined ? origin : { ...origin, keyPrefix };
+}
