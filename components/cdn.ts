@@ -1,0 +1,174 @@
+// The whole CDN from one stack config: origins, the edge image, and per region a certificate, a cluster, the edge
+// nodes; then latency DNS over every region. The config is validated before the first resource is registered.
+
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { EdgeCertificate } from "./certificate";
+import { CdnConfig, CreatedS3Origin, parseCdnConfig, regionalNames } from "./config";
+import { ADMIN_PORT, PURGE_PATH } from "./constants";
+import { BucketsForRegion, renderEdgeConfig } from "./edgeConfig";
+import { EdgeImage } from "./edgeImage";
+import { EdgeNodes } from "./edgeNodes";
+import { EdgeRegion, ReadableBucket } from "./edgeRegion";
+import { LatencyDns } from "./latencyDns";
+import { Origins } from "./origins";
+
+export interface CdnArgs {
+    /** Raw stack config (the `edgecdn:*` values); validated here, all problems reported at once. */
+    config: unknown;
+    /** Directory image build paths are relative to (the Pulumi project root). */
+    projectRoot: string;
+}
+
+export interface RegionOutputs {
+    /** The regional NLB's hostname (what the latency record and health check point at). */
+    endpoint: pulumi.Output<string>;
+    /** https://<region>.<domain>/ — this region only, bypassing latency routing. */
+    regionalUrl: string;
+    healthCheckId: pulumi.Output<string>;
+    image: pulumi.Output<string>;
+    clusterName: pulumi.Output<string>;
+    /** Where to POST purges for this region. */
+    adminEndpoint: pulumi.Output<string>;
+}
+
+export const EDGE_SERVICE_ACCOUNT = "edgecache";
+
+export class Cdn extends pulumi.ComponentResource {
+    public readonly config: CdnConfig;
+    public readonly viewerUrl: string;
+    public readonly regions: Record<string, RegionOutputs> = {};
+    /** Bucket names of created origins: primary and per-region replicas. */
+    public readonly buckets: Record<string, { primary: pulumi.Output<string>; replicas: Record<string, pulumi.Output<string>> }> = {};
+    public readonly adminToken: pulumi.Output<string>;
+
+    constructor(name: string, args: CdnArgs, opts?: pulumi.ComponentResourceOptions) {
+        // Throws CdnConfigError listing every bad field; nothing has been registered yet.
+        const cfg = parseCdnConfig(args.config);
+        super("edgecdn:index:Cdn", name, {}, opts);
+        this.config = cfg;
+        const parent = { parent: this };
+        const tags = { "edgecdn:stack": name, ...cfg.tags };
+        const regionNames = cfg.regions.map((r) => r.name);
+
+        const account = aws.getCallerIdentityOutput({}, parent);
+        const zoneId = /^Z[A-Z0-9]+$/.test(cfg.hostedZone)
+            ? pulumi.output(cfg.hostedZone)
+            : aws.route53.getZoneOutput({ name: cfg.hostedZone, privateZone: false }, parent).zoneId;
+
+        const token = new random.RandomPassword(`${name}-admin-token`, { length: 48, special: false }, parent);
+        this.adminToken = pulumi.secret(token.result);
+
+        const created = cfg.origins.filter((o): o is CreatedS3Origin => o.type === "s3" && o.kind === "created");
+        const origins = new Origins(`${name}-origins`, {
+            origins: created, primaryRegion: cfg.primaryRegion, edgeRegions: regionNames, tags,
+        }, parent);
+        for (const [originName, b] of Object.entries(origins.buckets)) {
+            this.buckets[originName] = {
+                primary: b.primary.bucket,
+                replicas: Object.fromEntries(Object.entries(b.replicas).map(([r, info]) => [r, info.bucket])),
+            };
+        }
+
+        const image = new EdgeImage(`${name}-image`, {
+            image: cfg.image, regions: regionNames, projectRoot: args.projectRoot, tags,
+        }, parent);
+
+        const endpoints = cfg.regions.map((region) => {
+            const r = region.name;
+            const names = regionalNames(cfg.domain, r);
+            const exposeAdmin = cfg.admin.allowedCidrs.length > 0;
+
+            const cert = new EdgeCertificate(`${name}-${r}-cert`, {
+                region: r, zoneId, domain: cfg.domain, alternativeNames: [...names], tags,
+            }, parent);
+
+            // What this region's nodes read: the local replica and the primary (failover) of created origins, and
+            // existing buckets where they are.
+            const readBuckets: ReadableBucket[] = [];
+            const bucketNames: Record<string, { primary: pulumi.Output<string>; local?: pulumi.Output<string>; localRegion?: string }> = {};
+            for (const o of cfg.origins) {
+                if (o.type !== "s3") { continue; }
+                if (o.kind === "existing") {
+                    readBuckets.push({ arn: `arn:aws:s3:::${o.bucket}`, keyPrefix: o.keyPrefix });
+                    continue;
+                }
+                const b = origins.buckets[o.name];
+                const local = b.replicas[r];
+                readBuckets.push({ arn: b.primary.arn, keyPrefix: o.keyPrefix });
+                if (local) { readBuckets.push({ arn: local.arn, keyPrefix: o.keyPrefix }); }
+                bucketNames[o.name] = { primary: b.primary.bucket, local: local?.bucket, localRegion: local?.region };
+            }
+
+            const edgeRegion = new EdgeRegion(`${name}-${r}`, {
+                region: r,
+                cluster: region.cluster,
+                namespace: cfg.edge.namespace,
+                serviceAccountName: EDGE_SERVICE_ACCOUNT,
+                readBuckets,
+                accountId: account.accountId,
+                tags,
+            }, parent);
+
+            const configJson = pulumi.output(bucketNames).apply((resolved) => {
+                const buckets: BucketsForRegion = {};
+                for (const [o, b] of Object.entries(resolved)) {
+                    buckets[o] = {
+                        primary: { bucket: b.primary, region: cfg.primaryRegion },
+                        local: b.local && b.localRegion ? { bucket: b.local, region: b.localRegion } : undefined,
+                    };
+                }
+                return JSON.stringify(renderEdgeConfig({
+                    region: r, origins: cfg.origins, behaviors: cfg.behaviors, edge: cfg.edge, buckets,
+                }), null, 2);
+            });
+
+            const nodes = new EdgeNodes(`${name}-${r}-edge`, {
+                region: r,
+                provider: edgeRegion.provider,
+                edge: cfg.edge,
+                serviceAccountName: EDGE_SERVICE_ACCOUNT,
+                roleArn: edgeRegion.edgeRoleArn,
+                image: image.imageRefs[r],
+                configJson,
+                adminToken: token.result,
+                certificateArn: cert.certificateArn,
+                replicas: region.replicas,
+                adminAllowedCidrs: cfg.admin.allowedCidrs,
+            }, parent);
+
+            const lbZoneId = aws.lb.getHostedZoneIdOutput({ loadBalancerType: "network", region: r }, parent).id;
+            const adminEndpoint = exposeAdmin
+                ? pulumi.output(`https://${names.admin}${PURGE_PATH}`)
+                // Not exposed: reach it through the Kubernetes API.
+                : pulumi.interpolate`aws eks update-kubeconfig --region ${r} --name ${edgeRegion.clusterName} && kubectl -n ${nodes.namespace} port-forward svc/${nodes.adminServiceName} ${ADMIN_PORT}:${ADMIN_PORT}, then POST http://127.0.0.1:${ADMIN_PORT}${PURGE_PATH}`;
+
+            this.regions[r] = {
+                endpoint: nodes.hostname,
+                regionalUrl: `https://${names.regional}/`,
+                healthCheckId: pulumi.output(""),
+                image: image.imageRefs[r],
+                clusterName: edgeRegion.clusterName,
+                adminEndpoint,
+            };
+            return {
+                region: r,
+                hostname: nodes.hostname,
+                loadBalancerZoneId: lbZoneId,
+                regionalName: names.regional,
+                admin: nodes.adminHostname ? { hostname: nodes.adminHostname, name: names.admin } : undefined,
+            };
+        });
+
+        const dns = new LatencyDns(`${name}-dns`, {
+            zoneId, domain: cfg.domain, endpoints, healthCheck: cfg.healthCheck, tags,
+        }, parent);
+        for (const r of regionNames) { this.regions[r].healthCheckId = dns.healthCheckIds[r]; }
+
+        this.viewerUrl = `https://${cfg.domain}/`;
+        this.registerOutputs({
+            viewerUrl: this.viewerUrl, regions: this.regions, buckets: this.buckets, adminToken: this.adminToken,
+        });
+    }
+}

@@ -1,0 +1,192 @@
+// S3 origins: for each origin the stack creates, a private primary bucket and a replica in every other edge region,
+// kept in sync by S3 replication, so each region's nodes read locally and fall over to the primary.
+
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { CreatedS3Origin } from "./config";
+
+export interface OriginsArgs {
+    /** Origins of kind "created"; existing buckets and HTTP origins need no resources. */
+    origins: CreatedS3Origin[];
+    /** Region of every primary bucket. */
+    primaryRegion: string;
+    /** Edge regions; replicating origins get a replica in each one other than the primary region. */
+    edgeRegions: string[];
+    tags?: Record<string, string>;
+}
+
+export interface BucketInfo {
+    bucket: pulumi.Output<string>;
+    arn: pulumi.Output<string>;
+    region: string;
+}
+
+export interface OriginBuckets {
+    primary: BucketInfo;
+    /** Keyed by region. */
+    replicas: Record<string, BucketInfo>;
+}
+
+/** Deny any request that is not over TLS 1.2 or later (AWS Foundational Security Best Practices S3.5). */
+export function tlsOnlyPolicy(bucketArn: string): string {
+    return JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [
+            {
+                Sid: "DenyInsecureTransport",
+                Effect: "Deny",
+                Principal: "*",
+                Action: "s3:*",
+                Resource: [bucketArn, `${bucketArn}/*`],
+                Condition: { Bool: { "aws:SecureTransport": "false" } },
+            },
+            {
+                Sid: "DenyOutdatedTls",
+                Effect: "Deny",
+                Principal: "*",
+                Action: "s3:*",
+                Resource: [bucketArn, `${bucketArn}/*`],
+                Condition: { NumericLessThan: { "s3:TlsVersion": "1.2" } },
+            },
+        ],
+    });
+}
+
+/** A bucketPrefix (at most 37 characters, S3's limit) that keeps the origin and region and shortens the rest. */
+export function bucketPrefix(stackName: string, origin: string, where: string): string {
+    const tail = `-${origin}-${where}-`;
+    const head = stackName.toLowerCase().replace(/[^a-z0-9-]/g, "-").slice(0, Math.max(0, 37 - tail.length));
+    const prefix = (head + tail).replace(/^-+/, "").slice(0, 37);
+    return prefix;
+}
+
+export class Origins extends pulumi.ComponentResource {
+    /** Keyed by origin name. */
+    public readonly buckets: Record<string, OriginBuckets> = {};
+
+    constructor(name: string, args: OriginsArgs, opts?: pulumi.ComponentResourceOptions) {
+        const names = args.origins.map((o) => o.name);
+        const dup = names.find((n, i) => names.indexOf(n) !== i);
+        if (dup) { throw new Error(`Origins: origin ${dup} appears twice`); }
+        super("edgecdn:index:Origins", name, {}, opts);
+
+        for (const origin of args.origins) {
+            const base = `${name}-${origin.name}`;
+            const primary = this.privateBucket(`${base}-primary`, name, origin, args.primaryRegion, "primary", args.tags);
+            const replicas: Record<string, BucketInfo> = {};
+            const replicaResources: { region: string; bucket: aws.s3.Bucket; versioning: aws.s3.BucketVersioning }[] = [];
+            if (origin.replicate) {
+                for (const region of args.edgeRegions.filter((r) => r !== args.primaryRegion)) {
+                    const r = this.privateBucket(`${base}-${region}`, name, origin, region, region, args.tags);
+                    replicas[region] = { bucket: r.bucket.bucket, arn: r.bucket.arn, region };
+                    replicaResources.push({ region, ...r });
+                }
+            }
+            if (replicaResources.length > 0) {
+                this.replicate(base, primary, replicaResources, args.primaryRegion, args.tags);
+            }
+            this.buckets[origin.name] = {
+                primary: { bucket: primary.bucket.bucket, arn: primary.bucket.arn, region: args.primaryRegion },
+                replicas,
+            };
+        }
+        this.registerOutputs({ buckets: this.buckets });
+    }
+
+    /** A bucket no one outside the account can read: ACLs off, public access blocked, encrypted, versioned, TLS only. */
+    private privateBucket(resourceName: string, stackName: string, origin: CreatedS3Origin, region: string, where: string,
+        tags: Record<string, string> | undefined): { bucket: aws.s3.Bucket; versioning: aws.s3.BucketVersioning } {
+        const parent = { parent: this };
+        const bucket = new aws.s3.Bucket(resourceName, {
+            region,
+            bucketPrefix: bucketPrefix(stackName, origin.name, where),
+            tags: { ...tags, "edgecdn:origin": origin.name, "edgecdn:role": where === "primary" ? "primary" : "replica" },
+        }, parent);
+        new aws.s3.BucketOwnershipControls(`${resourceName}-ownership`, {
+            region, bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" },
+        }, parent);
+        const publicAccess = new aws.s3.BucketPublicAccessBlock(`${resourceName}-public-access`, {
+            region,
+            bucket: bucket.id,
+            blockPublicAcls: true,
+            blockPublicPolicy: true,
+            ignorePublicAcls: true,
+            restrictPublicBuckets: true,
+        }, parent);
+        new aws.s3.BucketServerSideEncryptionConfiguration(`${resourceName}-encryption`, {
+            region,
+            bucket: bucket.id,
+            // SSE-S3: the edge role needs no kms:Decrypt and replication needs no KMS key per region.
+            rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" }, bucketKeyEnabled: true }],
+        }, parent);
+        const versioning = new aws.s3.BucketVersioning(`${resourceName}-versioning`, {
+            region, bucket: bucket.id, versioningConfiguration: { status: "Enabled" },
+        }, parent);
+        new aws.s3.BucketLifecycleConfiguration(`${resourceName}-lifecycle`, {
+            region,
+            bucket: bucket.id,
+            rules: [
+                {
+                    id: "expire-old-versions",
+                    status: "Enabled",
+                    filter: {},
+                    noncurrentVersionExpiration: { noncurrentDays: origin.noncurrentVersionDays },
+                    expiration: { expiredObjectDeleteMarker: true },
+                },
+                { id: "abort-incomplete-uploads", status: "Enabled", filter: {}, abortIncompleteMultipartUpload: { daysAfterInitiation: 7 } },
+            ],
+        }, { parent: this, dependsOn: [versioning] });
+        new aws.s3.BucketPolicy(`${resourceName}-tls-only`, {
+            region,
+            bucket: bucket.id,
+            policy: bucket.arn.apply(tlsOnlyPolicy),
+        }, { parent: this, dependsOn: [publicAccess] });
+        return { bucket, versioning };
+    }
+
+    private replicate(base: string, primary: { bucket: aws.s3.Bucket; versioning: aws.s3.BucketVersioning },
+        replicas: { region: string; bucket: aws.s3.Bucket; versioning: aws.s3.BucketVersioning }[], primaryRegion: string,
+        tags: Record<string, string> | undefined): void {
+        const role = new aws.iam.Role(`${base}-replication`, {
+            description: "S3 replication of an EdgeCache origin to its regional replicas",
+            assumeRolePolicy: JSON.stringify({
+                Version: "2012-10-17",
+                Statement: [{ Effect: "Allow", Principal: { Service: "s3.amazonaws.com" }, Action: "sts:AssumeRole" }],
+            }),
+            tags,
+        }, { parent: this });
+        new aws.iam.RolePolicy(`${base}-replication`, {
+            role: role.id,
+            policy: pulumi.all([primary.bucket.arn, ...replicas.map((r) => r.bucket.arn)]).apply(([source, ...destinations]) =>
+                JSON.stringify({
+                    Version: "2012-10-17",
+                    Statement: [
+                        { Effect: "Allow", Action: ["s3:GetReplicationConfiguration", "s3:ListBucket"], Resource: [source] },
+                        {
+                            Effect: "Allow",
+                            Action: ["s3:GetObjectVersionForReplication", "s3:GetObjectVersionAcl", "s3:GetObjectVersionTagging"],
+                            Resource: [`${source}/*`],
+                        },
+                        {
+                            Effect: "Allow",
+                            Action: ["s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags"],
+                            Resource: destinations.map((d) => `${d}/*`),
+                        },
+                    ],
+                })),
+        }, { parent: this });
+        new aws.s3.BucketReplicationConfig(`${base}-replication`, {
+            region: primaryRegion,
+            bucket: primary.bucket.id,
+            role: role.arn,
+            rules: replicas.map((r, i) => ({
+                id: `to-${r.region}`,
+                status: "Enabled",
+                priority: i + 1,
+                filter: {},
+                deleteMarkerReplication: { status: "Enabled" },
+                destination: { bucket: r.bucket.arn, storageClass: "STANDARD" },
+            })),
+        }, { parent: this, dependsOn: [primary.versioning, ...replicas.map((r) => r.versioning)] });
+    }
+}
