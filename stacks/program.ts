@@ -1,0 +1,46 @@
+// Reads the stack's `edgecdn:*` config into the raw object the Cdn component validates. Every key under the
+// namespace is passed on, so a misspelt key is reported as unknown instead of silently ignored.
+
+import * as pulumi from "@pulumi/pulumi";
+import * as path from "path";
+import { Cdn } from "../components";
+
+/** Namespace of this project's config keys (the `name` in Pulumi.yaml). */
+export const CONFIG_NAMESPACE = "edgecdn";
+
+/** The raw `edgecdn:*` values; structured values (lists, objects) arrive from the engine as JSON text. */
+export function readRawConfig(all: Record<string, string> = pulumi.runtime.allConfig()): Record<string, unknown> {
+    const raw: Record<string, unknown> = {};
+    const prefix = `${CONFIG_NAMESPACE}:`;
+    for (const [key, value] of Object.entries(all)) {
+        if (!key.startsWith(prefix)) { continue; }
+        const name = key.slice(prefix.length);
+        raw[name] = /^\s*[[{]/.test(value) ? parseJson(value) : value;
+    }
+    return raw;
+}
+
+function parseJson(value: string): unknown {
+    try {
+        return JSON.parse(value);
+    } catch {
+        return value;
+    }
+}
+
+/** Builds the CDN for the current stack and returns what the stack exports. */
+export function createCdnStack(raw: Record<string, unknown> = readRawConfig()) {
+    const cdn = new Cdn(`edgecdn-${pulumi.getStack()}`, { config: raw, projectRoot: path.resolve(__dirname, "..") });
+    const regions = Object.entries(cdn.regions);
+    const byRegion = <T>(pick: (r: (typeof regions)[number][1]) => T) => Object.fromEntries(regions.map(([name, r]) => [name, pick(r)]));
+    return {
+        viewerUrl: cdn.viewerUrl,
+        regions: cdn.regions,
+        endpoints: byRegion((r) => r.endpoint),
+        healthCheckIds: byRegion((r) => r.healthCheckId),
+        images: byRegion((r) => r.image),
+        adminEndpoints: byRegion((r) => r.adminEndpoint),
+        buckets: cdn.buckets,
+        adminToken: cdn.adminToken,
+    };
+}
