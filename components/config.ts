@@ -416,7 +416,11 @@ export function parseCdnConfig(raw: unknown): CdnConfig {
         : c.region("primaryRegion", root.primaryRegion);
 
     const origins = parseOrigins(c, root.origins);
-    const behaviors = parseBehaviors(c, root.behaviors, origins);
+    // Names of every origin entry that has one, so a behavior's reference is checked even when another origin is bad.
+    const originNames = Array.isArray(root.origins)
+        ? root.origins.flatMap((o) => (c.isObject(o) && typeof o.name === "string" ? [o.name] : []))
+        : undefined;
+    const behaviors = parseBehaviors(c, root.behaviors, originNames);
     const image = parseImage(c, root.image);
     const healthCheck = parseHealthCheck(c, root.healthCheck, regions?.length);
     const edge = parseEdge(c, root.edge);
@@ -654,7 +658,7 @@ function parseOrigins(c: Checker, v: unknown): OriginConfig[] | undefined {
     return out.length === list.length ? out : undefined;
 }
 
-function parseBehaviors(c: Checker, v: unknown, origins: OriginConfig[] | undefined): Behavior[] | undefined {
+function parseBehaviors(c: Checker, v: unknown, originNames: string[] | undefined): Behavior[] | undefined {
     const list = c.array("behaviors", v);
     if (!list) { return undefined; }
     if (list.length === 0) {
@@ -662,7 +666,6 @@ function parseBehaviors(c: Checker, v: unknown, origins: OriginConfig[] | undefi
         return undefined;
     }
     const validate = behaviorSchemaValidator();
-    const originNames = origins?.map((o) => o.name);
     const before = c.errors.length;
     for (const [i, item] of list.entries()) {
         const at = `behaviors[${i}]`;
@@ -688,14 +691,16 @@ function parseBehaviors(c: Checker, v: unknown, origins: OriginConfig[] | undefi
         }
         const ttl = (k: keyof typeof TTL_DEFAULTS): { value: number; note: string } => {
             const raw = b[k];
-            return typeof raw === "number" ? { value: raw, note: "" } : { value: TTL_DEFAULTS[k], note: ", the default" };
+            return raw === undefined ? { value: TTL_DEFAULTS[k], note: ", the default" } : { value: raw, note: "" };
         };
         const min = ttl("minTtlSeconds"), def = ttl("defaultTtlSeconds"), max = ttl("maxTtlSeconds");
-        if (min.value > max.value) {
+        // The ordering only means something between valid TTLs; the schema already reported the others.
+        const ttlsValid = [min, def, max].every((t) => Number.isInteger(t.value) && t.value >= 0);
+        if (ttlsValid && min.value > max.value) {
             c.add(`${at}.minTtlSeconds`, `${min.value} is greater than maxTtlSeconds (${max.value}${max.note}); expected min <= default <= max`);
-        } else if (min.value > def.value) {
+        } else if (ttlsValid && min.value > def.value) {
             c.add(`${at}.minTtlSeconds`, `${min.value} is greater than defaultTtlSeconds (${def.value}${def.note}); expected min <= default <= max`);
-        } else if (def.value > max.value) {
+        } else if (ttlsValid && def.value > max.value) {
             c.add(`${at}.defaultTtlSeconds`, `${def.value}${def.note ? " (the default)" : ""} is greater than maxTtlSeconds (${max.value}${max.note}); expected min <= default <= max`);
         }
         if (Array.isArray(b.allowedMethods) && b.allowedMethods.length > 0 &&

@@ -1,0 +1,184 @@
+// Security properties: private, encrypted, TLS-only buckets; an edge role that may only GetObject on its region's
+// origin buckets; containers that run as non-root with a read-only root filesystem.
+import { ACCOUNT_ID, Built, buildCdn, ofType, Recorded, stackConfig } from "./harness";
+import assert from "node:assert/strict";
+import { before, describe, it } from "node:test";
+
+interface Statement {
+    Sid?: string;
+    Effect: string;
+    Principal?: unknown;
+    Action: string | string[];
+    Resource: string | string[];
+    Condition?: Record<string, Record<string, string>>;
+}
+
+function statements(policy: string): Statement[] {
+    return (JSON.parse(policy) as { Statement: Statement[] }).Statement;
+}
+
+function byName(from: Recorded[], type: string, name: string): Recorded {
+    const found = from.find((r) => r.type === type && r.name === name);
+    assert.ok(found, `no ${type} named ${name}`);
+    return found;
+}
+
+for (const stack of ["dev", "prod"]) {
+    describe(`security (${stack})`, () => {
+        let built: Built;
+        before(async () => { built = await buildCdn(`edgecdn-${stack}`, stackConfig(stack)); });
+
+        it("blocks all public access to every bucket and disables ACLs", () => {
+            const buckets = ofType("aws:s3/bucket:Bucket", built.resources);
+            assert.ok(buckets.length >= 2);
+            for (const b of buckets) {
+                const pab = byName(built.resources, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", `${b.name}-public-access`);
+                assert.deepEqual(
+                    [pab.inputs.blockPublicAcls, pab.inputs.blockPublicPolicy, pab.inputs.ignorePublicAcls, pab.inputs.restrictPublicBuckets],
+                    [true, true, true, true], b.name);
+                assert.equal(pab.inputs.region, b.inputs.region);
+                const own = byName(built.resources, "aws:s3/bucketOwnershipControls:BucketOwnershipControls", `${b.name}-ownership`);
+                assert.equal(own.inputs.rule.objectOwnership, "BucketOwnerEnforced");
+            }
+        });
+
+        it("encrypts every bucket, versions it, and expires old versions", () => {
+            for (const b of ofType("aws:s3/bucket:Bucket", built.resources)) {
+                const sse = byName(built.resources, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", `${b.name}-encryption`);
+                assert.equal(sse.inputs.rules[0].applyServerSideEncryptionByDefault.sseAlgorithm, "AES256");
+                const v = byName(built.resources, "aws:s3/bucketVersioning:BucketVersioning", `${b.name}-versioning`);
+                assert.equal(v.inputs.versioningConfiguration.status, "Enabled");
+                const lc = byName(built.resources, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", `${b.name}-lifecycle`);
+                const rule = lc.inputs.rules.find((r: { id: string }) => r.id === "expire-old-versions");
+                assert.equal(rule.status, "Enabled");
+                assert.ok(rule.noncurrentVersionExpiration.noncurrentDays >= 1);
+            }
+        });
+
+        it("denies every request to every bucket that is not over TLS", () => {
+            for (const b of ofType("aws:s3/bucket:Bucket", built.resources)) {
+                const policy = byName(built.resources, "aws:s3/bucketPolicy:BucketPolicy", `${b.name}-tls-only`);
+                const arn = `arn:aws:s3:::${String(b.inputs.bucketPrefix)}`;
+                const deny = statements(policy.inputs.policy).find((s) => s.Condition?.Bool?.["aws:SecureTransport"] === "false");
+                assert.ok(deny, `${b.name}: no aws:SecureTransport=false statement`);
+                assert.equal(deny.Effect, "Deny");
+                assert.equal(deny.Principal, "*");
+                assert.equal(deny.Action, "s3:*");
+                const resources = deny.Resource as string[];
+                assert.equal(resources.length, 2);
+                assert.ok(resources[0].startsWith(arn) && resources[1] === `${resources[0]}/*`, resources.join(", "));
+                // Nothing in the policy allows anything.
+                assert.ok(statements(policy.inputs.policy).every((s) => s.Effect === "Deny"));
+            }
+        });
+
+        it("lets each region's edge role do s3:GetObject on that region's origin buckets and nothing else", () => {
+            const cfg = stackConfig(stack) as { regions: { name: string }[]; primaryRegion: string };
+            const buckets = ofType("aws:s3/bucket:Bucket", built.resources);
+            const primary = buckets.find((b) => b.name.endsWith("-primary"));
+            assert.ok(primary);
+            for (const { name: region } of cfg.regions) {
+                const policy = byName(built.resources, "aws:iam/rolePolicy:RolePolicy", `edgecdn-${stack}-${region}-edge-read-origins`);
+                const [only, ...rest] = statements(policy.inputs.policy);
+                assert.equal(rest.length, 0);
+                assert.equal(only.Effect, "Allow");
+                assert.deepEqual(only.Action, ["s3:GetObject"]);
+                const replica = buckets.find((b) => b.name.endsWith(`-assets-${region}`));
+                const expected = [primary, ...(replica ? [replica] : [])].map((b) => `arn:aws:s3:::${String(b.inputs.bucketPrefix)}`);
+                const resources = only.Resource as string[];
+                for (const prefix of expected) {
+                    assert.ok(resources.some((r) => r.startsWith(prefix) && r.endsWith("/*")), `${region}: no object access to ${prefix}`);
+                }
+                // Never another region's replica, never a bucket-level (ListBucket-style) resource.
+                for (const other of buckets.filter((b) => b !== primary && b !== replica)) {
+                    assert.ok(!resources.some((r) => r.startsWith(`arn:aws:s3:::${String(other.inputs.bucketPrefix)}`)), `${region} can read ${other.name}`);
+                }
+                assert.ok(resources.every((r) => /\/[^/]*\*$/.test(r)), resources.join(", "));
+                if (stack === "prod") {
+                    // The existing bucket, under its key prefix only.
+                    assert.ok(resources.includes("arn:aws:s3:::acme-media-archive/public/*"), resources.join(", "));
+                    assert.equal(resources.length, expected.length + 1);
+                } else {
+                    assert.equal(resources.length, expected.length);
+                }
+            }
+        });
+
+        it("lets only the edge service account in its namespace assume the edge role, through the cluster's OIDC provider", () => {
+            for (const role of ofType("aws:iam/role:Role", built.resources).filter((r) => r.name.endsWith("-edge"))) {
+                const [trust] = statements(role.inputs.assumeRolePolicy);
+                assert.equal(trust.Action, "sts:AssumeRoleWithWebIdentity");
+                const federated = (trust.Principal as { Federated: string }).Federated;
+                assert.match(federated, new RegExp(`^arn:aws:iam::${ACCOUNT_ID}:oidc-provider/oidc\\.eks\\.`));
+                const issuer = federated.split("oidc-provider/")[1];
+                assert.deepEqual(trust.Condition?.StringEquals, {
+                    [`${issuer}:sub`]: "system:serviceaccount:edgecache:edgecache",
+                    [`${issuer}:aud`]: "sts.amazonaws.com",
+                });
+            }
+            for (const sa of ofType("kubernetes:core/v1:ServiceAccount", built.resources)) {
+                assert.match(sa.inputs.metadata.annotations["eks.amazonaws.com/role-arn"], /^arn:aws:iam::\d+:role\/.*-edge-role$/);
+            }
+        });
+
+        it("runs the edge container as non-root uid 10001 with a read-only root filesystem and no privileges", () => {
+            const deployments = ofType("kubernetes:apps/v1:Deployment", built.resources);
+            assert.equal(deployments.length, (stackConfig(stack).regions as unknown[]).length);
+            for (const d of deployments) {
+                const pod = d.inputs.spec.template.spec;
+                assert.equal(pod.securityContext.runAsNonRoot, true);
+                assert.equal(pod.securityContext.runAsUser, 10001);
+                assert.equal(pod.automountServiceAccountToken, false);
+                for (const c of pod.containers) {
+                    assert.equal(c.securityContext.runAsNonRoot, true);
+                    assert.equal(c.securityContext.runAsUser, 10001);
+                    assert.equal(c.securityContext.readOnlyRootFilesystem, true);
+                    assert.equal(c.securityContext.allowPrivilegeEscalation, false);
+                    assert.deepEqual(c.securityContext.capabilities.drop, ["ALL"]);
+                    // Writable only where the server writes: the cache and /tmp, both emptyDirs.
+                    const writable = c.volumeMounts.filter((m: { readOnly?: boolean }) => !m.readOnly).map((m: { mountPath: string }) => m.mountPath).sort();
+                    assert.deepEqual(writable, ["/tmp", "/var/cache/edgecache"]);
+                }
+            }
+            for (const ns of ofType("kubernetes:core/v1:Namespace", built.resources)) {
+                assert.equal(ns.inputs.metadata.labels["pod-security.kubernetes.io/enforce"], "restricted");
+            }
+        });
+
+        it("keeps the purge token in a Secret, generated, and never in the ConfigMap", () => {
+            const [token] = ofType("random:index/randomPassword:RandomPassword", built.resources);
+            assert.ok(token.inputs.length >= 32);
+            for (const d of ofType("kubernetes:apps/v1:Deployment", built.resources)) {
+                const env = d.inputs.spec.template.spec.containers[0].env as { name: string; value?: string; valueFrom?: { secretKeyRef: { key: string } } }[];
+                const admin = env.find((e) => e.name === "EDGECACHE_ADMIN_TOKEN");
+                assert.ok(admin?.valueFrom?.secretKeyRef, "EDGECACHE_ADMIN_TOKEN must come from a Secret");
+                assert.equal(admin.value, undefined);
+            }
+            for (const cm of ofType("kubernetes:core/v1:ConfigMap", built.resources)) {
+                assert.ok(!JSON.stringify(cm.inputs).includes("m".repeat(32)));
+            }
+        });
+
+        it("scans images on push and keeps only the last N in ECR", () => {
+            const keep = (stackConfig(stack).image as { build: { keepImages: number } }).build.keepImages;
+            for (const repo of ofType("aws:ecr/repository:Repository", built.resources)) {
+                assert.equal(repo.inputs.imageScanningConfiguration.scanOnPush, true);
+            }
+            for (const lp of ofType("aws:ecr/lifecyclePolicy:LifecyclePolicy", built.resources)) {
+                const [rule] = JSON.parse(lp.inputs.policy).rules;
+                assert.deepEqual(rule.selection, { tagStatus: "any", countType: "imageCountMoreThan", countNumber: keep });
+                assert.equal(rule.action.type, "expire");
+            }
+        });
+
+        it("limits the replication role to reading the primary and writing the replicas", () => {
+            const [policy] = ofType("aws:iam/rolePolicy:RolePolicy", built.resources).filter((r) => r.name.endsWith("-replication"));
+            const st = statements(policy.inputs.policy);
+            const actions = st.flatMap((s) => s.Action as string[]);
+            assert.ok(actions.every((a) => /^s3:(GetReplicationConfiguration|ListBucket|GetObjectVersion\w+|Replicate\w+)$/.test(a)), actions.join());
+            const writes = st.find((s) => (s.Action as string[]).includes("s3:ReplicateObject"));
+            assert.ok(writes);
+            assert.ok((writes.Resource as string[]).every((r) => !r.includes("-primary-")));
+        });
+    });
+}
