@@ -98,9 +98,23 @@ function outputsFor(type: string, name: string, inputs: any): Record<string, unk
     }
 }
 
+/** Pulumi's wire signature of a secret value ({ [SECRET_SIG]: SECRET_VALUE_SIG, value }). */
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+
+/** Inputs as the provider would see them, with secret wrappers replaced by their values. */
+function unwrapSecrets(v: unknown): unknown {
+    if (Array.isArray(v)) { return v.map(unwrapSecrets); }
+    if (typeof v === "object" && v !== null) {
+        const o = v as Record<string, unknown>;
+        if (SECRET_SIG in o) { return unwrapSecrets(o.value); }
+        return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, unwrapSecrets(x)]));
+    }
+    return v;
+}
+
 pulumi.runtime.setMocks({
     newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, unknown> } {
-        resources.push({ type: args.type, name: args.name, inputs: args.inputs, provider: args.provider, custom: args.custom ?? true });
+        resources.push({ type: args.type, name: args.name, inputs: unwrapSecrets(args.inputs), provider: args.provider, custom: args.custom ?? true });
         const extra = outputsFor(args.type, args.name, args.inputs);
         const state: Record<string, unknown> = { ...args.inputs, ...extra };
         if (args.type.startsWith("kubernetes:") && typeof args.inputs.metadata === "object") {

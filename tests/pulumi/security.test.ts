@@ -84,7 +84,7 @@ for (const stack of ["dev", "prod"]) {
                 assert.equal(only.Effect, "Allow");
                 assert.deepEqual(only.Action, ["s3:GetObject"]);
                 const replica = buckets.find((b) => b.name.endsWith(`-assets-${region}`));
-                const expected = [primary, ...(replica ? [replica] : [])].map((b) => `arn:aws:s3:::${String(b.inputs.bucketPrefix)}`);
+                const expected: string[] = [primary, ...(replica ? [replica] : [])].map((b: Recorded) => `arn:aws:s3:::${String(b.inputs.bucketPrefix)}`);
                 const resources = only.Resource as string[];
                 for (const prefix of expected) {
                     assert.ok(resources.some((r) => r.startsWith(prefix) && r.endsWith("/*")), `${region}: no object access to ${prefix}`);

@@ -1,0 +1,76 @@
+// Every Kubernetes object the program creates validates against the Kubernetes OpenAPI schemas, offline
+// (kubernetes-models bundles them; it catches wrong types and missing required fields).
+import { buildCdn, clone, Recorded, stackConfig } from "./harness";
+import { Deployment } from "kubernetes-models/apps/v1/Deployment";
+import { HorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler";
+import { PodDisruptionBudget } from "kubernetes-models/policy/v1/PodDisruptionBudget";
+import { ConfigMap } from "kubernetes-models/v1/ConfigMap";
+import { Namespace } from "kubernetes-models/v1/Namespace";
+import { Secret } from "kubernetes-models/v1/Secret";
+import { Service } from "kubernetes-models/v1/Service";
+import { ServiceAccount } from "kubernetes-models/v1/ServiceAccount";
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+
+// The Pulumi type token of each kind the program creates, and its model.
+const MODELS: Record<string, { new(data: never): { validate(): void } }> = {
+    "kubernetes:core/v1:Namespace": Namespace,
+    "kubernetes:core/v1:ServiceAccount": ServiceAccount,
+    "kubernetes:core/v1:ConfigMap": ConfigMap,
+    "kubernetes:core/v1:Secret": Secret,
+    "kubernetes:core/v1:Service": Service,
+    "kubernetes:apps/v1:Deployment": Deployment,
+    "kubernetes:policy/v1:PodDisruptionBudget": PodDisruptionBudget,
+    "kubernetes:autoscaling/v2:HorizontalPodAutoscaler": HorizontalPodAutoscaler,
+};
+
+function kubernetesObjects(resources: Recorded[]): Recorded[] {
+    return resources.filter((r) => r.type.startsWith("kubernetes:") && r.custom);
+}
+
+function validateObject(r: Recorded): void {
+    const Model = MODELS[r.type];
+    assert.ok(Model, `no schema model for ${r.type}: add it to MODELS`);
+    // What Pulumi sends to the Kubernetes provider: apiVersion, kind and the spec as written.
+    const obj = JSON.parse(JSON.stringify(r.inputs));
+    assert.equal(`kubernetes:${obj.apiVersion.includes("/") ? obj.apiVersion : `core/${obj.apiVersion}`}:${obj.kind}`, r.type);
+    new Model(obj as never).validate();
+}
+
+describe("Kubernetes objects against the Kubernetes schemas", () => {
+    it("a wrong object fails validation (so a pass means something)", () => {
+        assert.throws(() => new Deployment({ apiVersion: "apps/v1", kind: "Deployment", spec: { replicas: "two" } } as never).validate());
+        assert.throws(() => new Service({ apiVersion: "v1", kind: "Service", spec: { ports: [{ name: "x" }] } } as never).validate());
+    });
+
+    const variants: [string, () => unknown][] = [
+        ["dev", () => stackConfig("dev")],
+        ["prod", () => stackConfig("prod")],
+        ["dev with fixed replicas (no HPA) and an existing cluster", () => {
+            const c = clone(stackConfig("dev")) as { regions: Record<string, unknown>[] };
+            c.regions[0].replicas = { min: 2, max: 2 };
+            c.regions[1].cluster = { existing: { clusterName: "platform" } };
+            return c;
+        }],
+    ];
+    for (const [label, config] of variants) {
+        it(`every object of ${label} validates`, async () => {
+            const built = await buildCdn(`edgecdn-k8s-${label.split(" ")[0]}`, config());
+            const objects = kubernetesObjects(built.resources);
+            assert.ok(objects.length >= 16, `only ${objects.length} objects`);
+            for (const r of objects) {
+                try {
+                    validateObject(r);
+                } catch (e) {
+                    assert.fail(`${r.name} (${r.type}): ${String(e)}`);
+                }
+                // Everything but the namespace lives in the edge namespace.
+                if (r.type !== "kubernetes:core/v1:Namespace") { assert.equal(r.inputs.metadata.namespace, "edgecache", r.name); }
+                // On the region's own cluster, never the ambient kubeconfig.
+                assert.match(r.provider ?? "", /pulumi:providers:kubernetes::edgecdn-k8s-\w+-[a-z]+-[a-z]+-\d-k8s::/, r.name);
+            }
+            const fixed = objects.filter((r) => r.type === "kubernetes:apps/v1:Deployment" && r.inputs.spec.replicas !== undefined);
+            if (label.startsWith("dev with")) { assert.equal(fixed.length, 1); }
+        });
+    }
+});
