@@ -139,10 +139,13 @@ export class Cdn extends pulumi.ComponentResource {
             }, parent);
 
             const lbZoneId = aws.lb.getHostedZoneIdOutput({ loadBalancerType: "network", region: r }, parent).id;
+            // Not exposed: reach it through the Kubernetes API.
+            const kubeconfigStep = "existing" in region.cluster && region.cluster.existing.kubeconfig
+                ? pulumi.output("with the region's kubeconfig from the stack config,")
+                : pulumi.interpolate`aws eks update-kubeconfig --region ${r} --name ${edgeRegion.clusterName} &&`;
             const adminEndpoint = exposeAdmin
                 ? pulumi.output(`https://${names.admin}${PURGE_PATH}`)
-                // Not exposed: reach it through the Kubernetes API.
-                : pulumi.interpolate`aws eks update-kubeconfig --region ${r} --name ${edgeRegion.clusterName} && kubectl -n ${nodes.namespace} port-forward svc/${nodes.adminServiceName} ${ADMIN_PORT}:${ADMIN_PORT}, then POST http://127.0.0.1:${ADMIN_PORT}${PURGE_PATH}`;
+                : pulumi.interpolate`${kubeconfigStep} kubectl -n ${nodes.namespace} port-forward svc/${nodes.adminServiceName} ${ADMIN_PORT}:${ADMIN_PORT}, then POST http://127.0.0.1:${ADMIN_PORT}${PURGE_PATH}`;
 
             this.regions[r] = {
                 endpoint: nodes.hostname,

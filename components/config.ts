@@ -307,6 +307,11 @@ function describe(v: unknown): string {
     return String(v);
 }
 
+/** Graviton instance families (t4g, m7g, c7gn, ...) run arm64; the g-series GPU instances (g5, ...) do not. */
+export function isGraviton(instanceType: string): boolean {
+    return /^[a-z]+[0-9]+[a-z]*g[a-z]*\./.test(instanceType) && !/^g[0-9]/.test(instanceType);
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Kubernetes quantities, IPv4 CIDRs, DNS names
 // ---------------------------------------------------------------------------------------------------------------
@@ -426,6 +431,19 @@ export function parseCdnConfig(raw: unknown): CdnConfig {
     const edge = parseEdge(c, root.edge);
     const admin = parseAdmin(c, root.admin);
     const tags = parseTags(c, root.tags);
+
+    // The nodes must be able to run the image: x86 instance types for linux/amd64, Graviton for linux/arm64.
+    if (regions && image && "build" in image) {
+        for (const [i, r] of regions.entries()) {
+            if (!("create" in r.cluster)) { continue; }
+            r.cluster.create.instanceTypes.forEach((t, j) => {
+                const arch = isGraviton(t) ? "linux/arm64" : "linux/amd64";
+                if (arch !== image.build.platform) {
+                    c.add(`regions[${i}].cluster.create.instanceTypes[${j}]`, `${t} runs ${arch} but image.build.platform is ${image.build.platform}; choose matching instance types or platform`);
+                }
+            });
+        }
+    }
 
     if (regions && domain) {
         for (const [i, r] of regions.entries()) {

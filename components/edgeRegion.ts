@@ -5,7 +5,7 @@
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { ClusterConfig, subnetCidr } from "./config";
+import { ClusterConfig, isGraviton, subnetCidr } from "./config";
 
 export interface ReadableBucket {
     arn: pulumi.Input<string>;
@@ -76,11 +76,6 @@ export function eksKubeconfig(clusterName: string, region: string, endpoint: str
             },
         }],
     });
-}
-
-/** Graviton instance families (t4g, m7g, c7gn, ...) run arm64 AMIs. */
-export function isGraviton(instanceType: string): boolean {
-    return /^[a-z]+[0-9]+[a-z]*g[a-z]*\./.test(instanceType) && !/^g[0-9]/.test(instanceType);
 }
 
 const ASSUME_ROLE = (service: string) => JSON.stringify({

@@ -137,6 +137,12 @@ describe("stack config validation", () => {
         await rejects("memory", c, /^edge\.cache\.memoryBytes: 536870912 is more than 75% of edge\.resources\.memory\.limit \(512Mi\)/);
     });
 
+    it("rejects node instance types that cannot run the image's platform", async () => {
+        const c = dev();
+        ((c.regions[1].cluster as { create: { instanceTypes: string[] } }).create.instanceTypes) = ["t4g.medium"];
+        await rejects("arch", c, /^regions\[1\]\.cluster\.create\.instanceTypes\[0\]: t4g\.medium runs linux\/arm64 but image\.build\.platform is linux\/amd64/);
+    });
+
     it("rejects an admin network open to the whole internet", async () => {
         const c = dev();
         c.admin = { allowedCidrs: ["0.0.0.0/0"] };
