@@ -1,0 +1,47 @@
+// The paths, ports and variables the program relies on are the ones the edge server's source actually uses
+// (edge-image/EdgeCache), so a rename on either side fails here rather than in production health checks.
+import { REPO_ROOT } from "./harness";
+import * as fs from "fs";
+import * as path from "path";
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+
+const SERVER_DIR = path.join(REPO_ROOT, "edge-image", "EdgeCache");
+
+function serverSource(): string {
+    const out: string[] = [];
+    const walk = (dir: string) => {
+        for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+            if (e.isDirectory() && e.name !== "bin" && e.name !== "obj") { walk(path.join(dir, e.name)); }
+            if (e.isFile() && e.name.endsWith(".cs")) { out.push(fs.readFileSync(path.join(dir, e.name), "utf8")); }
+        }
+    };
+    walk(SERVER_DIR);
+    return out.join("\n");
+}
+
+describe("the edge server's contract", () => {
+    const source = serverSource();
+    const defaults = JSON.parse(fs.readFileSync(path.join(SERVER_DIR, "edgecache.default.json"), "utf8")) as { listen: { viewerPort: number; adminPort: number } };
+
+    it("serves the viewer-side health path Route 53 and the NLB check", async () => {
+        const { VIEWER_HEALTH_PATH } = await import("../../components/constants");
+        assert.ok(source.includes(`"${VIEWER_HEALTH_PATH}"`), `${VIEWER_HEALTH_PATH} not found in the server's source`);
+    });
+
+    it("serves the admin paths the probes use", async () => {
+        const { LIVENESS_PATH, READINESS_PATH } = await import("../../components/constants");
+        for (const p of [LIVENESS_PATH, READINESS_PATH]) { assert.ok(source.includes(`"${p}"`), p); }
+    });
+
+    it("reads the config path and the purge token from the variables the Deployment sets", async () => {
+        const { ADMIN_TOKEN_ENV, CONFIG_ENV } = await import("../../components/constants");
+        for (const v of [CONFIG_ENV, ADMIN_TOKEN_ENV]) { assert.ok(source.includes(`"${v}"`), v); }
+    });
+
+    it("listens on the ports the Service and probes target", async () => {
+        const { ADMIN_PORT, VIEWER_PORT } = await import("../../components/constants");
+        assert.equal(defaults.listen.viewerPort, VIEWER_PORT);
+        assert.equal(defaults.listen.adminPort, ADMIN_PORT);
+    });
+});
