@@ -530,7 +530,7 @@ function parseCluster(c: Checker, at: string, v: unknown): ClusterConfig | undef
         if (!cr) { return undefined; }
         const kubernetesVersion = cr.kubernetesVersion === undefined ? "1.33" : c.string(
             `${at}.create.kubernetesVersion`, typeof cr.kubernetesVersion === "number" ? String(cr.kubernetesVersion) : cr.kubernetesVersion,
-            { pattern: /^1\.[0-9]{2}$/, expected: "an EKS Kubernetes version such as 1.33" });
+            { pattern: /^1\.[0-9]{2}$/, expected: "an EKS Kubernetes version such as \"1.33\" (quote it in YAML: 1.30 unquoted reads as 1.3)" });
         const types = cr.instanceTypes === undefined ? ["t3.medium"] : c.array(`${at}.create.instanceTypes`, cr.instanceTypes);
         let instanceTypes: string[] | undefined;
         if (types) {
