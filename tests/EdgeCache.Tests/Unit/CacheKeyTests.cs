@@ -1,0 +1,100 @@
+using EdgeCache.Caching;
+using EdgeCache.Configuration;
+using EdgeCache.Proxy;
+using Microsoft.AspNetCore.Http;
+
+namespace EdgeCache.Tests.Unit;
+
+/// <summary>Primary keys (behavior policy), secondary keys (Vary) and Accept-Encoding normalization.</summary>
+public sealed class CacheKeyTests
+{
+    [Fact]
+    public void Query_parameter_order_does_not_change_the_key_and_unlisted_ones_are_dropped()
+    {
+        var behavior = Behavior(k => { k.QueryStrings = "allowList"; k.QueryStringNames = ["v", "lang"]; });
+        var (a, _) = CacheKeyBuilder.Queries(behavior, new QueryString("?lang=fr&utm=1&v=2"));
+        var (b, _) = CacheKeyBuilder.Queries(behavior, new QueryString("?v=2&lang=fr&utm=9"));
+        Assert.Equal("lang=fr&v=2", a);
+        Assert.Equal(a, b);
+    }
+
+    [Fact]
+    public void Query_modes_none_and_all_and_forwarding_everything()
+    {
+        var none = Behavior(k => k.QueryStrings = "none");
+        Assert.Equal(("", ""), CacheKeyBuilder.Queries(none, new QueryString("?a=1")));
+
+        var all = Behavior(k => k.QueryStrings = "all");
+        Assert.Equal("a=1&b=x%20y", CacheKeyBuilder.Queries(all, new QueryString("?b=x%20y&a=1")).KeyQuery);
+
+        var forwardAll = new CacheBehavior(0, new BehaviorOptions { PathPattern = "*", Origin = "o", OriginRequest = new OriginRequestOptions { AllQueryStrings = true } });
+        Assert.Equal(("", "a=1"), CacheKeyBuilder.Queries(forwardAll, new QueryString("?a=1")));
+    }
+
+    [Fact]
+    public void Key_headers_and_cookies_change_the_key_others_do_not()
+    {
+        var behavior = Behavior(k => { k.Headers = ["Accept-Language"]; k.Cookies = ["tenant"]; });
+        string Key(string lang, string cookie, string other)
+        {
+            var headers = new HeaderDictionary { ["Accept-Language"] = lang, ["Cookie"] = cookie, ["X-Other"] = other };
+            return CacheKeyBuilder.PrimaryKey(behavior, "/p", "", headers);
+        }
+
+        var baseline = Key("en", "tenant=a; session=1", "x");
+        Assert.Equal(baseline, Key("en", "session=2; tenant=a", "y"));
+        Assert.NotEqual(baseline, Key("fr", "tenant=a", "x"));
+        Assert.NotEqual(baseline, Key("en", "tenant=b", "x"));
+    }
+
+    [Fact]
+    public void The_path_of_a_primary_key_can_be_recovered_for_purges()
+    {
+        var behavior = Behavior(k => k.Headers = ["X-Device"]);
+        var key = CacheKeyBuilder.PrimaryKey(behavior, "/img/a.png", "v=1", new HeaderDictionary { ["X-Device"] = "mobile" });
+        Assert.Equal("/img/a.png", CacheKeyBuilder.PathOf(key));
+        Assert.Equal("/x", CacheKeyBuilder.PathOf(CacheKeyBuilder.PrimaryKey(Behavior(_ => { }), "/x", "", new HeaderDictionary())));
+    }
+
+    [Theory]
+    [InlineData("gzip, deflate, br", "br")]
+    [InlineData("br;q=0, gzip", "gzip")]
+    [InlineData("gzip;q=0.5, br;q=0.4", "gzip")]
+    [InlineData("x-gzip", "gzip")]
+    [InlineData("*", "br")]
+    [InlineData("*;q=0, identity", "identity")]
+    [InlineData("deflate", "identity")]
+    [InlineData("", "identity")]
+    [InlineData("br;q=garbage", "identity")]
+    public void Accept_encoding_is_reduced_to_the_coding_the_node_would_serve(string header, string expected)
+    {
+        Assert.Equal(expected, CacheKeyBuilder.NormalizeAcceptEncoding(header));
+    }
+
+    [Fact]
+    public void Vary_names_are_lower_cased_sorted_and_star_wins()
+    {
+        Assert.Equal(["accept-encoding", "accept-language"], CacheKeyBuilder.ParseVary(new(["Accept-Language", "accept-encoding, Accept-Language"])));
+        Assert.Equal(["*"], CacheKeyBuilder.ParseVary("Accept, *"));
+        Assert.Empty(CacheKeyBuilder.ParseVary(default));
+    }
+
+    [Fact]
+    public void Secondary_keys_differ_by_the_varied_values_and_normalize_accept_encoding()
+    {
+        string[] vary = ["accept-encoding", "accept-language"];
+        var chrome = CacheKeyBuilder.SecondaryKey(vary, new HeaderDictionary { ["Accept-Encoding"] = "gzip, deflate, br, zstd", ["Accept-Language"] = "en" });
+        var firefox = CacheKeyBuilder.SecondaryKey(vary, new HeaderDictionary { ["Accept-Encoding"] = "br, gzip", ["Accept-Language"] = " en " });
+        var french = CacheKeyBuilder.SecondaryKey(vary, new HeaderDictionary { ["Accept-Encoding"] = "br", ["Accept-Language"] = "fr" });
+        Assert.Equal(chrome, firefox);
+        Assert.NotEqual(chrome, french);
+        Assert.Equal("", CacheKeyBuilder.SecondaryKey([], new HeaderDictionary { ["Accept-Language"] = "en" }));
+    }
+
+    private static CacheBehavior Behavior(Action<CacheKeyOptions> key)
+    {
+        var options = new BehaviorOptions { PathPattern = "*", Origin = "o" };
+        key(options.CacheKey);
+        return new CacheBehavior(0, options);
+    }
+}

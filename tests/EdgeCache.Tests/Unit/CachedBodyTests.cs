@@ -1,0 +1,80 @@
+using EdgeCache.Caching;
+
+namespace EdgeCache.Tests.Unit;
+
+/// <summary>The append-only body that one writer fills and many readers stream.</summary>
+public sealed class CachedBodyTests
+{
+    [Fact]
+    public async Task Readers_that_start_at_different_times_all_get_every_byte()
+    {
+        var data = new byte[300_000];
+        new Random(1).NextBytes(data);
+        var body = new CachedBody();
+        var early = Read(body);
+        body.Write(data.AsSpan(0, 100_000));
+        var late = Read(body);
+        body.Write(data.AsSpan(100_000));
+        body.Complete();
+        Assert.Equal(data, await early);
+        Assert.Equal(data, await late);
+        Assert.Equal(data, body.ToArray());
+    }
+
+    [Fact]
+    public async Task A_reader_waiting_at_the_end_gets_an_incomplete_body_error_when_the_writer_fails()
+    {
+        var body = new CachedBody(1000);
+        body.Write(new byte[400]);
+        var reader = Read(body);
+        body.Fail(new IOException("origin reset"));
+        var error = await Assert.ThrowsAsync<IncompleteBodyException>(() => reader);
+        Assert.IsType<IOException>(error.InnerException);
+    }
+
+    [Fact]
+    public async Task A_reader_that_never_reads_does_not_hold_up_the_writer()
+    {
+        var body = new CachedBody();
+        using var stalled = new CancellationTokenSource();
+        var gate = new TaskCompletionSource();
+        var slowReader = body.CopyToAsync(async (_, _) => await gate.Task, 0, long.MaxValue, stalled.Token).AsTask();
+        for (var i = 0; i < 100; i++)
+        {
+            body.Write(new byte[10_000]);
+        }
+
+        body.Complete();
+        Assert.Equal(1_000_000, body.Length);
+        Assert.True(body.IsCompleted);
+        gate.SetResult();
+        await slowReader;
+    }
+
+    [Fact]
+    public async Task Ranges_can_be_read_before_the_rest_has_arrived()
+    {
+        var body = new CachedBody(100);
+        body.Write(Enumerable.Range(0, 50).Select(i => (byte)i).ToArray());
+        var chunks = new List<byte>();
+        await body.CopyToAsync((m, _) => { chunks.AddRange(m.ToArray()); return ValueTask.CompletedTask; }, 10, 20, CancellationToken.None);
+        Assert.Equal(Enumerable.Range(10, 10).Select(i => (byte)i), chunks);
+        Assert.False(body.IsCompleted);
+    }
+
+    [Fact]
+    public void A_known_length_uses_one_segment_so_a_hit_is_one_write()
+    {
+        var body = CachedBody.FromBytes(new byte[5000]);
+        Assert.True(body.TryGetSingleSegment(out var whole));
+        Assert.Equal(5000, whole.Length);
+        Assert.Equal(5000, body.AllocatedBytes);
+    }
+
+    private static async Task<byte[]> Read(CachedBody body)
+    {
+        var output = new MemoryStream();
+        await body.CopyToAsync((m, ct) => output.WriteAsync(m, ct), 0, long.MaxValue, CancellationToken.None);
+        return output.ToArray();
+    }
+}

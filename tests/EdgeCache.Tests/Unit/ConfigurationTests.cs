@@ -1,0 +1,113 @@
+using EdgeCache.Configuration;
+using EdgeCache.Tests.Infrastructure;
+
+namespace EdgeCache.Tests.Unit;
+
+/// <summary>Config validation: the schema for shape, the validator for meaning; every message names its field.</summary>
+public sealed class ConfigurationTests
+{
+    [Fact]
+    public void Every_sample_config_in_the_repo_validates()
+    {
+        var files = Directory.EnumerateFiles(Path.Combine(RepoRoot.Path, "edge-image", "EdgeCache"), "*.json", SearchOption.AllDirectories)
+            .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}", StringComparison.Ordinal)
+                && !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal)
+                && !f.EndsWith("schema.json", StringComparison.Ordinal))
+            .ToList();
+        Assert.True(files.Count >= 3, "expected the default and the samples, found: " + string.Join(", ", files));
+        foreach (var file in files)
+        {
+            Assert.Empty(EdgeCacheConfigLoader.ValidateAgainstSchema(File.ReadAllText(file)));
+            var options = EdgeCacheConfigLoader.Load(file, new Dictionary<string, string?>());
+            Assert.NotEmpty(options.Behaviors);
+        }
+    }
+
+    [Theory]
+    [InlineData("""{"origins":[{"id":"o","type":"http","url":"http://x"}],"behaviors":[{"pathPattern":"*","origin":"o"}],"cache":{"memoryByte":5}}""", "cache.memoryByte")]
+    [InlineData("""{"origins":[{"id":"o","type":"http","url":"http://x"}],"behaviors":[{"pathPattern":"*","origin":"o","ttl":5}]}""", "behaviors[0].ttl")]
+    [InlineData("""{"origins":[{"id":"o","type":"ftp","url":"ftp://x"}],"behaviors":[{"pathPattern":"*","origin":"o"}]}""", "origins[0].type")]
+    [InlineData("""{"origins":[{"id":"o","type":"http"}],"behaviors":[{"pathPattern":"*","origin":"o"}]}""", "origins[0]")]
+    [InlineData("""{"origins":[{"id":"o","type":"s3","region":"us-east-1"}],"behaviors":[{"pathPattern":"*","origin":"o"}]}""", "origins[0]")]
+    [InlineData("""{"origins":[{"id":"o","type":"http","url":"http://x"}],"behaviors":[{"pathPattern":"*","origin":"o","minTtlSeconds":"10"}]}""", "behaviors[0].minTtlSeconds")]
+    public void The_schema_names_the_field_at_fault(string json, string field)
+    {
+        var errors = EdgeCacheConfigLoader.ValidateAgainstSchema(json);
+        Assert.Contains(errors, e => e.StartsWith(field, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void The_validator_reports_every_semantic_problem_at_once()
+    {
+        var options = new EdgeCacheOptions
+        {
+            Listen = new ListenOptions { ViewerPort = 8080, AdminPort = 8080 },
+            Cache = new CacheOptions { MemoryBytes = 2 * 1024 * 1024, MaxObjectBytes = 4 * 1024 * 1024 },
+            Origins =
+            [
+                new OriginOptions { Id = "a", Type = "http", Url = "http://a" },
+                new OriginOptions { Id = "a", Type = "http", Url = "http://b" },
+                new OriginOptions { Id = "g", Type = "group", Primary = "a", Secondary = "missing" },
+            ],
+            Behaviors =
+            [
+                new BehaviorOptions { PathPattern = "*", Origin = "a" },
+                new BehaviorOptions { PathPattern = "/x/*", Origin = "nope", MinTtlSeconds = 50, DefaultTtlSeconds = 10, MaxTtlSeconds = 5 },
+                new BehaviorOptions { PathPattern = "/y", Origin = "a", CacheKey = new CacheKeyOptions { Headers = ["Host"], QueryStrings = "allowList" } },
+            ],
+        };
+
+        var errors = EdgeCacheOptionsValidator.Collect(options);
+
+        string[] expected =
+        [
+            "listen.adminPort", "cache.maxObjectBytes", "origins[1].id", "origins[2].secondary",
+            "behaviors[0].pathPattern", "behaviors[1].origin", "behaviors[1].minTtlSeconds", "behaviors[1].defaultTtlSeconds",
+            "behaviors[2].pathPattern", "behaviors[2].cacheKey.queryStringNames", "behaviors[2].cacheKey.headers[0]",
+        ];
+        foreach (var field in expected)
+        {
+            Assert.Contains(errors, e => e.StartsWith(field + ":", StringComparison.Ordinal));
+        }
+    }
+
+    [Fact]
+    public void Environment_overrides_apply_and_are_validated_too()
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"edgecache-env-{Guid.NewGuid():N}.json");
+        File.WriteAllText(file, """{"origins":[{"id":"o","type":"http","url":"http://x"}],"behaviors":[{"pathPattern":"*","origin":"o"}]}""");
+        try
+        {
+            var options = EdgeCacheConfigLoader.Load(file, new Dictionary<string, string?>
+            {
+                ["EDGECACHE_Cache__MemoryBytes"] = "134217728",
+                ["EDGECACHE_Origins__0__Url"] = "http://origin.internal:8080",
+                ["EDGECACHE_ADMIN_TOKEN"] = "a-long-enough-admin-token",
+            });
+            Assert.Equal(134217728, options.Cache.MemoryBytes);
+            Assert.Equal("http://origin.internal:8080", options.Origins[0].Url);
+            Assert.Equal("a-long-enough-admin-token", options.AdminToken);
+
+            var bad = Assert.Throws<ConfigurationException>(() => EdgeCacheConfigLoader.Load(file, new Dictionary<string, string?>
+            {
+                ["EDGECACHE_Behaviors__0__Origin"] = "elsewhere",
+                ["EDGECACHE_ADMIN_TOKEN"] = "short",
+            }));
+            Assert.Contains(bad.Errors, e => e.StartsWith("behaviors[0].origin", StringComparison.Ordinal));
+            Assert.Contains(bad.Errors, e => e.StartsWith("EDGECACHE_ADMIN_TOKEN", StringComparison.Ordinal));
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Theory]
+    [InlineData("/behaviors/1/minTtlSeconds", "behaviors[1].minTtlSeconds")]
+    [InlineData("", "(root)")]
+    [InlineData("/origins/0", "origins[0]")]
+    public void Json_pointers_become_field_paths(string pointer, string path)
+    {
+        Assert.Equal(path, EdgeCacheConfigLoader.ToFieldPath(pointer));
+    }
+}
