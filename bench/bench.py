@@ -1,0 +1,241 @@
+#!/usr/bin/env python3
+"""Side-by-side benchmark: EdgeCache vs nginx proxy_cache vs Varnish, same origin, same machine, same run.
+
+Run through bench/run.sh (it installs the peers and publishes EdgeCache). Everything binds to 127.0.0.1.
+"""
+import json, os, re, shutil, signal, subprocess, sys, time, urllib.request
+from datetime import datetime, timezone
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+WORK = "/var/tmp/edgecache-bench"
+ORIGIN_PORT, EDGE_PORT, EDGE_ADMIN, NGINX_PORT, VARNISH_PORT = 18000, 18080, 19090, 18081, 18082
+MEMORY_TIER = 512 * 1024 * 1024
+HIT_SECONDS = int(os.environ.get("HIT_SECONDS", "8"))
+MISS_SECONDS = int(os.environ.get("MISS_SECONDS", "6"))
+SIZES = ["1k", "128k", "1m"]
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def get(url, timeout=2.0):
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as r:
+            return r.status, r.read(), dict(r.headers)
+    except Exception:
+        return None, b"", {}
+
+
+def tree(pid):
+    """pid and all its descendants."""
+    parents = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                parents.setdefault(int(fields[1]), []).append(int(entry))
+            except OSError:
+                pass
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(parents.get(p, []))
+    return out
+
+
+def cpu_seconds(pid):
+    total = 0
+    for p in tree(pid):
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime + stime (fields 14 and 15 of stat)
+        except OSError:
+            pass
+    return total / CLK_TCK
+
+
+def rss_mib(pid):
+    total = 0
+    for p in tree(pid):
+        try:
+            with open(f"/proc/{p}/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+        except OSError:
+            pass
+    return total / 1024
+
+
+def origin_count(path=None):
+    _, body, _ = get(f"http://127.0.0.1:{ORIGIN_PORT}/count")
+    data = json.loads(body)
+    return data["byPath"].get(path, 0) if path else data["count"]
+
+
+def wrk(url, seconds, script=None):
+    cmd = ["wrk", "-t1", "-c32", f"-d{seconds}s", "--latency"] + (["-s", script] if script else []) + [url]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    def latency(pct):
+        m = re.search(rf"^\s+{pct}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        value, unit = float(m.group(1)), m.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "p50": latency(50), "p99": latency(99), "requests": requests,
+        "errors": int(errors.group(1)) if errors else 0,
+    }
+
+
+class Cache:
+    def __init__(self, name, port, argv, ready_url, env=None):
+        self.name, self.port, self.argv, self.ready_url, self.env = name, port, argv, ready_url, env
+        self.proc = None
+
+    def start(self):
+        t0 = time.perf_counter()
+        self.proc = subprocess.Popen(self.argv, stdout=subprocess.DEVNULL, stderr=open(f"{WORK}/{self.name}.log", "w"),
+                                     env={**os.environ, **(self.env or {})}, start_new_session=True)
+        while time.perf_counter() - t0 < 30:
+            status, _, _ = get(self.ready_url, timeout=0.5)
+            if status == 200:
+                return (time.perf_counter() - t0) * 1000
+            if self.proc.poll() is not None:
+                raise SystemExit(f"{self.name} exited at start; see {WORK}/{self.name}.log")
+            time.sleep(0.005)
+        raise SystemExit(f"{self.name} not ready in 30 s")
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+
+    def url(self, path):
+        return f"http://127.0.0.1:{self.port}{path}"
+
+
+def write_configs():
+    os.makedirs(WORK, exist_ok=True)
+    with open(f"{WORK}/edgecache.json", "w") as f:
+        json.dump({
+            "listen": {"address": "127.0.0.1", "viewerPort": EDGE_PORT, "adminPort": EDGE_ADMIN},
+            "accessLog": {"enabled": False},
+            "readiness": {"requireOrigins": False},
+            "cache": {"memoryBytes": MEMORY_TIER, "maxObjectBytes": 16 * 1024 * 1024},
+            "origins": [{"id": "origin", "type": "http", "url": f"http://127.0.0.1:{ORIGIN_PORT}"}],
+            "behaviors": [{"pathPattern": "*", "origin": "origin", "defaultTtlSeconds": 3600}],
+        }, f)
+    shutil.rmtree("/dev/shm/edgecache-bench-nginx", ignore_errors=True)
+    os.makedirs("/dev/shm/edgecache-bench-nginx")
+    shutil.chown("/dev/shm/edgecache-bench-nginx", "www-data", "www-data")
+    with open(f"{HERE}/nginx.conf") as f:
+        conf = f.read().replace("@WORK@", WORK).replace("@PORT@", str(NGINX_PORT)).replace("@ORIGIN@", str(ORIGIN_PORT))
+    with open(f"{WORK}/nginx.conf", "w") as f:
+        f.write(conf)
+    with open(f"{HERE}/varnish.vcl") as f:
+        vcl = f.read().replace("@ORIGIN@", str(ORIGIN_PORT))
+    with open(f"{WORK}/varnish.vcl", "w") as f:
+        f.write(vcl)
+
+
+def measure(cache):
+    result = {"startup_ms": cache.start()}
+    try:
+        for size in SIZES:
+            path = f"/obj/{size}"
+            for _ in range(3):
+                get(cache.url(path), timeout=5)
+            wrk(cache.url(path), 2)  # warm the connection pools and the JIT
+            before_origin, before_cpu = origin_count(), cpu_seconds(cache.proc.pid)
+            w = wrk(cache.url(path), HIT_SECONDS)
+            cpu = cpu_seconds(cache.proc.pid) - before_cpu
+            result[f"hit_{size}"] = {**w, "cpu_per_10k": cpu / (w["requests"] / 10000), "rss_mib": rss_mib(cache.proc.pid),
+                                     "origin_requests": origin_count() - before_origin}
+        herd_path = f"/slow/{cache.name}-{int(time.time() * 1000)}/1m"
+        out = subprocess.run(["node", f"{HERE}/herd.js", cache.url(herd_path), "200"], capture_output=True, text=True, check=True).stdout
+        herd = json.loads(out)
+        first, last = herd["firstByte"], herd["complete"]
+        result["herd"] = {"origin_requests": origin_count(herd_path), "median_ms": first[len(first) // 2],
+                          "p99_ms": first[int(len(first) * 0.99) - 1], "median_complete_ms": last[len(last) // 2],
+                          "failed": herd["failed"]}
+        result["miss"] = wrk(cache.url("/"), MISS_SECONDS, script=f"{HERE}/miss.lua")
+    finally:
+        cache.stop()
+    return result
+
+
+def table(results, meta):
+    peers = ["nginx", "varnish"]
+    rows = []  # (label, key function, higher_is_better, goal text, goal check on (edge, best))
+
+    def row(label, fn, higher, goal=None, check=None, fmt="{:.0f}"):
+        values = {c: fn(results[c]) for c in results}
+        best = (max if higher else min)(values[p] for p in peers)
+        ratio = values["edgecache"] / best if best else float("nan")
+        met = "" if check is None else ("yes" if check(values["edgecache"], best, ratio) else "**no**")
+        rows.append(f"| {label} | " + " | ".join(fmt.format(values[c]) for c in ["edgecache", "nginx", "varnish"])
+                    + f" | {ratio:.2f}× | {goal or ''} | {met} |")
+
+    for size in SIZES:
+        row(f"hits {size}: requests/s", lambda r, s=size: r[f"hit_{s}"]["rps"], True, "≥ 1.0×", lambda e, b, x: x >= 1.0)
+        row(f"hits {size}: p50 ms", lambda r, s=size: r[f"hit_{s}"]["p50"], False, fmt="{:.2f}")
+        row(f"hits {size}: p99 ms", lambda r, s=size: r[f"hit_{s}"]["p99"], False, "≤ 1.2×", lambda e, b, x: x <= 1.2, fmt="{:.2f}")
+        row(f"hits {size}: CPU s / 10k req", lambda r, s=size: r[f"hit_{s}"]["cpu_per_10k"], False, "≤ 1.0×", lambda e, b, x: x <= 1.0, fmt="{:.3f}")
+        row(f"hits {size}: resident MiB", lambda r, s=size: r[f"hit_{s}"]["rss_mib"], False,
+            f"≤ {MEMORY_TIER // 2**20 + 100} MiB", lambda e, b, x: e <= MEMORY_TIER / 2**20 + 100)
+        row(f"hits {size}: origin requests in window", lambda r, s=size: r[f"hit_{s}"]["origin_requests"], False, "0", lambda e, b, x: e == 0)
+    row("herd: origin requests (200 viewers, 200 ms origin)", lambda r: r["herd"]["origin_requests"], False, "exactly 1", lambda e, b, x: e == 1)
+    row("herd: median wait for the response to start, ms", lambda r: r["herd"]["median_ms"], False, "≤ 230", lambda e, b, x: e <= 230)
+    row("herd: p99 wait for the response to start, ms", lambda r: r["herd"]["p99_ms"], False)
+    row("herd: median time to the last byte, ms", lambda r: r["herd"]["median_complete_ms"], False)
+    row("miss path: requests/s", lambda r: r["miss"]["rps"], True, "≥ 0.9×", lambda e, b, x: x >= 0.9)
+    row("start-up to ready ms", lambda r: r["startup_ms"], False, "< 1000", lambda e, b, x: e < 1000)
+    header = ("| metric | EdgeCache | nginx | Varnish | EdgeCache / best peer | goal | met |\n"
+              "|---|---:|---:|---:|---:|---|---|")
+    return f"### {meta}\n\n{header}\n" + "\n".join(rows) + "\n"
+
+
+def main():
+    write_configs()
+    origin = subprocess.Popen(["node", f"{HERE}/origin.js", str(ORIGIN_PORT)], start_new_session=True)
+    try:
+        for _ in range(100):
+            if get(f"http://127.0.0.1:{ORIGIN_PORT}/count")[0] == 200:
+                break
+            time.sleep(0.05)
+        caches = [
+            Cache("edgecache", EDGE_PORT, [f"{HERE}/out/edgecache/EdgeCache", "--config", f"{WORK}/edgecache.json"],
+                  f"http://127.0.0.1:{EDGE_ADMIN}/readyz", env={"DOTNET_gcServer": "1"}),
+            Cache("nginx", NGINX_PORT, ["nginx", "-c", f"{WORK}/nginx.conf", "-g", "daemon off;"], f"http://127.0.0.1:{NGINX_PORT}/health"),
+            Cache("varnish", VARNISH_PORT, ["varnishd", "-F", "-a", f"127.0.0.1:{VARNISH_PORT}", "-f", f"{WORK}/varnish.vcl",
+                                            "-s", f"malloc,{MEMORY_TIER // 2**20}m", "-n", f"{WORK}/varnish", "-p", "thread_pools=2"],
+                  f"http://127.0.0.1:{VARNISH_PORT}/health"),
+        ]
+        results = {}
+        for cache in caches:
+            print(f"measuring {cache.name} ...", flush=True)
+            results[cache.name] = measure(cache)
+    finally:
+        os.killpg(origin.pid, signal.SIGTERM)
+    versions = subprocess.run("nginx -v 2>&1; varnishd -V 2>&1 | head -1; wrk -v 2>&1 | head -1", shell=True, capture_output=True, text=True).stdout
+    with open("/proc/loadavg") as f:
+        load = " ".join(f.read().split()[:3])
+    meta = (f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC — {os.uname().sysname} {os.uname().release}, {os.cpu_count()} cores, "
+            f"load {load} at the end; " + "; ".join(v.strip() for v in versions.splitlines() if v.strip())
+            + f"; wrk -t1 -c32 {HIT_SECONDS}s per hit window")
+    report = table(results, meta)
+    print(report)
+    with open(f"{HERE}/RESULTS.md", "a") as f:
+        f.write("\n" + report)
+    with open(f"{WORK}/results.json", "w") as f:
+        json.dump(results, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
