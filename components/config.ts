@@ -70,6 +70,17 @@ export interface CreateClusterConfig {
     availabilityZones: number;
     vpcCidr: string;
     diskSizeGb: number;
+    /** The Kubernetes Cluster Autoscaler, which resizes the node group between nodes.min and nodes.max. */
+    clusterAutoscaler: ClusterAutoscalerConfig;
+}
+
+export interface ClusterAutoscalerConfig {
+    /** Default: on when nodes.min < nodes.max (with min = max there is nothing to scale). */
+    enabled: boolean;
+    /** Version of the `cluster-autoscaler` Helm chart. */
+    chartVersion: string;
+    /** The autoscaler image's tag; default v<kubernetesVersion>.0, since its minor version should match the cluster's. */
+    imageTag: string;
 }
 
 export interface ExistingClusterConfig {
@@ -166,6 +177,12 @@ export const MAX_LATENCY_RECORDS_PER_NAME_AND_TYPE = 100;
 
 /** Route 53's default quota of health checks per AWS account. */
 export const DEFAULT_HEALTH_CHECK_QUOTA = 200;
+
+/**
+ * The `cluster-autoscaler` Helm chart version a created cluster gets unless the stack config says otherwise; pinned so
+ * `pulumi up` never picks up a new chart by surprise. The image tag follows the cluster's Kubernetes version.
+ */
+export const DEFAULT_CLUSTER_AUTOSCALER_CHART_VERSION = "9.43.1";
 
 /** A created S3 origin with a replica renders as a group; its members get these suffixes (ids stay <= 63 chars). */
 export const LOCAL_MEMBER_SUFFIX = "-local";
@@ -525,7 +542,7 @@ function parseCluster(c: Checker, at: string, v: unknown): ClusterConfig | undef
     }
     if (o.create !== undefined) {
         const cr = c.object(`${at}.create`, o.create, [
-            "kubernetesVersion", "instanceTypes", "nodes", "availabilityZones", "vpcCidr", "diskSizeGb",
+            "kubernetesVersion", "instanceTypes", "nodes", "availabilityZones", "vpcCidr", "diskSizeGb", "clusterAutoscaler",
         ]);
         if (!cr) { return undefined; }
         const kubernetesVersion = cr.kubernetesVersion === undefined ? "1.33" : c.string(
@@ -567,10 +584,12 @@ function parseCluster(c: Checker, at: string, v: unknown): ClusterConfig | undef
             }
         }
         const diskSizeGb = c.integer(`${at}.create.diskSizeGb`, cr.diskSizeGb, 20, 16384, 20);
-        if (!kubernetesVersion || !instanceTypes || !nodes || !availabilityZones || !cidrOk || !vpcCidr || !diskSizeGb) {
+        const clusterAutoscaler = parseClusterAutoscaler(c, `${at}.create.clusterAutoscaler`, cr.clusterAutoscaler, kubernetesVersion, nodes);
+        if (!kubernetesVersion || !instanceTypes || !nodes || !availabilityZones || !cidrOk || !vpcCidr || !diskSizeGb ||
+            !clusterAutoscaler) {
             return undefined;
         }
-        return { create: { kubernetesVersion, instanceTypes, nodes, availabilityZones, vpcCidr, diskSizeGb } };
+        return { create: { kubernetesVersion, instanceTypes, nodes, availabilityZones, vpcCidr, diskSizeGb, clusterAutoscaler } };
     }
     const ex = c.object(`${at}.existing`, o.existing, ["clusterName", "kubeconfig", "oidcIssuer"]);
     if (!ex) { return undefined; }
@@ -594,6 +613,29 @@ function parseCluster(c: Checker, at: string, v: unknown): ClusterConfig | undef
         return undefined;
     }
     return { existing: { clusterName, kubeconfig, oidcIssuer } };
+}
+
+function parseClusterAutoscaler(c: Checker, at: string, v: unknown, kubernetesVersion: string | undefined,
+    nodes: CreateClusterConfig["nodes"] | undefined): ClusterAutoscalerConfig | undefined {
+    const o = v === undefined ? {} : c.object(at, v, ["enabled", "chartVersion", "imageTag"]);
+    if (!o) { return undefined; }
+    const scalable = nodes !== undefined && nodes.min < nodes.max;
+    const enabled = c.boolean(`${at}.enabled`, o.enabled, scalable);
+    if (enabled && nodes !== undefined && !scalable) {
+        c.add(`${at}.enabled`, `is true but nodes.min equals nodes.max (${nodes.max}), so there is nothing to scale; raise nodes.max or leave clusterAutoscaler out`);
+    }
+    const chartVersion = c.string(`${at}.chartVersion`, o.chartVersion, {
+        required: false, pattern: /^\d+\.\d+\.\d+$/, expected: `a cluster-autoscaler Helm chart version such as ${DEFAULT_CLUSTER_AUTOSCALER_CHART_VERSION}`,
+    }) ?? (o.chartVersion === undefined ? DEFAULT_CLUSTER_AUTOSCALER_CHART_VERSION : undefined);
+    const imageTag = c.string(`${at}.imageTag`, o.imageTag, {
+        required: false, pattern: /^v1\.\d+\.\d+$/, expected: "a cluster-autoscaler release tag such as v1.33.0",
+    }) ?? (o.imageTag === undefined && kubernetesVersion ? `v${kubernetesVersion}.0` : undefined);
+    if (imageTag && kubernetesVersion && o.imageTag !== undefined && !imageTag.startsWith(`v${kubernetesVersion}.`)) {
+        c.add(`${at}.imageTag`, `${describe(imageTag)} is not for Kubernetes ${kubernetesVersion} (expected v${kubernetesVersion}.<patch>: the autoscaler's minor version must match the cluster's)`);
+        return undefined;
+    }
+    if (!chartVersion || !imageTag) { return undefined; }
+    return { enabled, chartVersion, imageTag };
 }
 
 function parseReplicas(c: Checker, at: string, v: unknown): RegionConfig["replicas"] | undefined {

@@ -1,10 +1,11 @@
-// One edge region's Kubernetes: a new EKS cluster (VPC, node group, OIDC provider for IRSA) or an existing cluster,
-// a Kubernetes provider for it, and the IAM role the edge service account assumes, allowed only to read the origin
-// buckets that region uses.
+// One edge region's Kubernetes: a new EKS cluster (VPC, node group, OIDC provider for IRSA, and the Cluster Autoscaler
+// when the node group can grow) or an existing cluster, a Kubernetes provider for it, and the IAM role the edge
+// service account assumes, allowed only to read the origin buckets that region uses.
 
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { autoDiscoveryTags, ClusterAutoscaler } from "./clusterAutoscaler";
 import { ClusterConfig, isGraviton, subnetCidr } from "./config";
 
 export interface ReadableBucket {
@@ -89,18 +90,25 @@ export class EdgeRegion extends pulumi.ComponentResource {
     /** ARN of the edge service account's role; undefined when the region reads no S3 bucket. */
     public readonly edgeRoleArn?: pulumi.Output<string>;
     public readonly kubeconfig: pulumi.Output<string>;
+    /** Present when the stack created the cluster and its node group can grow (nodes.min < nodes.max). */
+    public readonly clusterAutoscaler?: ClusterAutoscaler;
 
     constructor(name: string, args: EdgeRegionArgs, opts?: pulumi.ComponentResourceOptions) {
         if ("create" in args.cluster && args.cluster.create.nodes.min > args.cluster.create.nodes.max) {
             throw new Error("EdgeRegion: nodes.min is greater than nodes.max");
+        }
+        if ("create" in args.cluster && args.cluster.create.clusterAutoscaler.enabled &&
+            args.cluster.create.nodes.min === args.cluster.create.nodes.max) {
+            throw new Error("EdgeRegion: clusterAutoscaler.enabled needs nodes.min < nodes.max");
         }
         super("edgecdn:index:EdgeRegion", name, {}, opts);
 
         let issuerUrl: pulumi.Output<string>;
         let oidcProviderArn: pulumi.Output<string>;
         let providerDependsOn: pulumi.Resource[] = [];
+        let created: ReturnType<EdgeRegion["createCluster"]> | undefined;
         if ("create" in args.cluster) {
-            const created = this.createCluster(name, args.region, args.cluster.create, args.tags);
+            created = this.createCluster(name, args.region, args.cluster.create, args.tags);
             this.clusterName = created.cluster.name;
             this.kubeconfig = pulumi.all([created.cluster.name, created.cluster.endpoint, created.cluster.certificateAuthority])
                 .apply(([n, endpoint, ca]) => eksKubeconfig(n, args.region, endpoint, ca.data ?? ""));
@@ -131,6 +139,22 @@ export class EdgeRegion extends pulumi.ComponentResource {
             kubeconfig: this.kubeconfig,
             enableServerSideApply: true,
         }, { parent: this, dependsOn: providerDependsOn });
+
+        if (created && "create" in args.cluster && args.cluster.create.clusterAutoscaler.enabled) {
+            const cfg = args.cluster.create;
+            this.clusterAutoscaler = new ClusterAutoscaler(`${name}-cluster-autoscaler`, {
+                region: args.region,
+                clusterName: created.cluster.name,
+                provider: this.provider,
+                oidcProviderArn: created.oidcProvider.arn,
+                issuerUrl: created.issuerUrl,
+                accountId: args.accountId,
+                nodes: { min: cfg.nodes.min, max: cfg.nodes.max },
+                chartVersion: cfg.clusterAutoscaler.chartVersion,
+                imageTag: cfg.clusterAutoscaler.imageTag,
+                tags: args.tags,
+            }, { parent: this, dependsOn: [created.nodeGroup] });
+        }
 
         if (args.readBuckets.length > 0) {
             const role = new aws.iam.Role(`${name}-edge`, {
@@ -221,6 +245,7 @@ export class EdgeRegion extends pulumi.ComponentResource {
         const nodeRole = new aws.iam.Role(`${name}-nodes`, { assumeRolePolicy: ASSUME_ROLE("ec2.amazonaws.com"), tags }, parent);
         const nodePolicies = ["AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly"].map((p) =>
             new aws.iam.RolePolicyAttachment(`${name}-nodes-${p}`, { role: nodeRole.name, policyArn: `arn:aws:iam::aws:policy/${p}` }, parent));
+        const autoscaled = cfg.clusterAutoscaler.enabled;
         const nodeGroup = new aws.eks.NodeGroup(`${name}-nodes`, {
             region,
             clusterName: cluster.name,
@@ -231,8 +256,15 @@ export class EdgeRegion extends pulumi.ComponentResource {
             diskSize: cfg.diskSizeGb,
             scalingConfig: { minSize: cfg.nodes.min, desiredSize: cfg.nodes.desired, maxSize: cfg.nodes.max },
             updateConfig: { maxUnavailable: 1 },
-            tags,
-        }, { parent: this, dependsOn: nodePolicies });
+            // EKS itself puts the auto-discovery tags on the managed node group's Auto Scaling group (which the
+            // autoscaler's IAM policy is scoped by); on the node group they record that it is autoscaled.
+            tags: autoscaled ? { ...tags, ...autoDiscoveryTags(clusterName) } : tags,
+        }, {
+            parent: this,
+            dependsOn: nodePolicies,
+            // The Cluster Autoscaler owns the desired size; a later `pulumi up` must not reset it to the config's.
+            ignoreChanges: autoscaled ? ["scalingConfig.desiredSize"] : undefined,
+        });
 
         const issuerUrl = cluster.identities.apply((ids) => ids[0]?.oidcs?.[0]?.issuer ?? "");
         const oidcProvider = new aws.iam.OpenIdConnectProvider(`${name}-oidc`, {

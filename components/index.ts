@@ -1,5 +1,6 @@
 export * from "./cdn";
 export * from "./certificate";
+export * from "./clusterAutoscaler";
 export * from "./config";
 export * from "./constants";
 export * from "./edgeConfig";

@@ -143,6 +143,29 @@ describe("stack config validation", () => {
         await rejects("arch", c, /^regions\[1\]\.cluster\.create\.instanceTypes\[0\]: t4g\.medium runs linux\/arm64 but image\.build\.platform is linux\/amd64/);
     });
 
+    it("rejects a Cluster Autoscaler for a node group that cannot grow, for another Kubernetes version, or unpinned", async () => {
+        const c = dev();
+        type Create = { create: { nodes: Record<string, number>; clusterAutoscaler?: unknown } };
+        // dev's node groups are 1-1: asking for the autoscaler there is a mistake, not something to ignore.
+        (c.regions[0].cluster as Create).create.clusterAutoscaler = { enabled: true };
+        (c.regions[1].cluster as Create).create.nodes = { min: 1, desired: 1, max: 3 };
+        (c.regions[1].cluster as Create).create.clusterAutoscaler = { imageTag: "v1.30.2", chartVersion: "latest" };
+        await rejects("autoscaler", c,
+            /^regions\[0\]\.cluster\.create\.clusterAutoscaler\.enabled: is true but nodes\.min equals nodes\.max \(1\)/,
+            /^regions\[1\]\.cluster\.create\.clusterAutoscaler\.imageTag: "v1\.30\.2" is not for Kubernetes 1\.33/,
+            /^regions\[1\]\.cluster\.create\.clusterAutoscaler\.chartVersion: "latest" is not valid \(expected a cluster-autoscaler Helm chart version/);
+    });
+
+    it("defaults the Cluster Autoscaler on exactly when nodes.min < nodes.max, its image following the Kubernetes version", async () => {
+        const { parseCdnConfig, DEFAULT_CLUSTER_AUTOSCALER_CHART_VERSION } = await import("../../components");
+        const autoscalers = (stack: string) => parseCdnConfig(stackConfig(stack)).regions
+            .map((r) => ("create" in r.cluster ? r.cluster.create.clusterAutoscaler : undefined));
+        for (const a of autoscalers("dev")) { assert.equal(a?.enabled, false); }
+        for (const a of autoscalers("prod")) {
+            assert.deepEqual(a, { enabled: true, chartVersion: DEFAULT_CLUSTER_AUTOSCALER_CHART_VERSION, imageTag: "v1.33.0" });
+        }
+    });
+
     it("rejects an admin network open to the whole internet", async () => {
         const c = dev();
         c.admin = { allowedCidrs: ["0.0.0.0/0"] };

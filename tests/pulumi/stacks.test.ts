@@ -14,7 +14,7 @@ const BUCKET_SET = [
 
 /** What one region should hold. */
 function expectedForRegion(o: {
-    createdCluster?: { azs: number };
+    createdCluster?: { azs: number; clusterAutoscaler?: boolean };
     autoscaled: boolean;
     replicaBuckets: number;
     adminExposed: boolean;
@@ -39,6 +39,13 @@ function expectedForRegion(o: {
         add("aws:ec2/routeTableAssociation:RouteTableAssociation", o.createdCluster.azs);
         add("aws:iam/role:Role", 2);
         add("aws:iam/rolePolicyAttachment:RolePolicyAttachment", 4);
+        if (o.createdCluster.clusterAutoscaler) {
+            // Its IRSA role and policy, and the official Helm chart on the region's cluster.
+            add("edgecdn:index:ClusterAutoscaler");
+            add("aws:iam/role:Role");
+            add("aws:iam/rolePolicy:RolePolicy");
+            add("kubernetes:helm.sh/v3:Release");
+        }
     }
     if (o.readsS3) {
         add("aws:iam/role:Role");
@@ -149,7 +156,7 @@ describe("prod stack (Pulumi.prod.yaml)", () => {
         for (const region of regions) {
             assert.deepEqual(sorted(countByType(inRegion(region, built.resources))),
                 sorted(expectedForRegion({
-                    createdCluster: { azs: 3 }, autoscaled: true, replicaBuckets: region === "us-east-1" ? 0 : 1,
+                    createdCluster: { azs: 3, clusterAutoscaler: true }, autoscaled: true, replicaBuckets: region === "us-east-1" ? 0 : 1,
                     adminExposed: true, builtImage: true, readsS3: true,
                 })), region);
         }

@@ -1,0 +1,189 @@
+// Node autoscaling: a cluster the stack creates with nodes.min < nodes.max gets the Kubernetes Cluster Autoscaler (the
+// official Helm chart, on that region's cluster) with an IRSA role that may resize only that cluster's node groups;
+// fixed-size node groups and existing clusters get none.
+import { ACCOUNT_ID, Built, buildCdn, clone, inRegion, ofType, Recorded, stackConfig } from "./harness";
+import assert from "node:assert/strict";
+import { before, describe, it } from "node:test";
+
+interface Statement {
+    Sid?: string;
+    Effect: string;
+    Principal?: { Federated?: string };
+    Action: string | string[];
+    Resource: string | string[];
+    Condition?: Record<string, Record<string, string>>;
+}
+
+type Raw = Record<string, unknown> & {
+    regions: { name: string; cluster: Record<string, Record<string, unknown>>; replicas?: unknown }[];
+};
+
+const RELEASE = "kubernetes:helm.sh/v3:Release";
+
+function statements(policy: string): Statement[] {
+    return (JSON.parse(policy) as { Statement: Statement[] }).Statement;
+}
+
+function actions(s: Statement): string[] {
+    return typeof s.Action === "string" ? [s.Action] : s.Action;
+}
+
+function one(from: Recorded[], type: string, name: string): Recorded {
+    const found = from.filter((r) => r.type === type && r.name === name);
+    assert.equal(found.length, 1, `expected one ${type} named ${name}, found ${found.length}`);
+    return found[0];
+}
+
+describe("Cluster Autoscaler (prod: created clusters, nodes 3-6)", () => {
+    let built: Built;
+    const regions = ["us-east-1", "eu-west-1", "ap-southeast-1"];
+    before(async () => { built = await buildCdn("edgecdn-prod", stackConfig("prod")); });
+
+    it("installs the official cluster-autoscaler chart in kube-system of each region's own cluster, pinned", () => {
+        const releases = ofType(RELEASE, built.resources);
+        assert.equal(releases.length, regions.length);
+        for (const region of regions) {
+            const base = `edgecdn-prod-${region}`;
+            const r = one(built.resources, RELEASE, `${base}-cluster-autoscaler-chart`);
+            assert.equal(r.inputs.chart, "cluster-autoscaler");
+            assert.deepEqual(r.inputs.repositoryOpts, { repo: "https://kubernetes.github.io/autoscaler" });
+            assert.match(r.inputs.version, /^\d+\.\d+\.\d+$/, "the chart version is pinned");
+            assert.equal(r.inputs.namespace, "kube-system");
+            // On this region's cluster, not another region's and not the ambient kubeconfig.
+            assert.match(r.provider ?? "", new RegExp(`pulumi:providers:kubernetes::${base}-k8s::`));
+            const v = r.inputs.values;
+            assert.equal(v.cloudProvider, "aws");
+            assert.equal(v.awsRegion, region);
+            // Auto-discovery by the cluster's name: the EKS cluster this stack created in the region.
+            const [cluster] = inRegion(region, ofType("aws:eks/cluster:Cluster", built.resources));
+            assert.equal(v.autoDiscovery.clusterName, cluster.inputs.name);
+            assert.equal(v.autoDiscovery.clusterName, base);
+            // The autoscaler's minor version is the cluster's Kubernetes version (prod runs "1.33").
+            assert.equal(cluster.inputs.version, "1.33");
+            assert.equal(v.image.tag, "v1.33.0");
+            // Nodes running edge pods (emptyDir cache) must be removable, or the cluster could never shrink.
+            assert.equal(v.extraArgs["skip-nodes-with-local-storage"], false);
+        }
+    });
+
+    it("binds the chart's service account to an IRSA role that only kube-system/cluster-autoscaler can assume", () => {
+        for (const region of regions) {
+            const base = `edgecdn-prod-${region}`;
+            const role = one(built.resources, "aws:iam/role:Role", `${base}-cluster-autoscaler-irsa`);
+            const release = one(built.resources, RELEASE, `${base}-cluster-autoscaler-chart`);
+            const sa = release.inputs.values.rbac.serviceAccount;
+            assert.equal(sa.create, true);
+            assert.equal(sa.name, "cluster-autoscaler");
+            assert.equal(sa.annotations["eks.amazonaws.com/role-arn"], `arn:aws:iam::${ACCOUNT_ID}:role/${base}-cluster-autoscaler-irsa-role`);
+
+            const [trust, ...rest] = statements(role.inputs.assumeRolePolicy);
+            assert.equal(rest.length, 0);
+            assert.equal(trust.Action, "sts:AssumeRoleWithWebIdentity");
+            // Through this region's cluster's OIDC provider (the one the stack created for it).
+            const oidc = one(built.resources, "aws:iam/openIdConnectProvider:OpenIdConnectProvider", `${base}-oidc`);
+            const issuer = String(oidc.inputs.url).replace(/^https:\/\//, "");
+            assert.match(issuer, new RegExp(`^oidc\\.eks\\.${region}\\.amazonaws\\.com/id/`));
+            assert.equal(trust.Principal?.Federated, `arn:aws:iam::${ACCOUNT_ID}:oidc-provider/${issuer}`);
+            assert.deepEqual(trust.Condition?.StringEquals, {
+                [`${issuer}:sub`]: "system:serviceaccount:kube-system:cluster-autoscaler",
+                [`${issuer}:aud`]: "sts.amazonaws.com",
+            });
+        }
+    });
+
+    it("lets the autoscaler resize only Auto Scaling groups tagged for its own cluster, in its region and account", () => {
+        for (const region of regions) {
+            const base = `edgecdn-prod-${region}`;
+            const policy = one(built.resources, "aws:iam/rolePolicy:RolePolicy", `${base}-cluster-autoscaler-irsa`);
+            const st = statements(policy.inputs.policy);
+            assert.ok(st.every((s) => s.Effect === "Allow"));
+
+            const mutating = ["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"];
+            const resize = st.filter((s) => actions(s).some((a) => mutating.includes(a)));
+            assert.equal(resize.length, 1, "the resizing actions are granted in exactly one statement");
+            assert.deepEqual([...actions(resize[0])].sort(), mutating);
+            assert.equal(resize[0].Resource, `arn:aws:autoscaling:${region}:${ACCOUNT_ID}:autoScalingGroup:*:autoScalingGroupName/*`);
+            assert.deepEqual(resize[0].Condition, {
+                StringEquals: {
+                    "aws:ResourceTag/k8s.io/cluster-autoscaler/enabled": "true",
+                    [`aws:ResourceTag/k8s.io/cluster-autoscaler/${base}`]: "owned",
+                },
+            });
+
+            // Node groups: this cluster's only.
+            const nodegroups = st.filter((s) => actions(s).includes("eks:DescribeNodegroup"));
+            assert.equal(nodegroups.length, 1);
+            assert.equal(nodegroups[0].Resource, `arn:aws:eks:${region}:${ACCOUNT_ID}:nodegroup/${base}/*`);
+
+            // Whatever is left on "*" only reads (Describe*/Get*), and there are no wildcard actions anywhere.
+            for (const s of st.filter((x) => x !== resize[0] && x !== nodegroups[0])) {
+                for (const a of actions(s)) { assert.match(a, /^(autoscaling|ec2):(Describe|Get)\w+$/, a); }
+                assert.equal(s.Condition, undefined);
+            }
+            for (const s of st) { for (const a of actions(s)) { assert.ok(!a.includes("*"), a); } }
+            // Never another region's cluster.
+            for (const other of regions.filter((r) => r !== region)) { assert.ok(!policy.inputs.policy.includes(`edgecdn-prod-${other}`)); }
+        }
+    });
+
+    it("gives the node groups their min/max and the auto-discovery tags", () => {
+        for (const region of regions) {
+            const base = `edgecdn-prod-${region}`;
+            const ng = one(built.resources, "aws:eks/nodeGroup:NodeGroup", `${base}-nodes`);
+            assert.deepEqual(ng.inputs.scalingConfig, { minSize: 3, desiredSize: 3, maxSize: 6 });
+            assert.equal(ng.inputs.tags["k8s.io/cluster-autoscaler/enabled"], "true");
+            assert.equal(ng.inputs.tags[`k8s.io/cluster-autoscaler/${base}`], "owned");
+            assert.equal(ng.inputs.tags.environment, "prod", "the stack's own tags are kept");
+        }
+    });
+});
+
+describe("Cluster Autoscaler: only for created clusters that can grow", () => {
+    it("dev (nodes 1-1): no autoscaler, no chart, no auto-discovery tags", async () => {
+        const built = await buildCdn("edgecdn-dev", stackConfig("dev"));
+        assert.equal(ofType("edgecdn:index:ClusterAutoscaler", built.resources).length, 0);
+        assert.equal(ofType(RELEASE, built.resources).length, 0);
+        assert.ok(!ofType("aws:iam/role:Role", built.resources).some((r) => r.name.includes("cluster-autoscaler")));
+        for (const ng of ofType("aws:eks/nodeGroup:NodeGroup", built.resources)) {
+            assert.ok(!Object.keys(ng.inputs.tags).some((k) => k.startsWith("k8s.io/cluster-autoscaler/")), ng.name);
+        }
+    });
+
+    it("dev with one region's nodes raised to 1-3: an autoscaler in that region only, for its Kubernetes version", async () => {
+        const c = clone(stackConfig("dev")) as Raw;
+        c.regions[1].cluster.create.nodes = { min: 1, desired: 1, max: 3 };
+        c.regions[1].cluster.create.kubernetesVersion = "1.32";
+        c.regions[1].cluster.create.clusterAutoscaler = { chartVersion: "9.46.6" };
+        const built = await buildCdn("edgecdn-grow", c);
+        const releases = ofType(RELEASE, built.resources);
+        assert.deepEqual(releases.map((r) => r.name), ["edgecdn-grow-eu-west-1-cluster-autoscaler-chart"]);
+        assert.equal(releases[0].inputs.values.image.tag, "v1.32.0");
+        assert.equal(releases[0].inputs.version, "9.46.6");
+        assert.equal(releases[0].inputs.values.autoDiscovery.clusterName, "edgecdn-grow-eu-west-1");
+        const tagged = ofType("aws:eks/nodeGroup:NodeGroup", built.resources)
+            .filter((ng) => ng.inputs.tags["k8s.io/cluster-autoscaler/enabled"] === "true").map((ng) => ng.name);
+        assert.deepEqual(tagged, ["edgecdn-grow-eu-west-1-nodes"]);
+    });
+
+    it("prod with an existing cluster in one region and the autoscaler turned off in another: only the third gets one", async () => {
+        const c = clone(stackConfig("prod")) as Raw;
+        c.regions[0].cluster = { existing: { clusterName: "platform-use1" } };
+        c.regions[1].cluster.create.clusterAutoscaler = { enabled: false };
+        const built = await buildCdn("edgecdn-mixed", c);
+        assert.deepEqual(ofType("edgecdn:index:ClusterAutoscaler", built.resources).map((r) => r.name),
+            ["edgecdn-mixed-ap-southeast-1-cluster-autoscaler"]);
+        assert.deepEqual(ofType(RELEASE, built.resources).map((r) => r.name), ["edgecdn-mixed-ap-southeast-1-cluster-autoscaler-chart"]);
+        const ng = one(built.resources, "aws:eks/nodeGroup:NodeGroup", "edgecdn-mixed-eu-west-1-nodes");
+        assert.equal(ng.inputs.tags["k8s.io/cluster-autoscaler/enabled"], undefined);
+        // An existing cluster's nodes are its operators' business: nothing touches them.
+        assert.equal(inRegion("us-east-1", built.resources).filter((r) => r.name.includes("autoscaler")).length, 0);
+    });
+
+    it("the component itself refuses a node group that cannot grow", async () => {
+        const { ClusterAutoscaler } = await import("../../components");
+        assert.throws(() => new ClusterAutoscaler("ca-fixed", {
+            region: "us-east-1", clusterName: "c", provider: undefined as never, oidcProviderArn: "arn", issuerUrl: "https://i",
+            accountId: ACCOUNT_ID, nodes: { min: 2, max: 2 }, chartVersion: "9.43.1", imageTag: "v1.33.0",
+        }), /nodes\.min \(2\) must be less than nodes\.max \(2\)/);
+    });
+});
