@@ -1,0 +1,149 @@
+// The edge Deployment and its companions as the issue asks for them: spread across zones, a rolling update that never
+// drops below capacity, the configured requests and limits, a PodDisruptionBudget over the same pods, an
+// internet-facing NLB, an admin NLB limited to the configured networks, and the IRSA-bound service account.
+import { ACCOUNT_ID, Built, buildCdn, clone, Recorded, stackConfig } from "./harness";
+import assert from "node:assert/strict";
+import { before, describe, it } from "node:test";
+
+interface EdgeCfg {
+    resources: { cpu: { request: string; limit: string }; memory: { request: string; limit: string } };
+    zoneSpread: "required" | "preferred";
+}
+
+function one(from: Recorded[], type: string, name: string): Recorded {
+    const found = from.filter((r) => r.type === type && r.name === name);
+    assert.equal(found.length, 1, `expected one ${type} named ${name}, found ${found.length}`);
+    return found[0];
+}
+
+const SCHEME = "service.beta.kubernetes.io/aws-load-balancer-scheme";
+
+for (const stack of ["dev", "prod"]) {
+    describe(`edge Deployment and companions (${stack})`, () => {
+        let built: Built;
+        const cfg = stackConfig(stack) as { regions: { name: string }[]; edge: EdgeCfg; admin?: { allowedCidrs: string[] } };
+        const regions = cfg.regions.map((r) => r.name);
+        const base = (region: string) => `edgecdn-${stack}-${region}-edge`;
+        const deployment = (region: string) => one(built.resources, "kubernetes:apps/v1:Deployment", `${base(region)}-deployment`);
+        before(async () => { built = await buildCdn(`edgecdn-${stack}`, stackConfig(stack)); });
+
+        it(`spreads pods across zones (${cfg.edge.zoneSpread}) and nodes, over exactly the Deployment's pods`, () => {
+            const zoneWhen = cfg.edge.zoneSpread === "required" ? "DoNotSchedule" : "ScheduleAnyway";
+            for (const region of regions) {
+                const spec = deployment(region).inputs.spec;
+                const podLabels = spec.template.metadata.labels;
+                assert.deepEqual(spec.selector.matchLabels, podLabels);
+                const constraints = spec.template.spec.topologySpreadConstraints as {
+                    topologyKey: string; maxSkew: number; whenUnsatisfiable: string; labelSelector: { matchLabels: Record<string, string> };
+                }[];
+                assert.deepEqual(constraints.map((t) => t.topologyKey), ["topology.kubernetes.io/zone", "kubernetes.io/hostname"]);
+                const [zone, host] = constraints;
+                assert.equal(zone.maxSkew, 1);
+                assert.equal(zone.whenUnsatisfiable, zoneWhen);
+                // Per node it is only a preference: a region with fewer nodes than pods must still schedule them.
+                assert.equal(host.whenUnsatisfiable, "ScheduleAnyway");
+                for (const t of constraints) { assert.deepEqual(t.labelSelector.matchLabels, podLabels); }
+            }
+        });
+
+        it("rolls updates out surge-first and never below the running pod count", () => {
+            for (const region of regions) {
+                const strategy = deployment(region).inputs.spec.strategy;
+                assert.equal(strategy.type, "RollingUpdate");
+                assert.equal(strategy.rollingUpdate.maxUnavailable, 0);
+                assert.ok(strategy.rollingUpdate.maxSurge >= 1, "with maxUnavailable 0 the rollout needs a surge to progress");
+            }
+        });
+
+        it("gives the edge container the configured CPU and memory requests and limits", () => {
+            const { cpu, memory } = cfg.edge.resources;
+            for (const region of regions) {
+                const [c] = deployment(region).inputs.spec.template.spec.containers;
+                assert.deepEqual(c.resources, {
+                    requests: { cpu: cpu.request, memory: memory.request },
+                    limits: { cpu: cpu.limit, memory: memory.limit },
+                });
+            }
+        });
+
+        it("has a PodDisruptionBudget over the same pods that lets at most one go at a time", () => {
+            for (const region of regions) {
+                const pdb = one(built.resources, "kubernetes:policy/v1:PodDisruptionBudget", `${base(region)}-pdb`);
+                const spec = deployment(region).inputs.spec;
+                assert.deepEqual(pdb.inputs.spec, { maxUnavailable: 1, selector: { matchLabels: spec.template.metadata.labels } });
+                assert.equal(pdb.inputs.metadata.namespace, deployment(region).inputs.metadata.namespace);
+                assert.equal(pdb.provider, deployment(region).provider);
+            }
+        });
+
+        it("makes the viewer Service an internet-facing NLB", () => {
+            for (const region of regions) {
+                const svc = one(built.resources, "kubernetes:core/v1:Service", `${base(region)}-viewer`);
+                assert.equal(svc.inputs.metadata.annotations[SCHEME], "internet-facing");
+                assert.equal(svc.inputs.metadata.annotations["service.beta.kubernetes.io/aws-load-balancer-type"], "nlb");
+                assert.deepEqual(svc.inputs.spec.selector, deployment(region).inputs.spec.template.metadata.labels);
+            }
+        });
+
+        const allowed = cfg.admin?.allowedCidrs ?? [];
+        it(allowed.length > 0
+            ? `limits the admin NLB to ${allowed.join(", ")}`
+            : "keeps the admin Service inside the cluster (no load balancer, no source ranges)", () => {
+            for (const region of regions) {
+                const svc = one(built.resources, "kubernetes:core/v1:Service", `${base(region)}-admin`);
+                if (allowed.length > 0) {
+                    assert.equal(svc.inputs.spec.type, "LoadBalancer");
+                    assert.deepEqual(svc.inputs.spec.loadBalancerSourceRanges, allowed);
+                    assert.equal(svc.inputs.metadata.annotations[SCHEME], "internet-facing");
+                    assert.deepEqual(svc.inputs.spec.ports.map((p: { targetPort: string }) => p.targetPort), ["admin"]);
+                } else {
+                    assert.equal(svc.inputs.spec.type, "ClusterIP");
+                    assert.equal(svc.inputs.spec.loadBalancerSourceRanges, undefined);
+                    assert.equal(svc.inputs.metadata.annotations, undefined);
+                }
+            }
+        });
+
+        it("runs the pods as the service account that is bound to the region's edge IRSA role", () => {
+            for (const region of regions) {
+                const sa = one(built.resources, "kubernetes:core/v1:ServiceAccount", `${base(region)}-sa`);
+                const pod = deployment(region).inputs.spec.template.spec;
+                assert.equal(pod.serviceAccountName, sa.inputs.metadata.name);
+                assert.equal(sa.inputs.metadata.namespace, deployment(region).inputs.metadata.namespace);
+                const role = one(built.resources, "aws:iam/role:Role", `edgecdn-${stack}-${region}-edge`);
+                assert.equal(sa.inputs.metadata.annotations["eks.amazonaws.com/role-arn"],
+                    `arn:aws:iam::${ACCOUNT_ID}:role/${role.name}-role`);
+            }
+        });
+    });
+}
+
+describe("edge Deployment follows the config, not constants", () => {
+    it("other resources, zone spread and admin networks come out as configured", async () => {
+        const c = clone(stackConfig("dev")) as Record<string, unknown>;
+        c.edge = {
+            ...(c.edge as object),
+            resources: { cpu: { request: "300m", limit: "1500m" }, memory: { request: "768Mi", limit: "1Gi" } },
+            zoneSpread: "required",
+        };
+        c.admin = { allowedCidrs: ["198.51.100.0/24", "192.0.2.10/32"] };
+        const built = await buildCdn("edgecdn-tuned", c);
+        const d = one(built.resources, "kubernetes:apps/v1:Deployment", "edgecdn-tuned-eu-west-1-edge-deployment");
+        const pod = d.inputs.spec.template.spec;
+        assert.deepEqual(pod.containers[0].resources, { requests: { cpu: "300m", memory: "768Mi" }, limits: { cpu: "1500m", memory: "1Gi" } });
+        assert.equal(pod.topologySpreadConstraints[0].whenUnsatisfiable, "DoNotSchedule");
+        const admin = one(built.resources, "kubernetes:core/v1:Service", "edgecdn-tuned-eu-west-1-edge-admin");
+        assert.deepEqual(admin.inputs.spec.loadBalancerSourceRanges, ["198.51.100.0/24", "192.0.2.10/32"]);
+    });
+
+    it("a region that reads no S3 bucket gets no IRSA role and an unannotated service account", async () => {
+        const c = clone(stackConfig("dev")) as Record<string, unknown> & { origins: { type: string }[]; behaviors: { origin: string }[] };
+        c.origins = c.origins.filter((o) => o.type === "http");
+        c.behaviors = c.behaviors.filter((b) => b.origin === "app");
+        const built = await buildCdn("edgecdn-http", c);
+        assert.ok(!built.resources.some((r) => r.type === "aws:iam/role:Role" && r.name.endsWith("-edge")));
+        for (const sa of built.resources.filter((r) => r.type === "kubernetes:core/v1:ServiceAccount")) {
+            assert.equal(sa.inputs.metadata.annotations, undefined, sa.name);
+        }
+    });
+});
