@@ -1,6 +1,6 @@
 // Steering: one latency record per region and type, aliased to that region's NLB with its health check attached;
 // health checks and the NLB probe the server's real viewer-side health path.
-import { Built, buildCdn, MOCK_ZONE_ID, NLB_ZONE_IDS, ofType, Recorded, stackConfig, valueOf } from "./harness";
+import { Built, buildCdn, clone, MOCK_ZONE_ID, NLB_ZONE_IDS, ofType, Recorded, stackConfig, valueOf } from "./harness";
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 
@@ -8,7 +8,7 @@ for (const stack of ["dev", "prod"]) {
     describe(`latency DNS (${stack})`, () => {
         let built: Built;
         let constants: typeof import("../../components/constants");
-        const cfg = stackConfig(stack) as { domain: string; regions: { name: string }[]; healthCheck: { intervalSeconds: number; failureThreshold: number } };
+        const cfg = stackConfig(stack) as { domain: string; regions: { name: string }[]; healthCheck: { intervalSeconds: number; failureThreshold: number; measureLatency?: boolean } };
         const regions = cfg.regions.map((r) => r.name);
 
         /** The hostname the mock gave this region's viewer Service (the NLB). */
@@ -61,6 +61,14 @@ for (const stack of ["dev", "prod"]) {
                 assert.equal(h.inputs.resourcePath, constants.VIEWER_HEALTH_PATH);
                 assert.equal(h.inputs.requestInterval, cfg.healthCheck.intervalSeconds);
                 assert.equal(h.inputs.failureThreshold, cfg.healthCheck.failureThreshold);
+            }
+        });
+
+        it(`measures latency ${cfg.healthCheck.measureLatency ? "(as configured)" : "only when asked (off by default)"}, from Route 53's default checker regions`, () => {
+            for (const h of healthChecks()) {
+                assert.equal(h.inputs.measureLatency, cfg.healthCheck.measureLatency ?? false, h.name);
+                // No checkerRegions in the config: Route 53 picks its default set.
+                assert.equal(h.inputs.regions, undefined, h.name);
             }
         });
 
@@ -122,3 +130,19 @@ for (const stack of ["dev", "prod"]) {
         });
     });
 }
+
+describe("health-check options follow the config", () => {
+    it("checker regions and latency measurement reach every region's health check", async () => {
+        const c = clone(stackConfig("dev")) as Record<string, unknown>;
+        c.healthCheck = { intervalSeconds: 10, failureThreshold: 2, measureLatency: true, checkerRegions: ["us-east-1", "eu-west-1", "ap-southeast-1"] };
+        const built = await buildCdn("edgecdn-checkers", c);
+        const checks = ofType("aws:route53/healthCheck:HealthCheck", built.resources);
+        assert.equal(checks.length, 2);
+        for (const h of checks) {
+            assert.equal(h.inputs.measureLatency, true);
+            assert.deepEqual(h.inputs.regions, ["us-east-1", "eu-west-1", "ap-southeast-1"]);
+            assert.equal(h.inputs.requestInterval, 10);
+            assert.equal(h.inputs.failureThreshold, 2);
+        }
+    });
+});

@@ -1,6 +1,6 @@
 // Security properties: private, encrypted, TLS-only buckets; an edge role that may only GetObject on its region's
 // origin buckets; containers that run as non-root with a read-only root filesystem.
-import { ACCOUNT_ID, Built, buildCdn, ofType, Recorded, stackConfig } from "./harness";
+import { ACCOUNT_ID, Built, buildCdn, clone, ofType, Recorded, stackConfig } from "./harness";
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 
@@ -69,6 +69,21 @@ for (const stack of ["dev", "prod"]) {
                 assert.ok(resources[0].startsWith(arn) && resources[1] === `${resources[0]}/*`, resources.join(", "));
                 // Nothing in the policy allows anything.
                 assert.ok(statements(policy.inputs.policy).every((s) => s.Effect === "Deny"));
+            }
+        });
+
+        it("denies every request to every bucket over TLS older than 1.2", () => {
+            for (const b of ofType("aws:s3/bucket:Bucket", built.resources)) {
+                const policy = byName(built.resources, "aws:s3/bucketPolicy:BucketPolicy", `${b.name}-tls-only`);
+                const arn = `arn:aws:s3:::${String(b.inputs.bucketPrefix)}`;
+                const deny = statements(policy.inputs.policy).filter((s) => s.Condition?.NumericLessThan !== undefined);
+                assert.equal(deny.length, 1, `${b.name}: expected one TLS-version statement`);
+                assert.deepEqual(deny[0].Condition, { NumericLessThan: { "s3:TlsVersion": "1.2" } });
+                assert.equal(deny[0].Effect, "Deny");
+                assert.equal(deny[0].Principal, "*");
+                assert.equal(deny[0].Action, "s3:*");
+                const resources = deny[0].Resource as string[];
+                assert.ok(resources.length === 2 && resources[0].startsWith(arn) && resources[1] === `${resources[0]}/*`, resources.join(", "));
             }
         });
 
@@ -182,3 +197,44 @@ for (const stack of ["dev", "prod"]) {
         });
     });
 }
+
+describe("security (existing clusters)", () => {
+    let built: Built;
+    const LOOKED_UP_ISSUER = "oidc.eks.us-east-1.amazonaws.com/id/EXISTING";
+    const GIVEN_ISSUER = "oidc.eks.eu-west-1.amazonaws.com/id/ABC123";
+    before(async () => {
+        const c = clone(stackConfig("dev")) as { regions: Record<string, unknown>[] };
+        // One found by name (its issuer looked up from EKS), one reached by kubeconfig with the issuer given.
+        c.regions[0].cluster = { existing: { clusterName: "platform-use1" } };
+        c.regions[1].cluster = { existing: { kubeconfig: "apiVersion: v1\nkind: Config\n", oidcIssuer: `https://${GIVEN_ISSUER}` } };
+        built = await buildCdn("edgecdn-existing", c);
+    });
+
+    it("trusts each existing cluster's own OIDC provider, and only the edge service account, for the edge role", () => {
+        for (const [region, issuer] of [["us-east-1", LOOKED_UP_ISSUER], ["eu-west-1", GIVEN_ISSUER]]) {
+            const role = byName(built.resources, "aws:iam/role:Role", `edgecdn-existing-${region}-edge`);
+            const [trust, ...rest] = statements(role.inputs.assumeRolePolicy);
+            assert.equal(rest.length, 0);
+            assert.equal(trust.Effect, "Allow");
+            assert.equal(trust.Action, "sts:AssumeRoleWithWebIdentity");
+            // The cluster's existing IAM OIDC provider, named by its issuer in this account (not created by the stack).
+            assert.deepEqual(trust.Principal, { Federated: `arn:aws:iam::${ACCOUNT_ID}:oidc-provider/${issuer}` });
+            assert.deepEqual(trust.Condition, {
+                StringEquals: {
+                    [`${issuer}:sub`]: "system:serviceaccount:edgecache:edgecache",
+                    [`${issuer}:aud`]: "sts.amazonaws.com",
+                },
+            });
+        }
+        assert.equal(ofType("aws:iam/openIdConnectProvider:OpenIdConnectProvider", built.resources).length, 0);
+    });
+
+    it("prefers a configured OIDC issuer over the one the EKS lookup reports", async () => {
+        const c = clone(stackConfig("dev")) as { regions: Record<string, unknown>[] };
+        c.regions[0].cluster = { existing: { clusterName: "platform-use1", oidcIssuer: "https://oidc.eks.us-east-1.amazonaws.com/id/OVERRIDE" } };
+        const b = await buildCdn("edgecdn-override", c);
+        const role = byName(b.resources, "aws:iam/role:Role", "edgecdn-override-us-east-1-edge");
+        const [trust] = statements(role.inputs.assumeRolePolicy);
+        assert.equal((trust.Principal as { Federated: string }).Federated, `arn:aws:iam::${ACCOUNT_ID}:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/OVERRIDE`);
+    });
+});
