@@ -43,6 +43,15 @@ catch (ConfigurationException ex)
     return 2;
 }
 
+const string InlineCompletionsVariable = "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS";
+if (options.Listen.InlineIo && Environment.GetEnvironmentVariable(InlineCompletionsVariable) is null)
+{
+    // The runtime reads this once, when the first socket goes async, so setting it here (before any socket exists) is
+    // enough. With Kestrel's inline scheduling (EdgeCacheHost) it removes the thread-pool hop on every socket event.
+    // An operator's own value (0 or 1) wins.
+    Environment.SetEnvironmentVariable(InlineCompletionsVariable, "1");
+}
+
 if (healthcheck)
 {
     // The runtime image has no curl: the server binary probes itself (same config, same admin port).

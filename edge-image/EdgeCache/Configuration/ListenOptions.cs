@@ -7,4 +7,11 @@ public sealed class ListenOptions
     public int ViewerPort { get; set; } = 8080;
 
     public int AdminPort { get; set; } = 9090;
+
+    /// <summary>
+    /// Handle requests on the socket's I/O thread instead of queueing each step to the thread pool (Kestrel's
+    /// UnsafePreferInlineScheduling plus inline socket completions). Measured in bench/: about a third less CPU per hit.
+    /// Safe because nothing on the request path blocks; turn it off when adding code that might.
+    /// </summary>
+    public bool InlineIo { get; set; } = true;
 }
