@@ -56,6 +56,7 @@ public sealed partial class FetchCoordinator : IDisposable
             if (_inFlight.TryGetValue(collapseKey, out var existing))
             {
                 isLeader = false;
+                existing.AddWaiter();
                 _metrics.CollapsedWaiters.Inc();
                 return existing;
             }
@@ -64,7 +65,10 @@ public sealed partial class FetchCoordinator : IDisposable
             if (_inFlight.TryAdd(collapseKey, fetch))
             {
                 isLeader = true;
-                _ = Task.Run(() => RunAsync(fetch));
+                // Not awaited and not tied to the viewer: it runs on the node's lifetime token, so the leader going away cannot
+                // cancel it. Started inline rather than with Task.Run: it goes asynchronous at its first origin read anyway,
+                // and a thread-pool hop per miss was measurable in bench/.
+                _ = RunAsync(fetch);
                 return fetch;
             }
         }
@@ -230,7 +234,9 @@ public sealed partial class FetchCoordinator : IDisposable
             LastModified = CachePolicy.ParseDate(CachePolicy.Find(headers, HeaderNames.LastModified)),
         };
 
-        _ = Task.Run(() => PumpAsync(fetch, response, entry, encoding, storableReason is null, large));
+        // Inline like RunAsync: a body already buffered by the origin connection is pumped before the outcome is
+        // published (the leader then serves a complete body in one write); anything longer goes asynchronous.
+        _ = PumpAsync(fetch, response, entry, encoding, storableReason is null, large);
         return new FetchOutcome.Shared(entry, revalidated: false, storable: storableReason is null, originStatus: response.StatusCode);
     }
 

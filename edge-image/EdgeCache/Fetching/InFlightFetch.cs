@@ -13,6 +13,7 @@ public sealed class InFlightFetch(string collapseKey, FetchRequest request)
     private readonly Lock _lock = new();
     private bool _leaderGone;
     private bool _passClaimed;
+    private int _waiters;
 
     public string CollapseKey { get; } = collapseKey;
 
@@ -22,6 +23,11 @@ public sealed class InFlightFetch(string collapseKey, FetchRequest request)
     public long Generation { get; init; }
 
     public Task<FetchOutcome> Outcome => _outcome.Task;
+
+    /// <summary>Viewers that joined this fetch besides the one that started it.</summary>
+    public int Waiters => Volatile.Read(ref _waiters);
+
+    internal void AddWaiter() => Interlocked.Increment(ref _waiters);
 
     internal void SetOutcome(FetchOutcome outcome)
     {

@@ -251,7 +251,7 @@ public sealed partial class EdgeProxy
                     }
                     else
                     {
-                        await ServeEntryAsync(context, state, served, CacheOutcome.Miss, $"fwd={missKind}; fwd-status={shared.OriginStatus}{stored}{collapsed}").ConfigureAwait(false);
+                        await ServeEntryAsync(context, state, served, CacheOutcome.Miss, $"fwd={missKind}; fwd-status={shared.OriginStatus}{stored}{collapsed}", herd: fetch.Waiters > 0).ConfigureAwait(false);
                     }
 
                     return;
@@ -374,7 +374,12 @@ public sealed partial class EdgeProxy
         return list;
     }
 
-    private async Task ServeEntryAsync(HttpContext context, RequestState state, CacheEntry entry, CacheOutcome outcome, string? cacheStatus, long hitTtl = 0)
+    /// <param name="herd">
+    /// Several viewers were woken by one origin response: each sends its status line and headers, then queues its body
+    /// copy behind the others' (the thread pool's global queue is FIFO), so no viewer waits for others' megabytes before
+    /// it hears the response has started — Varnish's streaming to waiters, not nginx's lock polling.
+    /// </param>
+    private async Task ServeEntryAsync(HttpContext context, RequestState state, CacheEntry entry, CacheOutcome outcome, string? cacheStatus, long hitTtl = 0, bool herd = false)
     {
         state.Outcome = outcome;
         var response = context.Response;
@@ -455,12 +460,27 @@ public sealed partial class EdgeProxy
             return;
         }
 
+        if (herd)
+        {
+            await response.StartAsync(context.RequestAborted).ConfigureAwait(false);
+            await Task.Factory.StartNew(static () => { }, CancellationToken.None, TaskCreationOptions.PreferFairness, TaskScheduler.Default).ConfigureAwait(false);
+        }
+
         if (body.TryGetSingleSegment(out var whole))
         {
             // The common hit: one write of the stored bytes, no streaming loop.
             state.BodyBytes += whole.Length;
             await response.BodyWriter.WriteAsync(whole, context.RequestAborted).ConfigureAwait(false);
             return;
+        }
+
+        if (!body.IsCompleted)
+        {
+            // A body still arriving (a miss, or a waiter collapsed onto one): the status line and headers go out now, then
+            // this viewer yields its turn, so every waiter woken by the same origin response hears back before any of them
+            // starts copying megabytes — as Varnish streams to its waiters, and unlike nginx's lock polling.
+            await response.StartAsync(context.RequestAborted).ConfigureAwait(false);
+            await Task.Yield();
         }
 
         await CopyBodyAsync(context, state, body, 0, long.MaxValue).ConfigureAwait(false);
