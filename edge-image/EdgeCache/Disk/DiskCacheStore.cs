@@ -200,6 +200,25 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
     /// <summary>The large body failed or may not be stored: its temp file goes (open readers keep their handle).</summary>
     public static void AbandonLarge(LargeWrite write) => TryDelete(write.TempPath);
 
+    /// <summary>Removes every variant stored under <paramref name="primaryKey"/> (invalidation after an unsafe method); returns how many.</summary>
+    public int Remove(string primaryKey)
+    {
+        if (_directory is null || !_index.TryRemove(primaryKey, out var variants))
+        {
+            return 0;
+        }
+
+        var removed = 0;
+        foreach (var record in variants.Records.Values)
+        {
+            DeleteFile(record);
+            removed++;
+        }
+
+        Publish();
+        return removed;
+    }
+
     /// <summary>Removes every variant whose primary key the predicate selects (purges); returns how many.</summary>
     public int RemoveWhere(Func<string, bool> predicate)
     {

@@ -160,6 +160,42 @@ public sealed class DiskTierTests : IDisposable
     }
 
     [Fact]
+    public async Task An_unsafe_method_invalidates_the_disk_tier_too()
+    {
+        await using var origin = await TestOrigin.StartAsync(async ctx =>
+        {
+            if (HttpMethods.IsDelete(ctx.Request.Method))
+            {
+                ctx.Response.StatusCode = StatusCodes.Status204NoContent;
+                return;
+            }
+
+            var body = Body(ctx.Request.Path.Value!);
+            ctx.Response.Headers.CacheControl = "max-age=3600";
+            ctx.Response.ContentLength = body.Length;
+            await ctx.Response.Body.WriteAsync(body);
+        });
+        await using var edge = await EdgeNode.StartAsync(origin, o =>
+        {
+            o.Cache.Disk.Directory = _directory;
+            o.Behaviors[0].AllowedMethods = ["GET", "HEAD", "DELETE"];
+        });
+        (await edge.Viewer.GetAsync("/doc.bin")).Dispose();
+        await CachingTests.Eventually(() => edge.Get<DiskCacheStore>().Count == 1);
+
+        using (var delete = await edge.Viewer.DeleteAsync("/doc.bin"))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, delete.StatusCode);
+        }
+
+        Assert.Equal(0, edge.Get<DiskCacheStore>().Count);
+        Assert.Empty(Directory.EnumerateFiles(_directory, "*.entry", SearchOption.AllDirectories));
+        using var after = await edge.Viewer.GetAsync("/doc.bin");
+        Assert.Equal("Miss", after.XCache());
+        Assert.Equal(2, origin.Requests.Count(r => r.Method == "GET" && r.Path == "/doc.bin"));
+    }
+
+    [Fact]
     public async Task Objects_larger_than_memory_takes_stream_through_disk_collapsed_and_survive_a_restart()
     {
         const int Size = 6 * 1024 * 1024;
