@@ -355,10 +355,7 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
 
     private void Add(DiskRecord record, string[] varyNames)
     {
-        var variants = _index.AddOrUpdate(
-            record.PrimaryKey,
-            _ => new DiskVariants(varyNames),
-            (_, existing) => existing.VaryNames.AsSpan().SequenceEqual(varyNames) ? existing : new DiskVariants(varyNames));
+        var variants = VariantsFor(record, varyNames);
         if (variants.Records.TryGetValue(record.SecondaryKey, out var previous))
         {
             Interlocked.Add(ref _bytes, -previous.Size);
@@ -367,6 +364,53 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
         variants.Records[record.SecondaryKey] = record;
         Interlocked.Add(ref _bytes, record.Size);
         _insertionOrder.Enqueue(record);
+    }
+
+    /// <summary>
+    /// The variant set <paramref name="record"/> joins. When the origin changed the key's Vary, the variants selected by
+    /// the old Vary can never be found again: their files are deleted and their bytes leave the budget.
+    /// </summary>
+    private DiskVariants VariantsFor(DiskRecord record, string[] varyNames)
+    {
+        while (true)
+        {
+            if (!_index.TryGetValue(record.PrimaryKey, out var existing))
+            {
+                var created = new DiskVariants(varyNames);
+                if (_index.TryAdd(record.PrimaryKey, created))
+                {
+                    return created;
+                }
+
+                continue;
+            }
+
+            if (existing.VaryNames.AsSpan().SequenceEqual(varyNames))
+            {
+                return existing;
+            }
+
+            var replacement = new DiskVariants(varyNames);
+            if (!_index.TryUpdate(record.PrimaryKey, replacement, existing))
+            {
+                continue;
+            }
+
+            foreach (var old in existing.Records.Values)
+            {
+                if (old.Path == record.Path)
+                {
+                    // Same name: the new entry has already been renamed over it; only its bytes are released.
+                    Interlocked.Add(ref _bytes, -old.Size);
+                }
+                else
+                {
+                    DeleteFile(old);
+                }
+            }
+
+            return replacement;
+        }
     }
 
     /// <summary>

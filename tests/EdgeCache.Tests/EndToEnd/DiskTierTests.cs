@@ -196,6 +196,45 @@ public sealed class DiskTierTests : IDisposable
     }
 
     [Fact]
+    public async Task A_vary_change_deletes_the_old_variants_files_and_their_bytes()
+    {
+        var vary = "X-A";
+        await using var origin = await TestOrigin.StartAsync(async ctx =>
+        {
+            var body = Body(ctx.Request.Path.Value! + vary);
+            ctx.Response.Headers.CacheControl = "max-age=3600";
+            ctx.Response.Headers.Vary = vary;
+            ctx.Response.ContentLength = body.Length;
+            await ctx.Response.Body.WriteAsync(body);
+        });
+        DiskCacheStore disk;
+        await using (var edge = await Start(origin))
+        {
+            disk = edge.Get<DiskCacheStore>();
+            (await edge.Viewer.GetAsync("/varies.bin")).Dispose();
+            await CachingTests.Eventually(() => disk.Count == 1);
+
+            vary = "X-B";
+            using var refetch = new HttpRequestMessage(HttpMethod.Get, "/varies.bin");
+            refetch.Headers.CacheControl = new System.Net.Http.Headers.CacheControlHeaderValue { NoCache = true };
+            using var response = await edge.Viewer.SendAsync(refetch);
+            Assert.Equal("Miss", response.XCache());
+        }
+
+        // Shutdown drains the queued write of the X-B variant; the X-A variant can never be selected again.
+        var files = Directory.EnumerateFiles(_directory, "*.entry", SearchOption.AllDirectories).ToList();
+        Assert.Single(files);
+        Assert.Equal(1, disk.Count);
+        Assert.Equal(new FileInfo(files[0]).Length, disk.Bytes);
+
+        await using var restarted = await Start(origin);
+        Assert.Equal(new FileInfo(files[0]).Length, restarted.Get<DiskCacheStore>().Bytes);
+        using var hit = await restarted.Viewer.GetAsync("/varies.bin");
+        Assert.Equal("Hit", hit.XCache());
+        Assert.Equal(Body("/varies.binX-B"), await hit.Content.ReadAsByteArrayAsync());
+    }
+
+    [Fact]
     public async Task Objects_larger_than_memory_takes_stream_through_disk_collapsed_and_survive_a_restart()
     {
         const int Size = 6 * 1024 * 1024;
