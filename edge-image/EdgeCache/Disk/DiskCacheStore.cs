@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
@@ -16,7 +17,8 @@ namespace EdgeCache.Disk;
 /// The persistent tier below memory: one file per variant (see <see cref="DiskEntryFormat"/>), written through from the
 /// memory tier in the background. Crash safety comes from the write order — temp file, fsync, atomic rename — so a write
 /// cut off at any point leaves only a temp file, which start-up deletes. Every entry's metadata carries a SHA-256, and
-/// the body's SHA-256 is checked before a disk entry is served: a corrupt or truncated entry is dropped and refetched.
+/// the body's SHA-256 is checked before a disk entry is served (a large, file-backed one once per process, before it is
+/// first served): a corrupt or truncated entry is dropped and refetched.
 /// A write error (disk full, I/O) turns the tier off for a while with a log line and a metric; the node keeps serving
 /// from memory.
 /// </summary>
@@ -133,7 +135,20 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
             if (metadata.BodyLength > _memoryObjectMax)
             {
                 // Large: served straight from the file, never read whole into memory. Its length and metadata are
-                // verified here; its body checksum was computed as it was written.
+                // verified on every read; its body once per process, streamed through SHA-256 before it is first
+                // served (an entry this process wrote was hashed as it was written).
+                if (!record.BodyVerified)
+                {
+                    if (!await BodyMatchesAsync(handle, metadata, cancellationToken).ConfigureAwait(false))
+                    {
+                        handle.Dispose();
+                        Drop(record, "body checksum mismatch");
+                        return null;
+                    }
+
+                    record.BodyVerified = true;
+                }
+
                 return ToEntry(metadata, CachedBody.FromFile(handle, metadata.BodyLength));
             }
 
@@ -154,6 +169,33 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
             Drop(record, ex.Message);
             return null;
         }
+    }
+
+    private static async Task<bool> BodyMatchesAsync(SafeFileHandle handle, DiskEntryMetadata metadata, CancellationToken cancellationToken)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var buffer = ArrayPool<byte>.Shared.Rent(256 * 1024);
+        try
+        {
+            for (long position = 0; position < metadata.BodyLength;)
+            {
+                var want = (int)Math.Min(buffer.Length, metadata.BodyLength - position);
+                var read = await RandomAccess.ReadAsync(handle, buffer.AsMemory(0, want), position, cancellationToken).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    return false;
+                }
+
+                hash.AppendData(buffer, 0, read);
+                position += read;
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        return Convert.ToHexString(hash.GetHashAndReset()).Equals(metadata.BodySha256, StringComparison.Ordinal);
     }
 
     /// <summary>True when a response too large for memory can be streamed into the disk tier.</summary>
@@ -186,7 +228,7 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
             await RandomAccess.WriteAsync(write.Handle, trailer, body.Length).ConfigureAwait(false);
             RandomAccess.FlushToDisk(write.Handle);
             File.Move(write.TempPath, write.Path, overwrite: true);
-            Add(new DiskRecord(primaryKey, entry.SecondaryKey, write.Path, body.Length + trailer.Length), entry.VaryNames);
+            Add(new DiskRecord(primaryKey, entry.SecondaryKey, write.Path, body.Length + trailer.Length) { BodyVerified = true }, entry.VaryNames);
             EvictOverBudget();
             Publish();
         }
@@ -552,7 +594,11 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
         public long Generation { get; init; }
     }
 
-    private sealed record DiskRecord(string PrimaryKey, string SecondaryKey, string Path, long Size);
+    private sealed record DiskRecord(string PrimaryKey, string SecondaryKey, string Path, long Size)
+    {
+        /// <summary>The body's SHA-256 has been checked (or computed while writing) by this process.</summary>
+        public bool BodyVerified { get; set; }
+    }
 
     private sealed class DiskVariants(string[] varyNames)
     {

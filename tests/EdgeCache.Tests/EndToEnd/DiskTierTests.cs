@@ -104,6 +104,48 @@ public sealed class DiskTierTests : IDisposable
         Assert.Equal(1, second.Get<EdgeCacheMetrics>().DiskCorruptEntries.Value);
     }
 
+    [Theory]
+    [InlineData(1000)]
+    [InlineData((200 * 1024) - 1)]
+    public async Task A_corrupt_large_entry_is_dropped_and_refetched_after_a_restart(int offset)
+    {
+        await using var origin = await Origin();
+        await using (var first = await StartLarge(origin))
+        {
+            (await first.Viewer.GetAsync("/large.bin")).Dispose();
+            await CachingTests.Eventually(() => first.Get<DiskCacheStore>().Count == 1);
+            Assert.True(first.Get<MemoryCacheStore>().Bytes < 64 * 1024);
+        }
+
+        var file = Directory.EnumerateFiles(_directory, "*.entry", SearchOption.AllDirectories).Single();
+        await using (var stream = new FileStream(file, FileMode.Open, FileAccess.ReadWrite))
+        {
+            stream.Position = offset;
+            var original = stream.ReadByte();
+            stream.Position = offset;
+            stream.WriteByte((byte)(original ^ 0xFF));
+        }
+
+        await using var second = await StartLarge(origin);
+        // Start-up reads only trailers: the damage inside the body is found when the entry is first about to be served.
+        Assert.Equal(1, second.Get<DiskCacheStore>().Count);
+        using (var response = await second.Viewer.GetAsync("/large.bin"))
+        {
+            Assert.Equal("Miss", response.XCache());
+            Assert.Equal(Body("/large.bin"), await response.Content.ReadAsByteArrayAsync());
+        }
+
+        Assert.Equal(2, origin.Count("/large.bin"));
+        Assert.Equal(1, second.Get<EdgeCacheMetrics>().DiskCorruptEntries.Value);
+
+        // The refetched copy is verified as it is written and served as a hit from then on.
+        await CachingTests.Eventually(() => second.Get<DiskCacheStore>().Count == 1);
+        using var hit = await second.Viewer.GetAsync("/large.bin");
+        Assert.Equal("Hit", hit.XCache());
+        Assert.Equal(Body("/large.bin"), await hit.Content.ReadAsByteArrayAsync());
+        Assert.Equal(2, origin.Count("/large.bin"));
+    }
+
     [Fact]
     public async Task A_full_disk_degrades_to_memory_only_and_the_node_keeps_serving()
     {
@@ -297,6 +339,13 @@ public sealed class DiskTierTests : IDisposable
     {
         o.Cache.Disk.Directory = _directory;
         o.AdminToken = token;
+    });
+
+    /// <summary>Bodies over 64 KiB (every <see cref="Body"/>) skip memory and are file-backed disk entries.</summary>
+    private Task<EdgeNode> StartLarge(TestOrigin origin) => EdgeNode.StartAsync(origin, o =>
+    {
+        o.Cache.Disk.Directory = _directory;
+        o.Cache.MaxObjectBytes = 64 * 1024;
     });
 
     private static Task<TestOrigin> Origin() => TestOrigin.StartAsync(async ctx =>
