@@ -39,6 +39,10 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
     private readonly Channel<(string PrimaryKey, CacheEntry Entry, long Generation)> _writes =
         Channel.CreateBounded<(string, CacheEntry, long)>(new BoundedChannelOptions(1024) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
 
+    // A large entry's trailer is rewritten in place when a 304 refreshes it (its body is too big to copy); a reader
+    // takes the gate of the entry's path while it reads the trailer, so it never sees one half-written.
+    private readonly SemaphoreSlim[] _trailerGates = [.. Enumerable.Range(0, 32).Select(_ => new SemaphoreSlim(1, 1))];
+
     private long _bytes;
     private long _disabledUntilTicks;
     private Task _writer = Task.CompletedTask;
@@ -123,8 +127,20 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
         SafeFileHandle? handle = null;
         try
         {
-            handle = File.OpenHandle(record.Path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, FileOptions.Asynchronous);
-            var (metadata, problem) = await DiskEntryFormat.ReadTrailerAsync(handle, cancellationToken).ConfigureAwait(false);
+            DiskEntryMetadata? metadata;
+            string? problem;
+            var gate = GateFor(record.Path);
+            await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                handle = File.OpenHandle(record.Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, FileOptions.Asynchronous);
+                (metadata, problem) = await DiskEntryFormat.ReadTrailerAsync(handle, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                gate.Release();
+            }
+
             if (metadata is null || metadata.PrimaryKey != primaryKey)
             {
                 handle.Dispose();
@@ -236,6 +252,50 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
         {
             AbandonLarge(write);
             Degrade("write", ex);
+        }
+    }
+
+    /// <summary>
+    /// A 304 refreshed a large (file-backed) entry: its trailer is rewritten in place with the refreshed metadata, so later
+    /// requests, in this process and after a restart, find it fresh. Only if the file still holds the body that was
+    /// revalidated (a newer fetch may have replaced it). A write cut off here leaves a trailer that fails its checksum,
+    /// so the entry is dropped and refetched, never served wrong.
+    /// </summary>
+    public async Task RefreshLargeAsync(string primaryKey, CacheEntry stale, CacheEntry refreshed, CancellationToken cancellationToken)
+    {
+        if (_directory is null || Degraded
+            || !_index.TryGetValue(primaryKey, out var variants)
+            || !variants.Records.TryGetValue(refreshed.SecondaryKey, out var record))
+        {
+            return;
+        }
+
+        var gate = GateFor(record.Path);
+        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            using var handle = File.OpenHandle(record.Path, FileMode.Open, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete, FileOptions.Asynchronous);
+            var (current, _) = await DiskEntryFormat.ReadTrailerAsync(handle, cancellationToken).ConfigureAwait(false);
+            if (current is null || current.PrimaryKey != primaryKey || current.BodyLength != stale.Body.Length || current.ResponseTime != stale.ResponseTime)
+            {
+                return;
+            }
+
+            var trailer = DiskEntryFormat.EncodeTrailer(ToMetadata(primaryKey, refreshed, current.BodyLength, current.BodySha256));
+            FaultHook?.Invoke("refresh");
+            await RandomAccess.WriteAsync(handle, trailer, current.BodyLength, cancellationToken).ConfigureAwait(false);
+            RandomAccess.SetLength(handle, current.BodyLength + trailer.Length);
+            RandomAccess.FlushToDisk(handle);
+            Add(new DiskRecord(primaryKey, record.SecondaryKey, record.Path, current.BodyLength + trailer.Length) { BodyVerified = record.BodyVerified }, refreshed.VaryNames);
+            Publish();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            Degrade("write", ex);
+        }
+        finally
+        {
+            gate.Release();
         }
     }
 
@@ -516,6 +576,8 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
         return Path.Combine(_directory!, hash[..2], hash + EntrySuffix);
     }
 
+    private SemaphoreSlim GateFor(string path) => _trailerGates[(path.GetHashCode(StringComparison.Ordinal) & int.MaxValue) % _trailerGates.Length];
+
     private static void TryDelete(string path)
     {
         try
@@ -567,7 +629,14 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
         };
     }
 
-    public void Dispose() => _writes.Writer.TryComplete();
+    public void Dispose()
+    {
+        _writes.Writer.TryComplete();
+        foreach (var gate in _trailerGates)
+        {
+            gate.Dispose();
+        }
+    }
 
     [LoggerMessage(EventId = 600, Level = LogLevel.Information, Message = "Disk tier indexed {Entries} entries ({Bytes} bytes) in {Directory}")]
     private static partial void LogIndexed(ILogger logger, int entries, long bytes, string directory);

@@ -153,8 +153,16 @@ public sealed partial class FetchCoordinator : IDisposable
             var refreshed = Refresh(request, stale, headers, requestTime, responseTime);
             if (!_purges.PurgedSince(fetch.Generation, request.Path))
             {
-                _store.Replace(request.PrimaryKey, stale, refreshed);
-                _disk.EnqueueWrite(request.PrimaryKey, refreshed);
+                if (stale.Body.IsFileBacked)
+                {
+                    // Large entries live on the disk tier only: their stored metadata is refreshed there.
+                    await _disk.RefreshLargeAsync(request.PrimaryKey, stale, refreshed, _shutdown.Token).ConfigureAwait(false);
+                }
+                else
+                {
+                    _store.Replace(request.PrimaryKey, stale, refreshed);
+                    _disk.EnqueueWrite(request.PrimaryKey, refreshed);
+                }
             }
 
             return new FetchOutcome.Shared(refreshed, revalidated: true, storable: true, originStatus: 304);

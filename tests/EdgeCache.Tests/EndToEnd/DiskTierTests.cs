@@ -147,6 +147,55 @@ public sealed class DiskTierTests : IDisposable
     }
 
     [Fact]
+    public async Task A_304_refreshes_a_large_entry_on_disk_so_later_requests_are_fresh_hits()
+    {
+        var body = Body("/refresh.bin");
+        await using var origin = await TestOrigin.StartAsync(async ctx =>
+        {
+            ctx.Response.Headers.CacheControl = "max-age=10";
+            ctx.Response.Headers.ETag = "\"v1\"";
+            if (ctx.Request.Headers.IfNoneMatch == "\"v1\"")
+            {
+                ctx.Response.StatusCode = StatusCodes.Status304NotModified;
+                return;
+            }
+
+            ctx.Response.ContentLength = body.Length;
+            await ctx.Response.Body.WriteAsync(body);
+        });
+        await using (var edge = await StartLarge(origin))
+        {
+            (await edge.Viewer.GetAsync("/refresh.bin")).Dispose();
+            await CachingTests.Eventually(() => edge.Get<DiskCacheStore>().Count == 1);
+
+            edge.Time.Advance(TimeSpan.FromSeconds(15));
+            using (var refreshed = await edge.Viewer.GetAsync("/refresh.bin"))
+            {
+                Assert.Equal("RefreshHit", refreshed.XCache());
+                Assert.Equal(body, await refreshed.Content.ReadAsByteArrayAsync());
+            }
+
+            using (var hit = await edge.Viewer.GetAsync("/refresh.bin"))
+            {
+                Assert.Equal("Hit", hit.XCache());
+                Assert.Equal(body, await hit.Content.ReadAsByteArrayAsync());
+            }
+
+            Assert.Equal(2, origin.Count("/refresh.bin"));
+            Assert.Equal(new FileInfo(Directory.EnumerateFiles(_directory, "*.entry", SearchOption.AllDirectories).Single()).Length, edge.Get<DiskCacheStore>().Bytes);
+        }
+
+        // The refreshed metadata is on disk: 12 s after a restart the entry is fresh (it would be stale by the original
+        // response's clock), and its body still verifies.
+        await using var restarted = await StartLarge(origin);
+        restarted.Time.Advance(TimeSpan.FromSeconds(12));
+        using var afterRestart = await restarted.Viewer.GetAsync("/refresh.bin");
+        Assert.Equal("Hit", afterRestart.XCache());
+        Assert.Equal(body, await afterRestart.Content.ReadAsByteArrayAsync());
+        Assert.Equal(2, origin.Count("/refresh.bin"));
+    }
+
+    [Fact]
     public async Task A_full_disk_degrades_to_memory_only_and_the_node_keeps_serving()
     {
         var quota = Path.Combine(_directory, "quota");
