@@ -299,6 +299,23 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
         }
     }
 
+    /// <summary>
+    /// Writing a large body failed on the disk (full, I/O error): its temp file goes and the tier degrades like on any
+    /// other write error, so the large responses that follow are passed through until the retry time.
+    /// </summary>
+    public void FailLarge(LargeWrite? write, Exception error)
+    {
+        if (write is not null)
+        {
+            AbandonLarge(write);
+            // Closed now, not when the collector gets to it: a deleted file's blocks are only freed with its last handle,
+            // and the disk is likely full. Its readers are being failed anyway (they see an incomplete body).
+            write.Handle.Dispose();
+        }
+
+        Degrade("write", error);
+    }
+
     /// <summary>The large body failed or may not be stored: its temp file goes (open readers keep their handle).</summary>
     public static void AbandonLarge(LargeWrite write) => TryDelete(write.TempPath);
 

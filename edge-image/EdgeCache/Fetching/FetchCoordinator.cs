@@ -214,8 +214,9 @@ public sealed partial class FetchCoordinator : IDisposable
             {
                 large = _disk.BeginLarge(request.PrimaryKey, secondaryKey, fetch.Generation);
             }
-            catch (IOException)
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
+                _disk.FailLarge(null, ex);
                 return new FetchOutcome.Pass(response, "too-large");
             }
         }
@@ -336,6 +337,13 @@ public sealed partial class FetchCoordinator : IDisposable
             {
                 _disk.EnqueueWrite(fetch.Request.PrimaryKey, entry);
             }
+        }
+        catch (BodyStoreException ex)
+        {
+            // The disk failed, not the origin: the tier degrades (log, metric) and later large responses pass through.
+            // The viewers already reading this body are cut off rather than given a short one as complete.
+            _disk.FailLarge(large, ex);
+            body.Fail(ex);
         }
         catch (Exception ex)
         {

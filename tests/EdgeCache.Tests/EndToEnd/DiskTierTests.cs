@@ -231,6 +231,58 @@ public sealed class DiskTierTests : IDisposable
     }
 
     [Fact]
+    public async Task A_disk_full_while_streaming_a_large_body_degrades_the_disk_tier_and_later_large_requests_pass_through()
+    {
+        var quota = Path.Combine(_directory, "quota");
+        Directory.CreateDirectory(quota);
+        await Run("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", quota);
+        try
+        {
+            var large = CollapsingTests.RandomBytes(2 * 1024 * 1024, seed: 11);
+            await using var origin = await TestOrigin.StartAsync(async ctx =>
+            {
+                var body = ctx.Request.Path == "/large.bin" ? large : Body(ctx.Request.Path.Value!)[..1000];
+                ctx.Response.Headers.CacheControl = "max-age=3600";
+                ctx.Response.ContentLength = body.Length;
+                await ctx.Response.Body.WriteAsync(body);
+            });
+            await using var edge = await EdgeNode.StartAsync(origin, o =>
+            {
+                o.Cache.Disk.Directory = quota;
+                o.Cache.MaxObjectBytes = 64 * 1024;
+            });
+            var metrics = edge.Get<EdgeCacheMetrics>();
+
+            // The 2 MiB body cannot fit in the 1 MiB disk: the viewer's transfer is cut off, never ended short as complete.
+            await Assert.ThrowsAnyAsync<HttpRequestException>(() => edge.Viewer.GetByteArrayAsync("/large.bin"));
+
+            await CachingTests.Eventually(() => metrics.DiskErrors.WithLabels("write").Value >= 1);
+            Assert.True(edge.Get<DiskCacheStore>().Degraded);
+            Assert.Equal(1, metrics.DiskDegraded.Value);
+            Assert.Equal(0, metrics.OriginErrors.WithLabels("origin", "body").Value);
+            Assert.Empty(Directory.EnumerateFiles(quota, "*", SearchOption.AllDirectories));
+
+            // The node keeps serving: the large object now passes through whole, small ones are cached in memory.
+            using (var passed = await edge.Viewer.GetAsync("/large.bin"))
+            {
+                Assert.Equal(HttpStatusCode.OK, passed.StatusCode);
+                Assert.Contains("detail=too-large", passed.Header("Cache-Status"), StringComparison.Ordinal);
+                Assert.Equal(large, await passed.Content.ReadAsByteArrayAsync());
+            }
+
+            (await edge.Viewer.GetAsync("/small.txt")).Dispose();
+            using var hit = await edge.Viewer.GetAsync("/small.txt");
+            Assert.Equal("Hit", hit.XCache());
+            Assert.Equal(2, origin.Count("/large.bin"));
+        }
+        finally
+        {
+            // Lazy: a handle a failing run left open must not leave the mount behind.
+            await Run("umount", "-l", quota);
+        }
+    }
+
+    [Fact]
     public async Task Purges_reach_the_disk_tier()
     {
         await using var origin = await Origin();
