@@ -260,6 +260,15 @@ public sealed partial class EdgeProxy
                     if (isLeader && fetch.ClaimPass() is { } own)
                     {
                         state.Detail = pass.Reason;
+                        if (request.Headers.Range.Count > 0 && HttpMethods.IsGet(request.Method))
+                        {
+                            // The fetch asked for the whole object (to cache it); it will not be cached, so the viewer's
+                            // Range (and If-Range) goes to the origin as for any pass-through, and the viewer gets its 206.
+                            own.Dispose();
+                            await PassAsync(context, state, origin, path!, forwardedQuery, forwardedHeaders, $"fwd={missKind}; detail={pass.Reason}").ConfigureAwait(false);
+                            return;
+                        }
+
                         await StreamOriginResponseAsync(context, state, origin, own, CacheOutcome.Pass, $"fwd={missKind}; fwd-status={own.StatusCode}; detail={pass.Reason}").ConfigureAwait(false);
                         return;
                     }
