@@ -67,10 +67,17 @@ CF
 fi
 
 step "podman build edge-image/ (the Dockerfile a Docker user builds)"
-podman build -q --build-arg SDK_IMAGE="$sdk" --build-arg RUNTIME_IMAGE="$base" -t "$image" edge-image/ >"$work/build.log" 2>&1 \
+# --format docker: podman's default OCI image format has no HEALTHCHECK field, so buildah would drop the instruction
+# (with only a warning) and the image would ship without the health check Docker users get.
+podman build -q --format docker --build-arg SDK_IMAGE="$sdk" --build-arg RUNTIME_IMAGE="$base" -t "$image" edge-image/ >"$work/build.log" 2>&1 \
   || { tail -30 "$work/build.log"; fail "podman build"; }
 size=$(podman image inspect "$image" --format '{{.Size}}')
 step "image built: $((size / 1024 / 1024)) MiB"
+healthcheck=$(podman image inspect "$image" --format '{{.Config.Healthcheck}}')
+case "$healthcheck" in
+  *--healthcheck*) step "HEALTHCHECK kept in the image: $healthcheck" ;;
+  *) fail "the image has no HEALTHCHECK (inspect says '$healthcheck')" ;;
+esac
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 viewer=$(free_port); admin=$(free_port)

@@ -187,7 +187,15 @@ public sealed class CachedBody
         }
 
         // Only the single writer appends, so _length is stable here; readers only read below the published length.
-        RandomAccess.Write(_file!, data, Volatile.Read(ref _length));
+        try
+        {
+            RandomAccess.Write(_file!, data, Volatile.Read(ref _length));
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new BodyStoreException($"writing the body to the disk tier failed at byte {Volatile.Read(ref _length)}: {ex.Message}", ex);
+        }
+
         TaskCompletionSource signal;
         lock (_lock)
         {
@@ -313,7 +321,17 @@ public sealed class CachedBody
             while (position < limit)
             {
                 var want = (int)Math.Min(buffer.Length, limit - position);
-                var read = await RandomAccess.ReadAsync(_file!, buffer.AsMemory(0, want), position, cancellationToken).ConfigureAwait(false);
+                int read;
+                try
+                {
+                    read = await RandomAccess.ReadAsync(_file!, buffer.AsMemory(0, want), position, cancellationToken).ConfigureAwait(false);
+                }
+                catch (ObjectDisposedException ex)
+                {
+                    // The disk tier closed the file of a body whose write failed.
+                    throw new IncompleteBodyException("the body's disk file was closed after a write error", ex);
+                }
+
                 if (read == 0)
                 {
                     throw new IncompleteBodyException("the cached file is shorter than recorded");

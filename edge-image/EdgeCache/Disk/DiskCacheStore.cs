@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
@@ -16,7 +17,8 @@ namespace EdgeCache.Disk;
 /// The persistent tier below memory: one file per variant (see <see cref="DiskEntryFormat"/>), written through from the
 /// memory tier in the background. Crash safety comes from the write order — temp file, fsync, atomic rename — so a write
 /// cut off at any point leaves only a temp file, which start-up deletes. Every entry's metadata carries a SHA-256, and
-/// the body's SHA-256 is checked before a disk entry is served: a corrupt or truncated entry is dropped and refetched.
+/// the body's SHA-256 is checked before a disk entry is served (a large, file-backed one once per process, before it is
+/// first served): a corrupt or truncated entry is dropped and refetched.
 /// A write error (disk full, I/O) turns the tier off for a while with a log line and a metric; the node keeps serving
 /// from memory.
 /// </summary>
@@ -36,6 +38,10 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
     private readonly PurgeLog _purges;
     private readonly Channel<(string PrimaryKey, CacheEntry Entry, long Generation)> _writes =
         Channel.CreateBounded<(string, CacheEntry, long)>(new BoundedChannelOptions(1024) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
+
+    // A large entry's trailer is rewritten in place when a 304 refreshes it (its body is too big to copy); a reader
+    // takes the gate of the entry's path while it reads the trailer, so it never sees one half-written.
+    private readonly SemaphoreSlim[] _trailerGates = [.. Enumerable.Range(0, 32).Select(_ => new SemaphoreSlim(1, 1))];
 
     private long _bytes;
     private long _disabledUntilTicks;
@@ -121,8 +127,20 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
         SafeFileHandle? handle = null;
         try
         {
-            handle = File.OpenHandle(record.Path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, FileOptions.Asynchronous);
-            var (metadata, problem) = await DiskEntryFormat.ReadTrailerAsync(handle, cancellationToken).ConfigureAwait(false);
+            DiskEntryMetadata? metadata;
+            string? problem;
+            var gate = GateFor(record.Path);
+            await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                handle = File.OpenHandle(record.Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, FileOptions.Asynchronous);
+                (metadata, problem) = await DiskEntryFormat.ReadTrailerAsync(handle, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                gate.Release();
+            }
+
             if (metadata is null || metadata.PrimaryKey != primaryKey)
             {
                 handle.Dispose();
@@ -133,7 +151,20 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
             if (metadata.BodyLength > _memoryObjectMax)
             {
                 // Large: served straight from the file, never read whole into memory. Its length and metadata are
-                // verified here; its body checksum was computed as it was written.
+                // verified on every read; its body once per process, streamed through SHA-256 before it is first
+                // served (an entry this process wrote was hashed as it was written).
+                if (!record.BodyVerified)
+                {
+                    if (!await BodyMatchesAsync(handle, metadata, cancellationToken).ConfigureAwait(false))
+                    {
+                        handle.Dispose();
+                        Drop(record, "body checksum mismatch");
+                        return null;
+                    }
+
+                    record.BodyVerified = true;
+                }
+
                 return ToEntry(metadata, CachedBody.FromFile(handle, metadata.BodyLength));
             }
 
@@ -154,6 +185,33 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
             Drop(record, ex.Message);
             return null;
         }
+    }
+
+    private static async Task<bool> BodyMatchesAsync(SafeFileHandle handle, DiskEntryMetadata metadata, CancellationToken cancellationToken)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var buffer = ArrayPool<byte>.Shared.Rent(256 * 1024);
+        try
+        {
+            for (long position = 0; position < metadata.BodyLength;)
+            {
+                var want = (int)Math.Min(buffer.Length, metadata.BodyLength - position);
+                var read = await RandomAccess.ReadAsync(handle, buffer.AsMemory(0, want), position, cancellationToken).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    return false;
+                }
+
+                hash.AppendData(buffer, 0, read);
+                position += read;
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        return Convert.ToHexString(hash.GetHashAndReset()).Equals(metadata.BodySha256, StringComparison.Ordinal);
     }
 
     /// <summary>True when a response too large for memory can be streamed into the disk tier.</summary>
@@ -186,7 +244,7 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
             await RandomAccess.WriteAsync(write.Handle, trailer, body.Length).ConfigureAwait(false);
             RandomAccess.FlushToDisk(write.Handle);
             File.Move(write.TempPath, write.Path, overwrite: true);
-            Add(new DiskRecord(primaryKey, entry.SecondaryKey, write.Path, body.Length + trailer.Length), entry.VaryNames);
+            Add(new DiskRecord(primaryKey, entry.SecondaryKey, write.Path, body.Length + trailer.Length) { BodyVerified = true }, entry.VaryNames);
             EvictOverBudget();
             Publish();
         }
@@ -197,8 +255,88 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
         }
     }
 
+    /// <summary>
+    /// A 304 refreshed a large (file-backed) entry: its trailer is rewritten in place with the refreshed metadata, so later
+    /// requests, in this process and after a restart, find it fresh. Only if the file still holds the body that was
+    /// revalidated (a newer fetch may have replaced it). A write cut off here leaves a trailer that fails its checksum,
+    /// so the entry is dropped and refetched, never served wrong.
+    /// </summary>
+    public async Task RefreshLargeAsync(string primaryKey, CacheEntry stale, CacheEntry refreshed, CancellationToken cancellationToken)
+    {
+        if (_directory is null || Degraded
+            || !_index.TryGetValue(primaryKey, out var variants)
+            || !variants.Records.TryGetValue(refreshed.SecondaryKey, out var record))
+        {
+            return;
+        }
+
+        var gate = GateFor(record.Path);
+        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            using var handle = File.OpenHandle(record.Path, FileMode.Open, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete, FileOptions.Asynchronous);
+            var (current, _) = await DiskEntryFormat.ReadTrailerAsync(handle, cancellationToken).ConfigureAwait(false);
+            if (current is null || current.PrimaryKey != primaryKey || current.BodyLength != stale.Body.Length || current.ResponseTime != stale.ResponseTime)
+            {
+                return;
+            }
+
+            var trailer = DiskEntryFormat.EncodeTrailer(ToMetadata(primaryKey, refreshed, current.BodyLength, current.BodySha256));
+            FaultHook?.Invoke("refresh");
+            await RandomAccess.WriteAsync(handle, trailer, current.BodyLength, cancellationToken).ConfigureAwait(false);
+            RandomAccess.SetLength(handle, current.BodyLength + trailer.Length);
+            RandomAccess.FlushToDisk(handle);
+            Add(new DiskRecord(primaryKey, record.SecondaryKey, record.Path, current.BodyLength + trailer.Length) { BodyVerified = record.BodyVerified }, refreshed.VaryNames);
+            Publish();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            Degrade("write", ex);
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Writing a large body failed on the disk (full, I/O error): its temp file goes and the tier degrades like on any
+    /// other write error, so the large responses that follow are passed through until the retry time.
+    /// </summary>
+    public void FailLarge(LargeWrite? write, Exception error)
+    {
+        if (write is not null)
+        {
+            AbandonLarge(write);
+            // Closed now, not when the collector gets to it: a deleted file's blocks are only freed with its last handle,
+            // and the disk is likely full. Its readers are being failed anyway (they see an incomplete body).
+            write.Handle.Dispose();
+        }
+
+        Degrade("write", error);
+    }
+
     /// <summary>The large body failed or may not be stored: its temp file goes (open readers keep their handle).</summary>
     public static void AbandonLarge(LargeWrite write) => TryDelete(write.TempPath);
+
+    /// <summary>Removes every variant stored under <paramref name="primaryKey"/> (invalidation after an unsafe method); returns how many.</summary>
+    public int Remove(string primaryKey)
+    {
+        if (_directory is null || !_index.TryRemove(primaryKey, out var variants))
+        {
+            return 0;
+        }
+
+        var removed = 0;
+        foreach (var record in variants.Records.Values)
+        {
+            DeleteFile(record);
+            removed++;
+        }
+
+        Publish();
+        return removed;
+    }
 
     /// <summary>Removes every variant whose primary key the predicate selects (purges); returns how many.</summary>
     public int RemoveWhere(Func<string, bool> predicate)
@@ -336,10 +474,7 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
 
     private void Add(DiskRecord record, string[] varyNames)
     {
-        var variants = _index.AddOrUpdate(
-            record.PrimaryKey,
-            _ => new DiskVariants(varyNames),
-            (_, existing) => existing.VaryNames.AsSpan().SequenceEqual(varyNames) ? existing : new DiskVariants(varyNames));
+        var variants = VariantsFor(record, varyNames);
         if (variants.Records.TryGetValue(record.SecondaryKey, out var previous))
         {
             Interlocked.Add(ref _bytes, -previous.Size);
@@ -348,6 +483,53 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
         variants.Records[record.SecondaryKey] = record;
         Interlocked.Add(ref _bytes, record.Size);
         _insertionOrder.Enqueue(record);
+    }
+
+    /// <summary>
+    /// The variant set <paramref name="record"/> joins. When the origin changed the key's Vary, the variants selected by
+    /// the old Vary can never be found again: their files are deleted and their bytes leave the budget.
+    /// </summary>
+    private DiskVariants VariantsFor(DiskRecord record, string[] varyNames)
+    {
+        while (true)
+        {
+            if (!_index.TryGetValue(record.PrimaryKey, out var existing))
+            {
+                var created = new DiskVariants(varyNames);
+                if (_index.TryAdd(record.PrimaryKey, created))
+                {
+                    return created;
+                }
+
+                continue;
+            }
+
+            if (existing.VaryNames.AsSpan().SequenceEqual(varyNames))
+            {
+                return existing;
+            }
+
+            var replacement = new DiskVariants(varyNames);
+            if (!_index.TryUpdate(record.PrimaryKey, replacement, existing))
+            {
+                continue;
+            }
+
+            foreach (var old in existing.Records.Values)
+            {
+                if (old.Path == record.Path)
+                {
+                    // Same name: the new entry has already been renamed over it; only its bytes are released.
+                    Interlocked.Add(ref _bytes, -old.Size);
+                }
+                else
+                {
+                    DeleteFile(old);
+                }
+            }
+
+            return replacement;
+        }
     }
 
     /// <summary>
@@ -411,6 +593,8 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
         return Path.Combine(_directory!, hash[..2], hash + EntrySuffix);
     }
 
+    private SemaphoreSlim GateFor(string path) => _trailerGates[(path.GetHashCode(StringComparison.Ordinal) & int.MaxValue) % _trailerGates.Length];
+
     private static void TryDelete(string path)
     {
         try
@@ -462,7 +646,14 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
         };
     }
 
-    public void Dispose() => _writes.Writer.TryComplete();
+    public void Dispose()
+    {
+        _writes.Writer.TryComplete();
+        foreach (var gate in _trailerGates)
+        {
+            gate.Dispose();
+        }
+    }
 
     [LoggerMessage(EventId = 600, Level = LogLevel.Information, Message = "Disk tier indexed {Entries} entries ({Bytes} bytes) in {Directory}")]
     private static partial void LogIndexed(ILogger logger, int entries, long bytes, string directory);
@@ -489,7 +680,11 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
         public long Generation { get; init; }
     }
 
-    private sealed record DiskRecord(string PrimaryKey, string SecondaryKey, string Path, long Size);
+    private sealed record DiskRecord(string PrimaryKey, string SecondaryKey, string Path, long Size)
+    {
+        /// <summary>The body's SHA-256 has been checked (or computed while writing) by this process.</summary>
+        public bool BodyVerified { get; set; }
+    }
 
     private sealed class DiskVariants(string[] varyNames)
     {

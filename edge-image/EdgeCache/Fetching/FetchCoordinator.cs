@@ -157,8 +157,16 @@ public sealed partial class FetchCoordinator : IDisposable
             var refreshed = Refresh(request, stale, headers, requestTime, responseTime);
             if (!_purges.PurgedSince(fetch.Generation, request.Path))
             {
-                _store.Replace(request.PrimaryKey, stale, refreshed);
-                _disk.EnqueueWrite(request.PrimaryKey, refreshed);
+                if (stale.Body.IsFileBacked)
+                {
+                    // Large entries live on the disk tier only: their stored metadata is refreshed there.
+                    await _disk.RefreshLargeAsync(request.PrimaryKey, stale, refreshed, _shutdown.Token).ConfigureAwait(false);
+                }
+                else
+                {
+                    _store.Replace(request.PrimaryKey, stale, refreshed);
+                    _disk.EnqueueWrite(request.PrimaryKey, refreshed);
+                }
             }
 
             return new FetchOutcome.Shared(refreshed, revalidated: true, storable: true, originStatus: 304);
@@ -210,8 +218,9 @@ public sealed partial class FetchCoordinator : IDisposable
             {
                 large = _disk.BeginLarge(request.PrimaryKey, secondaryKey, fetch.Generation);
             }
-            catch (IOException)
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
+                _disk.FailLarge(null, ex);
                 return new FetchOutcome.Pass(response, "too-large");
             }
         }
@@ -334,6 +343,13 @@ public sealed partial class FetchCoordinator : IDisposable
             {
                 _disk.EnqueueWrite(fetch.Request.PrimaryKey, entry);
             }
+        }
+        catch (BodyStoreException ex)
+        {
+            // The disk failed, not the origin: the tier degrades (log, metric) and later large responses pass through.
+            // The viewers already reading this body are cut off rather than given a short one as complete.
+            _disk.FailLarge(large, ex);
+            body.Fail(ex);
         }
         catch (Exception ex)
         {

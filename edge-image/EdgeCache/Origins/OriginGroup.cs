@@ -61,9 +61,10 @@ public sealed partial class OriginGroup : IOrigin
 
     public async Task<OriginResponse> SendAsync(OriginRequest request, CancellationToken cancellationToken)
     {
-        if (request.Body is not null)
+        if (!IsFailoverMethod(request.Method) || request.Body is not null)
         {
-            // A request body cannot be replayed to the secondary: unsafe methods go to the primary only.
+            // Only GET/HEAD are retried elsewhere: an unsafe method (even body-less, e.g. DELETE) may already have taken
+            // effect on the primary before it failed or timed out, and a request body cannot be replayed.
             return await _primary.SendAsync(request, cancellationToken).ConfigureAwait(false);
         }
 
@@ -94,6 +95,8 @@ public sealed partial class OriginGroup : IOrigin
         _metrics.OriginFailovers.WithLabels(Id, reason).Inc();
         return await _secondary.SendAsync(request, cancellationToken).ConfigureAwait(false);
     }
+
+    private static bool IsFailoverMethod(string method) => HttpMethods.IsGet(method) || HttpMethods.IsHead(method);
 
     public async Task<bool> ProbeAsync(CancellationToken cancellationToken) =>
         await _primary.ProbeAsync(cancellationToken).ConfigureAwait(false) || await _secondary.ProbeAsync(cancellationToken).ConfigureAwait(false);

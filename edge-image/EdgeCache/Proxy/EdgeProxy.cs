@@ -260,6 +260,15 @@ public sealed partial class EdgeProxy
                     if (isLeader && fetch.ClaimPass() is { } own)
                     {
                         state.Detail = pass.Reason;
+                        if (request.Headers.Range.Count > 0 && HttpMethods.IsGet(request.Method))
+                        {
+                            // The fetch asked for the whole object (to cache it); it will not be cached, so the viewer's
+                            // Range (and If-Range) goes to the origin as for any pass-through, and the viewer gets its 206.
+                            own.Dispose();
+                            await PassAsync(context, state, origin, path!, forwardedQuery, forwardedHeaders, $"fwd={missKind}; detail={pass.Reason}").ConfigureAwait(false);
+                            return;
+                        }
+
                         await StreamOriginResponseAsync(context, state, origin, own, CacheOutcome.Pass, $"fwd={missKind}; fwd-status={own.StatusCode}; detail={pass.Reason}").ConfigureAwait(false);
                         return;
                     }
@@ -623,7 +632,7 @@ public sealed partial class EdgeProxy
         if (!HttpMethods.IsOptions(request.Method) && response.StatusCode is >= 200 and < 400)
         {
             // RFC 9111 4.4: a successful unsafe request invalidates the target URI and the URIs in Location / Content-Location.
-            _store.Remove(CacheKeyBuilder.PrimaryKey(behavior, path, keyQuery, request.Headers));
+            Invalidate(CacheKeyBuilder.PrimaryKey(behavior, path, keyQuery, request.Headers));
             InvalidateReferenced(request, CachePolicy.Find(response.Headers, HeaderNames.Location));
             InvalidateReferenced(request, CachePolicy.Find(response.Headers, HeaderNames.ContentLocation));
         }
@@ -653,7 +662,14 @@ public sealed partial class EdgeProxy
 
         var behavior = _behaviors.Match(path);
         var (keyQuery, _) = CacheKeyBuilder.Queries(behavior, new QueryString(target.Query.Length > 0 ? target.Query : null));
-        _store.Remove(CacheKeyBuilder.PrimaryKey(behavior, path, keyQuery, request.Headers));
+        Invalidate(CacheKeyBuilder.PrimaryKey(behavior, path, keyQuery, request.Headers));
+    }
+
+    /// <summary>Both tiers: a copy left on disk would be loaded (and served as a hit) on the next memory miss.</summary>
+    private void Invalidate(string primaryKey)
+    {
+        _store.Remove(primaryKey);
+        _disk.Remove(primaryKey);
     }
 
     private async Task StreamOriginResponseAsync(HttpContext context, RequestState state, IOrigin origin, OriginResponse originResponse, CacheOutcome outcome, string cacheStatus)

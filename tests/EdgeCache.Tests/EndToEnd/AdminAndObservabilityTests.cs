@@ -27,6 +27,41 @@ public sealed class AdminAndObservabilityTests
     }
 
     [Fact]
+    public async Task Each_request_writes_one_json_access_log_line()
+    {
+        await using var origin = await TestOrigin.StartAsync(ctx =>
+        {
+            ctx.Response.Headers.CacheControl = "max-age=60";
+            return ctx.Response.WriteAsync("hello");
+        });
+        CapturedJsonLog? log = null;
+        await using var edge = await EdgeNode.StartAsync(
+            origin,
+            o => o.AccessLog.Enabled = true,
+            logging => CapturedJsonLog.AddTo(logging, "EdgeCache.AccessLog", capture => log = capture));
+
+        (await edge.Viewer.GetAsync("/a.txt?x=1")).Dispose();
+        (await edge.Viewer.GetAsync("/a.txt?x=1")).Dispose();
+        (await edge.Viewer.DeleteAsync("/a.txt")).Dispose();
+
+        Assert.NotNull(log);
+        await CachingTests.Eventually(() => log.Lines.Count >= 3);
+        var lines = log.Lines.Select(line => JsonDocument.Parse(line)).ToList();
+        Assert.Equal(3, lines.Count);
+        var states = lines.Select(doc => doc.RootElement.GetProperty("State")).ToList();
+        Assert.All(lines, doc => Assert.Equal("EdgeCache.AccessLog", doc.RootElement.GetProperty("Category").GetString()));
+        Assert.Equal(["GET", "GET", "DELETE"], states.Select(s => s.GetProperty("Method").GetString()));
+        Assert.All(states, state => Assert.Equal("/a.txt", state.GetProperty("Path").GetString()));
+        Assert.Equal("?x=1", states[0].GetProperty("Query").GetString());
+        Assert.Equal(["200", "200", "405"], states.Select(s => s.GetProperty("Status").ToString()));
+        Assert.Equal(["miss", "hit", "synthetic"], states.Select(s => s.GetProperty("CacheStatus").GetString()));
+        Assert.Equal(["5", "5"], states.Take(2).Select(s => s.GetProperty("Bytes").ToString()));
+        Assert.True(double.Parse(states[0].GetProperty("DurationMs").ToString(), System.Globalization.CultureInfo.InvariantCulture) >= 0);
+        Assert.Equal("127.0.0.1", states[0].GetProperty("Viewer").GetString());
+        lines.ForEach(doc => doc.Dispose());
+    }
+
+    [Fact]
     public async Task Readiness_follows_origin_reachability()
     {
         var origin = await TestOrigin.StartAsync();

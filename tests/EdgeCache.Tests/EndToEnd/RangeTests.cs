@@ -139,6 +139,33 @@ public sealed class RangeTests
         Assert.Equal(HttpStatusCode.PartialContent, partial.StatusCode);
     }
 
+    [Fact]
+    public async Task A_range_for_an_object_passed_through_as_too_large_is_206()
+    {
+        // No disk tier and an object over maxObjectBytes: it is streamed through, never stored.
+        await using var origin = await TestOrigin.StartAsync(ctx =>
+            Microsoft.AspNetCore.Http.Results.Bytes(Object, "application/octet-stream", enableRangeProcessing: true, entityTag: new Microsoft.Net.Http.Headers.EntityTagHeaderValue("\"v42\"")).ExecuteAsync(ctx));
+        await using var edge = await EdgeNode.StartAsync(origin, o => o.Cache.MaxObjectBytes = 1024 * 1024);
+
+        using (var response = await GetRange(edge, 1000, 1999))
+        {
+            Assert.Equal(HttpStatusCode.PartialContent, response.StatusCode);
+            Assert.Equal($"bytes 1000-1999/{Size}", response.Header("Content-Range"));
+            Assert.Equal(Object.AsSpan(1000, 1000).ToArray(), await response.Content.ReadAsByteArrayAsync());
+            Assert.Contains("detail=too-large", response.Header("Cache-Status"), StringComparison.Ordinal);
+        }
+
+        Assert.Contains(origin.Requests, r => r.Headers.TryGetValue("Range", out var range) && range == "bytes=1000-1999");
+
+        using var tail = await Send(edge, "bytes=-10");
+        Assert.Equal(HttpStatusCode.PartialContent, tail.StatusCode);
+        Assert.Equal(Object[^10..], await tail.Content.ReadAsByteArrayAsync());
+
+        using var whole = await edge.Viewer.GetAsync("/video.bin");
+        Assert.Equal(HttpStatusCode.OK, whole.StatusCode);
+        Assert.Equal(Object, await whole.Content.ReadAsByteArrayAsync());
+    }
+
     private static Task<TestOrigin> StartOrigin() => TestOrigin.StartAsync(async ctx =>
     {
         ctx.Response.Headers.CacheControl = "max-age=600";

@@ -42,19 +42,22 @@ public sealed class EdgeNode : IAsyncDisposable
     public int ViewerPort => Options.Listen.ViewerPort;
 
     /// <summary>One http origin "origin" and one default behavior; <paramref name="configure"/> adjusts the rest.</summary>
-    public static async Task<EdgeNode> StartAsync(TestOrigin origin, Action<EdgeCacheOptions>? configure = null)
+    /// <param name="configureLogging">Runs after the node's own logging set-up (e.g. to capture the access log).</param>
+    public static async Task<EdgeNode> StartAsync(TestOrigin origin, Action<EdgeCacheOptions>? configure = null, Action<ILoggingBuilder>? configureLogging = null)
     {
-        var node = await StartAsync(options =>
-        {
-            options.Origins.Add(new OriginOptions { Id = "origin", Type = "http", Url = origin.Url, ReadTimeoutMs = 5000, ConnectTimeoutMs = 2000 });
-            options.Behaviors.Add(new BehaviorOptions { PathPattern = "*", Origin = "origin" });
-            configure?.Invoke(options);
-        });
+        var node = await StartAsync(
+            options =>
+            {
+                options.Origins.Add(new OriginOptions { Id = "origin", Type = "http", Url = origin.Url, ReadTimeoutMs = 5000, ConnectTimeoutMs = 2000 });
+                options.Behaviors.Add(new BehaviorOptions { PathPattern = "*", Origin = "origin" });
+                configure?.Invoke(options);
+            },
+            configureLogging);
         origin.Clock = node.Time;
         return node;
     }
 
-    public static async Task<EdgeNode> StartAsync(Action<EdgeCacheOptions> configure)
+    public static async Task<EdgeNode> StartAsync(Action<EdgeCacheOptions> configure, Action<ILoggingBuilder>? configureLogging = null)
     {
         // The node must know its ports before it starts (admin vs viewer), so they are picked free and may be taken by
         // a parallel test before the bind: retry with new ones rather than flake.
@@ -79,7 +82,11 @@ public sealed class EdgeNode : IAsyncDisposable
             var app = EdgeCacheHost.Build(
                 options,
                 services => services.AddSingleton<TimeProvider>(time),
-                logging => logging.SetMinimumLevel(LogLevel.Warning));
+                logging =>
+                {
+                    logging.SetMinimumLevel(LogLevel.Warning);
+                    configureLogging?.Invoke(logging);
+                });
             try
             {
                 await app.StartAsync();

@@ -68,6 +68,34 @@ public sealed class OriginGroupUnitTests
         _secondary.Verify(o => o.SendAsync(It.IsAny<OriginRequest>(), It.IsAny<CancellationToken>()), Times.Never);
     }
 
+    [Theory]
+    [InlineData("DELETE")]
+    [InlineData("POST")]
+    [InlineData("PUT")]
+    [InlineData("PATCH")]
+    public async Task Body_less_unsafe_requests_are_never_sent_to_the_secondary(string method)
+    {
+        _primary.Setup(o => o.SendAsync(It.IsAny<OriginRequest>(), It.IsAny<CancellationToken>()))
+            .ThrowsAsync(new OriginException("primary", OriginErrorKind.Timeout, "slow"));
+        var group = Group();
+        var request = new OriginRequest { Method = method, Path = "/item/1" };
+
+        await Assert.ThrowsAsync<OriginException>(() => group.SendAsync(request, CancellationToken.None));
+        _secondary.Verify(o => o.SendAsync(It.IsAny<OriginRequest>(), It.IsAny<CancellationToken>()), Times.Never);
+    }
+
+    [Fact]
+    public async Task A_failover_status_to_a_body_less_unsafe_request_is_returned_as_is()
+    {
+        _primary.Setup(o => o.SendAsync(It.IsAny<OriginRequest>(), It.IsAny<CancellationToken>())).ReturnsAsync(() => Response(503));
+        var group = Group();
+
+        using var response = await group.SendAsync(new OriginRequest { Method = "DELETE", Path = "/item/1" }, CancellationToken.None);
+
+        Assert.Equal(503, response.StatusCode);
+        _secondary.Verify(o => o.SendAsync(It.IsAny<OriginRequest>(), It.IsAny<CancellationToken>()), Times.Never);
+    }
+
     [Fact]
     public async Task An_open_circuit_skips_the_primary_until_the_break_has_passed()
     {
