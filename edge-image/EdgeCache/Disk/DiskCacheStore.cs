@@ -230,6 +230,9 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
     /// <summary>Appends the trailer, fsyncs and renames: from here the large entry is on disk and indexed.</summary>
     public async Task CommitLargeAsync(LargeWrite write, string primaryKey, CacheEntry entry)
     {
+        // Called where an origin read may have completed inline on a socket I/O thread (listen.inlineIo): the fsync below
+        // blocks, so move to the thread pool first rather than stall every connection on that thread.
+        await Task.Yield();
         if (_purges.PurgedSince(write.Generation, CacheKeyBuilder.PathOf(primaryKey)))
         {
             AbandonLarge(write);
@@ -263,6 +266,9 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
     /// </summary>
     public async Task RefreshLargeAsync(string primaryKey, CacheEntry stale, CacheEntry refreshed, CancellationToken cancellationToken)
     {
+        // Called where an origin read may have completed inline on a socket I/O thread (listen.inlineIo): the fsync below
+        // blocks, so move to the thread pool first rather than stall every connection on that thread.
+        await Task.Yield();
         if (_directory is null || Degraded
             || !_index.TryGetValue(primaryKey, out var variants)
             || !variants.Records.TryGetValue(refreshed.SecondaryKey, out var record))

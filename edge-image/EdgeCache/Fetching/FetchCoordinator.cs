@@ -284,6 +284,13 @@ public sealed partial class FetchCoordinator : IDisposable
                     throw new OriginException(origin.Id, OriginErrorKind.Timeout, $"no body bytes for {origin.ReadTimeout.TotalMilliseconds:0} ms", ex);
                 }
 
+                if (large is not null)
+                {
+                    // The read may have completed inline on a socket I/O thread (listen.inlineIo); the file write (and the
+                    // fsync after the last read) block, so they run on the thread pool instead.
+                    await Task.Yield();
+                }
+
                 if (read == 0)
                 {
                     break;
