@@ -483,15 +483,6 @@ public sealed partial class EdgeProxy
             return;
         }
 
-        if (!body.IsCompleted)
-        {
-            // A body still arriving (a miss, or a waiter collapsed onto one): the status line and headers go out now, then
-            // this viewer yields its turn, so every waiter woken by the same origin response hears back before any of them
-            // starts copying megabytes — as Varnish streams to its waiters, and unlike nginx's lock polling.
-            await response.StartAsync(context.RequestAborted).ConfigureAwait(false);
-            await Task.Yield();
-        }
-
         await CopyBodyAsync(context, state, body, 0, long.MaxValue).ConfigureAwait(false);
     }
 
