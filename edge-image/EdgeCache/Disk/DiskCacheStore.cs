@@ -333,13 +333,7 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
             return 0;
         }
 
-        var removed = 0;
-        foreach (var record in variants.Records.Values)
-        {
-            DeleteFile(record);
-            removed++;
-        }
-
+        var removed = DeleteFiles(variants);
         Publish();
         return removed;
     }
@@ -350,19 +344,26 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
         var removed = 0;
         foreach (var (primary, variants) in _index)
         {
-            if (!predicate(primary) || !_index.TryRemove(primary, out _))
+            if (predicate(primary) && _index.TryRemove(primary, out _))
             {
-                continue;
-            }
-
-            foreach (var record in variants.Records.Values)
-            {
-                DeleteFile(record);
-                removed++;
+                removed += DeleteFiles(variants);
             }
         }
 
         Publish();
+        return removed;
+    }
+
+    /// <summary>Deletes the files of a variant set already taken out of the index; returns how many.</summary>
+    private int DeleteFiles(DiskVariants variants)
+    {
+        var removed = 0;
+        foreach (var record in variants.Records.Values)
+        {
+            DeleteFile(record);
+            removed++;
+        }
+
         return removed;
     }
 
