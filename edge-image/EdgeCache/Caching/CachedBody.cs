@@ -10,7 +10,8 @@ namespace EdgeCache.Caching;
 /// never slows the writer: each keeps its own position over shared, append-only segments.
 /// Once complete the body is immutable and is what a cache hit serves.
 /// A body is held in memory segments, or — for objects larger than the memory tier takes — in a file on the disk tier,
-/// written and read with positional I/O on one handle, so it is never held whole in memory.
+/// written and read with positional I/O on one handle, so it is never held whole in memory. A body of unknown length
+/// starts in memory and moves to a file (<see cref="SpillToFile"/>) when it outgrows the memory tier's object limit.
 /// </summary>
 public sealed class CachedBody
 {
@@ -27,9 +28,10 @@ public sealed class CachedBody
 
     // File mode: the handle is shared by the writer and every reader (RandomAccess is position-based, so they never
     // contend on a file position). It closes when the last entry referencing it is collected (SafeHandle finalizer).
-    private readonly SafeFileHandle? _file;
-    private readonly byte[]? _scratch;
-    private readonly IncrementalHash? _hash;
+    // Set once, by the constructor or by the writer in SpillToFile; readers take it under the lock with the length.
+    private SafeFileHandle? _file;
+    private byte[]? _scratch;
+    private IncrementalHash? _hash;
 
     /// <param name="expectedLength">When the origin sent Content-Length, one segment of exactly that size is used, so a hit is one write.</param>
     public CachedBody(long? expectedLength = null)
@@ -61,7 +63,61 @@ public sealed class CachedBody
     /// <summary>A complete body already on disk: bytes [0, <paramref name="length"/>) of <paramref name="file"/>.</summary>
     public static CachedBody FromFile(SafeFileHandle file, long length) => new(file, length);
 
-    public bool IsFileBacked => _file is not null;
+    /// <summary>
+    /// Writer: moves a body still arriving from memory to <paramref name="file"/> (opened read/write, empty). The bytes
+    /// received so far are written there first, then every later byte goes to the file and the memory segments are let go,
+    /// so a response of unknown length is never held whole in memory. Readers part-way through keep reading by position:
+    /// the bytes below the length they saw are the same in the segments they hold and in the file.
+    /// </summary>
+    public void SpillToFile(SafeFileHandle file)
+    {
+        if (_file is not null)
+        {
+            throw new InvalidOperationException("the body is already in a file");
+        }
+
+        byte[][] segments;
+        int count;
+        long length;
+        lock (_lock)
+        {
+            segments = _segments;
+            count = _segmentCount;
+            length = _length;
+        }
+
+        // Only the writer appends, so the segments below `length` are stable while they are copied out.
+        var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        long written = 0;
+        for (var i = 0; i < count && written < length; i++)
+        {
+            var chunk = segments[i].AsSpan(0, (int)Math.Min(segments[i].Length, length - written));
+            try
+            {
+                RandomAccess.Write(file, chunk, written);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                hash.Dispose();
+                throw new BodyStoreException($"moving the body to a file failed at byte {written}: {ex.Message}", ex);
+            }
+
+            hash.AppendData(chunk);
+            written += chunk.Length;
+        }
+
+        lock (_lock)
+        {
+            _hash = hash;
+            _scratch = new byte[DefaultSegmentSize];
+            // A new (empty) array rather than clearing the old one: a reader may still be indexing the old one.
+            _segments = [];
+            _segmentCount = 0;
+            Volatile.Write(ref _file, file);
+        }
+    }
+
+    public bool IsFileBacked => Volatile.Read(ref _file) is not null;
 
     /// <summary>SHA-256 of everything written to a file-backed body (valid once complete).</summary>
     public byte[] FileSha256()
@@ -276,23 +332,28 @@ public sealed class CachedBody
             bool completed;
             Exception? fault;
             Task wait;
+            SafeFileHandle? file;
+            byte[][] segments;
             lock (_lock)
             {
                 available = _length;
                 completed = _completed;
                 fault = _fault;
                 wait = _changed.Task;
+                file = _file;
+                segments = _segments;
             }
 
             var limit = Math.Min(available, end);
-            if (_file is not null && position < limit)
+            if (file is not null && position < limit)
             {
-                position = await CopyFromFileAsync(write, position, limit, cancellationToken).ConfigureAwait(false);
+                position = await CopyFromFileAsync(file, write, position, limit, cancellationToken).ConfigureAwait(false);
             }
 
             while (position < limit)
             {
-                var segment = GetSegment(position / _segmentSize);
+                // The array taken with the length holds every segment below it, even if the body has since moved to a file.
+                var segment = segments[position / _segmentSize];
                 var offset = (int)(position % _segmentSize);
                 var count = (int)Math.Min(segment.Length - offset, limit - position);
                 await write(segment.AsMemory(offset, count), cancellationToken).ConfigureAwait(false);
@@ -313,7 +374,7 @@ public sealed class CachedBody
         }
     }
 
-    private async ValueTask<long> CopyFromFileAsync(Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> write, long position, long limit, CancellationToken cancellationToken)
+    private static async ValueTask<long> CopyFromFileAsync(SafeFileHandle file, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> write, long position, long limit, CancellationToken cancellationToken)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(DefaultSegmentSize);
         try
@@ -324,7 +385,7 @@ public sealed class CachedBody
                 int read;
                 try
                 {
-                    read = await RandomAccess.ReadAsync(_file!, buffer.AsMemory(0, want), position, cancellationToken).ConfigureAwait(false);
+                    read = await RandomAccess.ReadAsync(file, buffer.AsMemory(0, want), position, cancellationToken).ConfigureAwait(false);
                 }
                 catch (ObjectDisposedException ex)
                 {
@@ -349,18 +410,10 @@ public sealed class CachedBody
         }
     }
 
-    private byte[] GetSegment(long index)
-    {
-        lock (_lock)
-        {
-            return _segments[index];
-        }
-    }
-
     /// <summary>A completed in-memory body held in one segment (the usual hit): the bytes, for a single write.</summary>
     public bool TryGetSingleSegment(out ReadOnlyMemory<byte> data)
     {
-        if (Volatile.Read(ref _completed) && _file is null && _segmentCount <= 1)
+        if (Volatile.Read(ref _completed) && Volatile.Read(ref _file) is null && _segmentCount <= 1)
         {
             data = _segmentCount == 0 ? ReadOnlyMemory<byte>.Empty : _segments[0].AsMemory(0, (int)_length);
             return true;
@@ -373,10 +426,10 @@ public sealed class CachedBody
     /// <summary>Copies the whole (completed) body into one array; for tests and small bodies.</summary>
     public byte[] ToArray()
     {
-        if (_file is not null)
+        if (Volatile.Read(ref _file) is { } file)
         {
             var bytes = new byte[Length];
-            RandomAccess.Read(_file, bytes, 0);
+            RandomAccess.Read(file, bytes, 0);
             return bytes;
         }
 

@@ -322,6 +322,26 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
         Degrade("write", error);
     }
 
+    /// <summary>
+    /// A file for a body of unknown length that outgrew memory but will not be stored (not storable, or no usable disk
+    /// tier): on the disk tier's volume when there is one (sized for cache bodies, unlike a container's small /tmp),
+    /// otherwise in the temp directory. It is unlinked at once, so its space goes back with its last reader's handle and
+    /// a crash leaves nothing behind (a start-up's index pass also drops any <c>.tmp</c> that survived).
+    /// </summary>
+    public SafeFileHandle OpenSpillFile()
+    {
+        var directory = _directory is null ? Path.GetTempPath() : Path.Combine(_directory, "spill");
+        Directory.CreateDirectory(directory);
+        var path = Path.Combine(directory, $"spill-{Guid.NewGuid():N}{TempSuffix}");
+        var handle = File.OpenHandle(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete, FileOptions.Asynchronous | FileOptions.DeleteOnClose);
+        if (!OperatingSystem.IsWindows())
+        {
+            TryDelete(path);
+        }
+
+        return handle;
+    }
+
     /// <summary>The large body failed or may not be stored: its temp file goes (open readers keep their handle).</summary>
     public static void AbandonLarge(LargeWrite write) => TryDelete(write.TempPath);
 

@@ -12,4 +12,7 @@ public sealed partial class FetchCoordinator
 
     [LoggerMessage(EventId = 102, Level = LogLevel.Error, Message = "Fetch from {OriginId} for {Path} failed unexpectedly")]
     private static partial void LogFetchFailed(ILogger logger, string originId, string path, Exception exception);
+
+    [LoggerMessage(EventId = 103, Level = LogLevel.Warning, Message = "Origin {OriginId} body for {Path} outgrew memory and could not move to a file: {Detail}; it streams from memory up to cache.memoryBytes")]
+    private static partial void LogSpillFailed(ILogger logger, string originId, string path, string detail);
 }

@@ -284,7 +284,7 @@ public sealed partial class FetchCoordinator : IDisposable
                     throw new OriginException(origin.Id, OriginErrorKind.Timeout, $"no body bytes for {origin.ReadTimeout.TotalMilliseconds:0} ms", ex);
                 }
 
-                if (large is not null)
+                if (body.IsFileBacked)
                 {
                     // The read may have completed inline on a socket I/O thread (listen.inlineIo); the file write (and the
                     // fsync after the last read) block, so they run on the thread pool instead.
@@ -308,13 +308,21 @@ public sealed partial class FetchCoordinator : IDisposable
                     await compressor.FlushAsync(idle.Token).ConfigureAwait(false);
                 }
 
-                if (large is null && body.Length > _cacheOptions.MaxObjectBytes)
+                if (!body.IsFileBacked && body.Length > _cacheOptions.MaxObjectBytes)
                 {
-                    // Keeps streaming to the viewers already reading, but will not be stored.
-                    tooLarge = true;
-                    if (body.Length > _cacheOptions.MemoryBytes)
+                    // A response of unknown length (chunked, or compressed here) outgrew the memory tier's object limit.
+                    if (!tooLarge)
                     {
-                        throw new IncompleteBodyException($"response of unknown length grew past the memory tier ({_cacheOptions.MemoryBytes} bytes)");
+                        await Task.Yield();
+                        large = SpillToFile(fetch, entry, storable);
+                    }
+
+                    // Stored only if it went to the disk tier as a large entry; otherwise it keeps streaming to the viewers
+                    // already reading, from a file if one could be opened.
+                    tooLarge = large is null;
+                    if (!body.IsFileBacked && body.Length > _cacheOptions.MemoryBytes)
+                    {
+                        throw new IncompleteBodyException($"response of unknown length grew past the memory tier ({_cacheOptions.MemoryBytes} bytes) and no file could take it");
                     }
                 }
             }
@@ -391,6 +399,40 @@ public sealed partial class FetchCoordinator : IDisposable
             response.Dispose();
             _inFlight.TryRemove(new KeyValuePair<string, InFlightFetch>(fetch.CollapseKey, fetch));
         }
+    }
+
+    /// <summary>
+    /// Moves a body of unknown length that outgrew memory to a file: a large entry on the disk tier when it may be stored
+    /// there (then it is committed like any large object), otherwise a spill file that goes when its readers are done.
+    /// Returns the large write, or null when the body will not be stored. Falls back to memory (bounded by the memory
+    /// tier) only if no file can be opened.
+    /// </summary>
+    private DiskCacheStore.LargeWrite? SpillToFile(InFlightFetch fetch, CacheEntry entry, bool storable)
+    {
+        DiskCacheStore.LargeWrite? large = null;
+        try
+        {
+            if (storable && _disk.CanStoreLarge)
+            {
+                large = _disk.BeginLarge(fetch.Request.PrimaryKey, entry.SecondaryKey, fetch.Generation);
+                entry.Body.SpillToFile(large.Handle);
+                return large;
+            }
+
+            entry.Body.SpillToFile(_disk.OpenSpillFile());
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // BodyStoreException is an IOException: a disk that failed mid-copy degrades the tier, and the body stays in memory.
+            if (large is not null)
+            {
+                _disk.FailLarge(large, ex);
+            }
+
+            LogSpillFailed(_logger, fetch.Request.Origin.Id, fetch.Request.Path, ex.Message);
+        }
+
+        return null;
     }
 
     /// <summary>RFC 9111 4.3.4: update the stored headers from a 304, keeping the representation's own metadata.</summary>

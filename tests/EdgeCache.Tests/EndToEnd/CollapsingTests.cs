@@ -215,6 +215,49 @@ public sealed class CollapsingTests
         Assert.Equal(0, edge.Get<MemoryCacheStore>().Count);
     }
 
+    [Fact]
+    public async Task A_chunked_body_larger_than_the_memory_tier_streams_whole_to_every_viewer_and_is_not_stored()
+    {
+        // No disk tier: the body outgrows cache.maxObjectBytes with no Content-Length to warn of it, and then the whole
+        // memory tier (1 MiB). It moves to an unlinked spill file instead of being held in memory or cut off.
+        var body = RandomBytes(3 * 1024 * 1024, seed: 12);
+        var rest = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var origin = await TestOrigin.StartAsync(async ctx =>
+        {
+            ctx.Response.Headers.CacheControl = "max-age=60";
+            await ctx.Response.Body.WriteAsync(body.AsMemory(0, Half));
+            await ctx.Response.Body.FlushAsync();
+            await rest.Task;
+            for (var at = Half; at < body.Length; at += Half)
+            {
+                await ctx.Response.Body.WriteAsync(body.AsMemory(at, Half));
+                await ctx.Response.Body.FlushAsync();
+            }
+        });
+        await using var edge = await EdgeNode.StartAsync(origin, o =>
+        {
+            o.Cache.MemoryBytes = 1024 * 1024;
+            o.Cache.MaxObjectBytes = 64 * 1024;
+        });
+
+        using var leader = await edge.Viewer.GetAsync("/chunked.bin", HttpCompletionOption.ResponseHeadersRead);
+        using var waiter = await edge.Viewer.GetAsync("/chunked.bin", HttpCompletionOption.ResponseHeadersRead);
+        Assert.Contains("collapsed", waiter.Header("Cache-Status"));
+        var leaderBody = leader.Content.ReadAsByteArrayAsync();
+        var waiterBody = waiter.Content.ReadAsByteArrayAsync();
+        rest.SetResult();
+
+        Assert.Equal(body, await leaderBody);
+        Assert.Equal(body, await waiterBody);
+        Assert.Equal(1, origin.Count("/chunked.bin"));
+        Assert.Equal(0, edge.Get<MemoryCacheStore>().Count);
+
+        using var again = await edge.Viewer.GetAsync("/chunked.bin");
+        Assert.Equal("Miss", again.XCache());
+        Assert.Equal(body, await again.Content.ReadAsByteArrayAsync());
+        Assert.Equal(2, origin.Count("/chunked.bin"));
+    }
+
     /// <summary>An origin that sends the first half of <paramref name="body"/>, then the rest once <paramref name="gate"/> opens.</summary>
     private static Task<TestOrigin> HalfThenRest(byte[] body, Task gate) => TestOrigin.StartAsync(async ctx =>
     {

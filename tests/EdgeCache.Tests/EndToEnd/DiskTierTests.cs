@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using EdgeCache.Caching;
+using EdgeCache.Configuration;
 using EdgeCache.Disk;
 using EdgeCache.Observability;
 using EdgeCache.Tests.Infrastructure;
@@ -432,6 +433,89 @@ public sealed class DiskTierTests : IDisposable
         Assert.Equal("Hit", fromDisk.XCache());
         Assert.Equal(large[^100..], await fromDisk.Content.ReadAsByteArrayAsync());
         Assert.Equal(1, origin.Count("/big.iso"));
+    }
+
+    [Fact]
+    public async Task A_chunked_body_that_outgrows_memory_moves_to_the_disk_tier_mid_stream_and_is_cached()
+    {
+        // No Content-Length: the node only learns the body is large as it passes cache.maxObjectBytes, and then the
+        // whole memory tier. It moves to a disk-tier file mid-stream and is stored there like any large object.
+        const int Size = 6 * 1024 * 1024;
+        var large = CollapsingTests.RandomBytes(Size, seed: 13);
+        var rest = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var origin = await TestOrigin.StartAsync(async ctx =>
+        {
+            ctx.Response.Headers.CacheControl = "max-age=3600";
+            await ctx.Response.Body.WriteAsync(large.AsMemory(0, 2 * 1024 * 1024));
+            await ctx.Response.Body.FlushAsync();
+            await rest.Task;
+            await ctx.Response.Body.WriteAsync(large.AsMemory(2 * 1024 * 1024));
+        });
+        Action<EdgeCacheOptions> configure = o =>
+        {
+            o.Cache.Disk.Directory = _directory;
+            o.Cache.MaxObjectBytes = 1024 * 1024;
+            o.Cache.MemoryBytes = 4 * 1024 * 1024;
+        };
+        await using (var edge = await EdgeNode.StartAsync(origin, configure))
+        {
+            using var leader = await edge.Viewer.GetAsync("/chunked.iso", HttpCompletionOption.ResponseHeadersRead);
+            using var waiter = await edge.Viewer.GetAsync("/chunked.iso", HttpCompletionOption.ResponseHeadersRead);
+            var leaderBody = leader.Content.ReadAsByteArrayAsync();
+            var waiterBody = waiter.Content.ReadAsByteArrayAsync();
+            rest.SetResult();
+            Assert.Equal(large, await leaderBody);
+            Assert.Equal(large, await waiterBody);
+            Assert.Equal(1, origin.Count("/chunked.iso"));
+            await CachingTests.Eventually(() => edge.Get<DiskCacheStore>().Count == 1);
+            Assert.True(edge.Get<MemoryCacheStore>().Bytes < 1024 * 1024);
+
+            using var hit = await edge.Viewer.GetAsync("/chunked.iso");
+            Assert.Equal("Hit", hit.XCache());
+            Assert.Equal(Size, hit.Content.Headers.ContentLength);
+            Assert.Equal(large, await hit.Content.ReadAsByteArrayAsync());
+        }
+
+        await using var restarted = await EdgeNode.StartAsync(origin, configure);
+        using var fromDisk = await restarted.Viewer.GetAsync("/chunked.iso");
+        Assert.Equal("Hit", fromDisk.XCache());
+        Assert.Equal(large, await fromDisk.Content.ReadAsByteArrayAsync());
+        Assert.Equal(1, origin.Count("/chunked.iso"));
+    }
+
+    [Fact]
+    public async Task A_chunked_body_that_outgrows_memory_but_may_not_be_stored_streams_through_a_spill_file_that_goes_away()
+    {
+        // A 418 without explicit freshness may not be stored (RFC 9111 3: not heuristically cacheable), so the body
+        // cannot go to the disk tier as an entry; it still outgrows the 1 MiB memory tier and must not be held there.
+        var large = CollapsingTests.RandomBytes(3 * 1024 * 1024, seed: 14);
+        var rest = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var origin = await TestOrigin.StartAsync(async ctx =>
+        {
+            ctx.Response.StatusCode = 418;
+            await ctx.Response.Body.WriteAsync(large.AsMemory(0, 2 * 1024 * 1024));
+            await ctx.Response.Body.FlushAsync();
+            await rest.Task;
+            await ctx.Response.Body.WriteAsync(large.AsMemory(2 * 1024 * 1024));
+        });
+        await using var edge = await EdgeNode.StartAsync(origin, o =>
+        {
+            o.Cache.Disk.Directory = _directory;
+            o.Cache.MaxObjectBytes = 1024 * 1024;
+            o.Cache.MemoryBytes = 1024 * 1024;
+        });
+
+        using var viewer = await edge.Viewer.GetAsync("/teapot", HttpCompletionOption.ResponseHeadersRead);
+        var received = viewer.Content.ReadAsByteArrayAsync();
+        await CachingTests.Eventually(() => Directory.Exists(Path.Combine(_directory, "spill")));
+        // Unlinked as soon as it is opened: nothing to clean up, even after a crash.
+        Assert.Empty(Directory.EnumerateFiles(Path.Combine(_directory, "spill")));
+        rest.SetResult();
+
+        Assert.Equal(418, (int)viewer.StatusCode);
+        Assert.Equal(large, await received);
+        Assert.Equal(0, edge.Get<DiskCacheStore>().Count);
+        Assert.Equal(0, edge.Get<MemoryCacheStore>().Count);
     }
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);

@@ -71,6 +71,55 @@ public sealed class CachedBodyTests
         Assert.Equal(5000, body.AllocatedBytes);
     }
 
+    [Fact]
+    public async Task A_body_moved_to_a_file_mid_stream_lets_go_of_its_memory_and_every_reader_still_gets_every_byte()
+    {
+        var data = new byte[1_000_000];
+        new Random(3).NextBytes(data);
+        var body = new CachedBody();
+        body.Write(data.AsSpan(0, 300_000));
+
+        // One reader is part-way through the in-memory segments, paused inside a write, when the body moves.
+        var paused = new TaskCompletionSource();
+        var resume = new TaskCompletionSource();
+        var midway = new MemoryStream();
+        var midwayReader = body.CopyToAsync(
+            async (m, ct) =>
+            {
+                await midway.WriteAsync(m, ct);
+                if (midway.Length >= 100_000 && !paused.Task.IsCompleted)
+                {
+                    paused.SetResult();
+                    await resume.Task;
+                }
+            },
+            0,
+            long.MaxValue,
+            CancellationToken.None).AsTask();
+        await paused.Task;
+        var waitingAtEnd = Read(body);
+
+        var path = Path.Combine(Path.GetTempPath(), $"edgecache-test-{Guid.NewGuid():N}");
+        using var file = File.OpenHandle(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read, FileOptions.DeleteOnClose);
+        body.SpillToFile(file);
+        Assert.True(body.IsFileBacked);
+        Assert.Equal(0, body.AllocatedBytes);
+
+        body.Write(data.AsSpan(300_000, 400_000));
+        var late = Read(body);
+        body.Write(data.AsSpan(700_000));
+        body.Complete();
+        resume.SetResult();
+        await midwayReader;
+
+        Assert.Equal(data, midway.ToArray());
+        Assert.Equal(data, await waitingAtEnd);
+        Assert.Equal(data, await late);
+        Assert.Equal(data, body.ToArray());
+        Assert.Equal(System.Security.Cryptography.SHA256.HashData(data), body.FileSha256());
+        Assert.Equal(data.Length, RandomAccess.GetLength(file));
+    }
+
     private static async Task<byte[]> Read(CachedBody body)
     {
         var output = new MemoryStream();
