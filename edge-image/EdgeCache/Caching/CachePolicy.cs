@@ -165,8 +165,10 @@ public static class CachePolicy
 
         var age = entry.CurrentAge(now);
         var lifetime = entry.FreshnessLifetime;
-        if (requestCc.MaxAge is { } maxAge && age > maxAge)
+        if (requestCc.MaxAge is { } maxAge && age > maxAge && !(entry.CacheControl.Immutable && age < lifetime))
         {
+            // RFC 8246 2.1: a fresh immutable response is not revalidated on a reload (browsers send max-age=0);
+            // only an explicit override, no-cache (a forced reload), reaches the origin.
             return false;
         }
 

@@ -108,6 +108,19 @@ public sealed class FreshnessTests
         Assert.False(CachePolicy.SatisfiesRequest(entry, CacheControl.Parse("max-stale=10"), now));
     }
 
+    [Fact]
+    public void A_fresh_immutable_response_answers_a_reload_but_not_a_forced_reload_or_once_stale()
+    {
+        var entry = Entry(lifetime: 60, initialAge: 0, responseTime: Now, cacheControl: "max-age=60, immutable");
+        var plain = Entry(lifetime: 60, initialAge: 0, responseTime: Now, cacheControl: "max-age=60");
+        var fresh = Now.AddSeconds(30);
+
+        Assert.True(CachePolicy.SatisfiesRequest(entry, CacheControl.Parse("max-age=0"), fresh));
+        Assert.False(CachePolicy.SatisfiesRequest(plain, CacheControl.Parse("max-age=0"), fresh));
+        Assert.False(CachePolicy.SatisfiesRequest(entry, CacheControl.Parse("no-cache"), fresh));
+        Assert.False(CachePolicy.SatisfiesRequest(entry, CacheControl.Parse("max-age=0"), Now.AddSeconds(90)));
+    }
+
     [Theory]
     [InlineData("max-age=60, must-revalidate")]
     [InlineData("max-age=60, proxy-revalidate")]
