@@ -23,6 +23,20 @@ public sealed class S3Origin : IOrigin, IDisposable
         "Content-Disposition", "Accept-Ranges", "Content-Range",
     };
 
+    /// <summary>S3 error codes that mean the request's credentials, not the object, were refused.</summary>
+    private static readonly HashSet<string> CredentialErrors = new(StringComparer.Ordinal)
+    {
+        "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken", "TokenRefreshRequired",
+        "RequestTimeTooSkewed", "AccountProblem", "AllAccessDisabled", "InvalidSecurity",
+    };
+
+    /// <summary>
+    /// How long a viewer-facing error made here (a missing key) may be cached: S3 sends no cache headers for it, and the
+    /// behavior's default TTL (often a day) would hide a newly uploaded object for that long. CloudFront's default
+    /// error-caching TTL; a behavior's minTtl still raises it.
+    /// </summary>
+    private const int ErrorCacheSeconds = 10;
+
     private readonly IAmazonS3 _client;
     private readonly string _bucket;
     private readonly string _keyPrefix;
@@ -118,9 +132,15 @@ public sealed class S3Origin : IOrigin, IDisposable
 
             return new OriginResponse(304, headers, 0, Stream.Null);
         }
+        catch (AmazonS3Exception ex) when (ex.ErrorCode is { } code && CredentialErrors.Contains(code))
+        {
+            // The node's own identity was refused (expired web-identity token, clock skew, wrong keys): an origin failure
+            // (502, stale-if-error applies, nothing cached), never a 404 that would hide every object for its TTL.
+            throw new OriginException(Id, OriginErrorKind.Protocol, $"S3 refused the node's credentials: {(int)ex.StatusCode} {code}", ex);
+        }
         catch (AmazonS3Exception ex) when ((int)ex.StatusCode is >= 400 and < 500)
         {
-            // Missing keys are 404 (or 403 when the role may not list the bucket: also "not found" to a viewer).
+            // Missing keys are 404 (or 403 AccessDenied, since the role may only GetObject, not list: also "not found").
             var status = ex.StatusCode is HttpStatusCode.Forbidden or HttpStatusCode.NotFound ? HttpStatusCode.NotFound : ex.StatusCode;
             return Synthetic(status, status == HttpStatusCode.NotFound ? "Not found." : ex.ErrorCode ?? "Rejected by origin.");
         }
@@ -193,7 +213,7 @@ public sealed class S3Origin : IOrigin, IDisposable
         var bytes = System.Text.Encoding.UTF8.GetBytes(text);
         return new OriginResponse(
             (int)status,
-            [new("Content-Type", "text/plain; charset=utf-8")],
+            [new("Content-Type", "text/plain; charset=utf-8"), new("Cache-Control", $"max-age={ErrorCacheSeconds}")],
             bytes.Length,
             new MemoryStream(bytes));
     }

@@ -2,6 +2,7 @@ using System.Net;
 using Amazon.S3.Model;
 using EdgeCache.Configuration;
 using EdgeCache.Tests.Infrastructure;
+using Microsoft.AspNetCore.Http;
 
 namespace EdgeCache.Tests.EndToEnd;
 
@@ -49,6 +50,22 @@ public sealed class S3OriginTests
         using var missing = await edge.Viewer.GetAsync("/nope.txt");
         Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
 
+        // A missing key is cached briefly (S3 sends no cache headers for it), not for the behavior's default TTL of a
+        // day: an object uploaded afterwards is served within seconds.
+        await client.PutObjectAsync(new PutObjectRequest { BucketName = Bucket, Key = "public/nope.txt", ContentBody = "here now", UseChunkEncoding = false });
+        using (var cachedMiss = await edge.Viewer.GetAsync("/nope.txt"))
+        {
+            Assert.Equal(HttpStatusCode.NotFound, cachedMiss.StatusCode);
+            Assert.Equal("Hit", cachedMiss.XCache());
+        }
+
+        edge.Time.Advance(TimeSpan.FromSeconds(11));
+        using (var uploaded = await edge.Viewer.GetAsync("/nope.txt"))
+        {
+            Assert.Equal(HttpStatusCode.OK, uploaded.StatusCode);
+            Assert.Equal("here now", await uploaded.Content.ReadAsStringAsync());
+        }
+
         using var escape = await edge.Viewer.GetAsync("/..%2fprivate%2fsecret.txt");
         Assert.NotEqual(HttpStatusCode.OK, escape.StatusCode);
         Assert.DoesNotContain("secret", await escape.Content.ReadAsStringAsync(), StringComparison.Ordinal);
@@ -89,6 +106,37 @@ public sealed class S3OriginTests
         await edge.Get<Hosting.OriginHealthMonitor>().ProbeAllAsync(CancellationToken.None);
         using var ready = await edge.Admin.GetAsync("/readyz");
         Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+    }
+
+    [Theory]
+    [InlineData(403, "ExpiredToken")]
+    [InlineData(403, "InvalidAccessKeyId")]
+    [InlineData(403, "SignatureDoesNotMatch")]
+    [InlineData(400, "ExpiredToken")]
+    public async Task Refused_credentials_are_an_origin_failure_not_a_cached_404(int status, string code)
+    {
+        // s3rver checks no signatures, so S3's refusal is played by a loopback server answering as S3 does.
+        await using var fakeS3 = await TestOrigin.StartAsync(async ctx =>
+        {
+            ctx.Response.StatusCode = status;
+            ctx.Response.ContentType = "application/xml";
+            ctx.Response.Headers["x-amz-request-id"] = "TEST";
+            await ctx.Response.WriteAsync($"<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code><Message>refused</Message><RequestId>TEST</RequestId></Error>");
+        });
+        Environment.SetEnvironmentVariable("AWS_ACCESS_KEY_ID", S3rverProcess.AccessKey);
+        Environment.SetEnvironmentVariable("AWS_SECRET_ACCESS_KEY", S3rverProcess.SecretKey);
+        await using var edge = await EdgeNode.StartAsync(o =>
+        {
+            o.Origins.Add(new OriginOptions { Id = "bucket", Type = "s3", Bucket = Bucket, Region = "us-east-1", ServiceUrl = fakeS3.Url, ForcePathStyle = true });
+            o.Behaviors.Add(new BehaviorOptions { PathPattern = "*", Origin = "bucket" });
+        });
+
+        using var first = await edge.Viewer.GetAsync("/app.js");
+        using var second = await edge.Viewer.GetAsync("/app.js");
+        Assert.Equal(HttpStatusCode.BadGateway, first.StatusCode);
+        Assert.Equal(HttpStatusCode.BadGateway, second.StatusCode);
+        Assert.Equal(0, edge.Get<Caching.MemoryCacheStore>().Count);
+        Assert.False(await edge.Get<Origins.OriginRegistry>()["bucket"].ProbeAsync(CancellationToken.None));
     }
 
     private static async Task<EdgeNode> StartEdge(S3rverProcess s3, string? keyPrefix)
