@@ -7,6 +7,7 @@ using EdgeCache.Fetching;
 using EdgeCache.Http;
 using EdgeCache.Observability;
 using EdgeCache.Origins;
+using EdgeCache.Purging;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
@@ -32,6 +33,7 @@ public sealed partial class EdgeProxy
     private readonly MemoryCacheStore _store;
     private readonly DiskCacheStore _disk;
     private readonly FetchCoordinator _coordinator;
+    private readonly PurgeLog _purges;
     private readonly TimeProvider _time;
     private readonly EdgeCacheMetrics _metrics;
     private readonly ILogger<EdgeProxy> _logger;
@@ -48,6 +50,7 @@ public sealed partial class EdgeProxy
         MemoryCacheStore store,
         DiskCacheStore disk,
         FetchCoordinator coordinator,
+        PurgeLog purges,
         TimeProvider time,
         EdgeCacheMetrics metrics,
         IOptions<EdgeCacheOptions> options,
@@ -58,6 +61,7 @@ public sealed partial class EdgeProxy
         _store = store;
         _disk = disk;
         _coordinator = coordinator;
+        _purges = purges;
         _time = time;
         _metrics = metrics;
         _logger = loggerFactory.CreateLogger<EdgeProxy>();
@@ -656,9 +660,13 @@ public sealed partial class EdgeProxy
         Invalidate(CacheKeyBuilder.PrimaryKey(behavior, path, keyQuery, request.Headers));
     }
 
-    /// <summary>Both tiers: a copy left on disk would be loaded (and served as a hit) on the next memory miss.</summary>
+    /// <summary>
+    /// Both tiers: a copy left on disk would be loaded (and served as a hit) on the next memory miss. Recorded first, so a
+    /// fetch or disk write for the key already under way does not store the pre-change representation afterwards.
+    /// </summary>
     private void Invalidate(string primaryKey)
     {
+        _purges.RecordInvalidation(CacheKeyBuilder.PathOf(primaryKey));
         _store.Remove(primaryKey);
         _disk.Remove(primaryKey);
     }

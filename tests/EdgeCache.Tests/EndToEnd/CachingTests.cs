@@ -1,4 +1,5 @@
 using System.Net;
+using EdgeCache.Fetching;
 using EdgeCache.Tests.Infrastructure;
 using Microsoft.AspNetCore.Http;
 
@@ -446,6 +447,44 @@ public sealed class CachingTests
         using var item = await edge.Viewer.GetAsync("/items/2");
         Assert.Equal("Miss", list.XCache());
         Assert.Equal("Miss", item.XCache());
+    }
+
+    [Fact]
+    public async Task A_fetch_under_way_when_a_post_changes_its_uri_is_served_but_not_stored()
+    {
+        // The GET's response left the origin before the POST changed the resource: its viewer gets it, but storing it
+        // after the invalidation would serve the pre-change copy for the whole TTL.
+        var rest = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var origin = await TestOrigin.StartAsync(async ctx =>
+        {
+            if (HttpMethods.IsPost(ctx.Request.Method))
+            {
+                ctx.Response.StatusCode = 204;
+                return;
+            }
+
+            ctx.Response.Headers.CacheControl = "max-age=600";
+            ctx.Response.ContentLength = 10;
+            await ctx.Response.WriteAsync("before");
+            await ctx.Response.Body.FlushAsync();
+            await rest.Task;
+            await ctx.Response.WriteAsync("-old");
+        });
+        await using var edge = await EdgeNode.StartAsync(origin, o => o.Behaviors[0].AllowedMethods = ["GET", "HEAD", "POST"]);
+
+        using var slow = await edge.Viewer.GetAsync("/doc", HttpCompletionOption.ResponseHeadersRead);
+        using (var post = await edge.Viewer.PostAsync("/doc", new StringContent("change")))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, post.StatusCode);
+        }
+
+        rest.SetResult();
+        Assert.Equal("before-old", await slow.Content.ReadAsStringAsync());
+        await Eventually(() => edge.Get<FetchCoordinator>().InFlightCount == 0);
+
+        using var after = await edge.Viewer.GetAsync("/doc");
+        Assert.Equal("Miss", after.XCache());
+        Assert.Equal(2, origin.Requests.Count(r => r.Path == "/doc" && r.Method == "GET"));
     }
 
     [Fact]
