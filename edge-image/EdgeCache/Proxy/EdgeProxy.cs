@@ -9,6 +9,7 @@ using EdgeCache.Observability;
 using EdgeCache.Origins;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.ObjectPool;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
@@ -42,6 +43,9 @@ public sealed partial class EdgeProxy
     private readonly string _hitStatusPrefix;
     private readonly (Prometheus.Counter.Child Requests, Prometheus.Counter.Child Bytes)[] _outcomeMetrics;
 
+    // Enough for the requests one node has in flight at once; beyond it a state is allocated and dropped as before.
+    private readonly DefaultObjectPool<RequestState> _states = new(new DefaultPooledObjectPolicy<RequestState>(), 1024);
+
     public EdgeProxy(
         BehaviorTable behaviors,
         OriginRegistry origins,
@@ -73,7 +77,7 @@ public sealed partial class EdgeProxy
     public async Task InvokeAsync(HttpContext context)
     {
         var started = Stopwatch.GetTimestamp();
-        var state = new RequestState();
+        var state = _states.Get();
         try
         {
             await HandleAsync(context, state).ConfigureAwait(false);
@@ -111,6 +115,9 @@ public sealed partial class EdgeProxy
                     state.Detail,
                     context.Connection.RemoteIpAddress?.ToString());
             }
+
+            // Every use of the state (the body copies included) was awaited above.
+            _states.Return(state);
         }
     }
 
@@ -523,18 +530,11 @@ public sealed partial class EdgeProxy
         await response.BodyWriter.WriteAsync(closing, context.RequestAborted).ConfigureAwait(false);
     }
 
-    private static Task CopyBodyAsync(HttpContext context, RequestState state, CachedBody body, long start, long end)
+    private static ValueTask CopyBodyAsync(HttpContext context, RequestState state, CachedBody body, long start, long end)
     {
-        var writer = context.Response.BodyWriter;
-        return body.CopyToAsync(
-            async (memory, ct) =>
-            {
-                await writer.WriteAsync(memory, ct).ConfigureAwait(false);
-                state.BodyBytes += memory.Length;
-            },
-            start,
-            end,
-            context.RequestAborted).AsTask();
+        // The state's own delegate, not a closure: a body of several segments is copied without allocating.
+        state.UseBodyWriter(context.Response.BodyWriter);
+        return body.CopyToAsync(state.WriteBody, start, end, context.RequestAborted);
     }
 
     private async Task PassAsync(HttpContext context, RequestState state, IOrigin origin, string path, string query, IReadOnlyList<KeyValuePair<string, string>> forwardedHeaders, string cacheStatus)
