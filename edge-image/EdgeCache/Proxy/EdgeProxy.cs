@@ -401,8 +401,11 @@ public sealed partial class EdgeProxy
         var response = context.Response;
         var headers = response.Headers;
         var etag = StringValues.Empty;
-        foreach (var (name, value) in entry.Headers)
+        var stored = entry.Headers;
+        // Indexed: foreach over the IReadOnlyList interface boxes an enumerator per hit.
+        for (var i = 0; i < stored.Count; i++)
         {
+            var (name, value) = stored[i];
             headers[name] = value;
             if (name.Equals(HeaderNames.ETag, StringComparison.OrdinalIgnoreCase))
             {
