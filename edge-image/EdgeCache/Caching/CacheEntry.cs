@@ -40,6 +40,9 @@ public sealed class CacheEntry
 
     public DateTimeOffset? LastModified { get; init; }
 
+    /// <summary>The last fresh hit's formatted Age and Cache-Status (not part of the stored response; see <see cref="HitHeaderValues"/>).</summary>
+    internal HitHeaderValues? LastHitHeaders { get; set; }
+
     public TimeSpan CurrentAge(DateTimeOffset now)
     {
         var resident = now - ResponseTime;

@@ -414,16 +414,19 @@ public sealed partial class EdgeProxy
         }
 
         var now = _time.GetUtcNow();
-        headers.Age = ((long)Math.Max(0, entry.CurrentAge(now).TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var age = (long)Math.Max(0, entry.CurrentAge(now).TotalSeconds);
         if (cacheStatus is null)
         {
-            // A fresh hit: the common case, one string built instead of an interpolation and a concatenation.
+            // A fresh hit, the common case: Age and Cache-Status change once a second, so the entry keeps the strings.
+            var formatted = HitHeaderValues.For(entry, age, hitTtl, _hitStatusPrefix);
+            headers.Age = formatted.AgeText;
             headers.Via = _via;
             headers["X-Cache"] = "Hit";
-            headers["Cache-Status"] = string.Concat(_hitStatusPrefix, hitTtl.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            headers["Cache-Status"] = formatted.CacheStatus;
         }
         else
         {
+            headers.Age = age.ToString(System.Globalization.CultureInfo.InvariantCulture);
             AddTrace(headers, outcome, cacheStatus);
         }
 
