@@ -52,6 +52,34 @@ public static class CacheKeyBuilder
         return sb.ToString();
     }
 
+    /// <summary>
+    /// The length of the primary key when it is only the behavior's prefix, the path and the key query (no key headers
+    /// or cookies), so <see cref="FormatSimplePrimaryKey"/> can write it; otherwise -1.
+    /// </summary>
+    public static int SimplePrimaryKeyLength(CacheBehavior behavior, string path, string keyQuery)
+    {
+        if (behavior.KeyHeaders.Length > 0 || behavior.KeyCookies.Length > 0)
+        {
+            return -1;
+        }
+
+        return behavior.KeyPrefix.Length + path.Length + (keyQuery.Length == 0 ? 0 : 1 + keyQuery.Length);
+    }
+
+    /// <summary>Writes the same characters <see cref="PrimaryKey"/> returns, for a key <see cref="SimplePrimaryKeyLength"/> accepted.</summary>
+    public static void FormatSimplePrimaryKey(CacheBehavior behavior, string path, string keyQuery, Span<char> destination)
+    {
+        behavior.KeyPrefix.CopyTo(destination);
+        var written = behavior.KeyPrefix.Length;
+        path.CopyTo(destination[written..]);
+        written += path.Length;
+        if (keyQuery.Length > 0)
+        {
+            destination[written++] = '?';
+            keyQuery.CopyTo(destination[written..]);
+        }
+    }
+
     /// <summary>The primary key's path prefix: behavior index and path, for purges by URL.</summary>
     public static string PathOf(string primaryKey)
     {

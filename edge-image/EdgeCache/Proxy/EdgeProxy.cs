@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Diagnostics;
 using System.Text;
 using EdgeCache.Caching;
@@ -27,6 +28,9 @@ public sealed partial class EdgeProxy
     public const string ViewerHealthPath = "/.edge/healthz";
 
     private const int MaxVaryRetries = 3;
+
+    /// <summary>Primary keys up to this many characters are formatted on the stack for the memory lookup.</summary>
+    private const int StackKeyChars = 256;
 
     private readonly BehaviorTable _behaviors;
     private readonly OriginRegistry _origins;
@@ -155,7 +159,8 @@ public sealed partial class EdgeProxy
         }
 
         var requestCc = behavior.RespectViewerCacheControl ? RequestCacheControl(request.Headers) : CacheControl.Empty;
-        var primaryKey = CacheKeyBuilder.PrimaryKey(behavior, path!, keyQuery, request.Headers);
+        // The memory lookup needs no key string (FindVariants); it is built once the request is not a fresh memory hit.
+        string? primaryKey = null;
         var wanted = behavior.Compress ? CacheKeyBuilder.NormalizeAcceptEncoding(request.Headers.AcceptEncoding) : "identity";
         // Built on the first miss only: a hit needs neither.
         string? collapseKey = null;
@@ -166,12 +171,19 @@ public sealed partial class EdgeProxy
             var now = _time.GetUtcNow();
             CacheEntry? entry = null;
             var missKind = "uri-miss";
-            if (_store.Get(primaryKey) is { } variants)
+            if (FindVariants(behavior, path!, keyQuery, request.Headers, ref primaryKey) is { } variants)
             {
                 entry = variants.Find(CacheKeyBuilder.SecondaryKey(variants.VaryNames, request.Headers));
                 missKind = entry is null ? "vary-miss" : "stale";
             }
 
+            if (entry is not null && CachePolicy.SatisfiesRequest(entry, requestCc, now))
+            {
+                await ServeEntryAsync(context, state, entry, CacheOutcome.Hit, null, TtlSeconds(entry, now)).ConfigureAwait(false);
+                return;
+            }
+
+            primaryKey ??= CacheKeyBuilder.PrimaryKey(behavior, path!, keyQuery, request.Headers);
             if (entry is null && _disk.Enabled && await _disk.LoadAsync(primaryKey, request.Headers, context.RequestAborted).ConfigureAwait(false) is { } fromDisk)
             {
                 // Promoted: the disk tier's copy (checksums verified) becomes the memory tier's, unless it is too large
@@ -188,6 +200,7 @@ public sealed partial class EdgeProxy
 
             if (entry is not null)
             {
+                // Fresh from memory was served above; here a copy just loaded from disk may be.
                 if (CachePolicy.SatisfiesRequest(entry, requestCc, now))
                 {
                     await ServeEntryAsync(context, state, entry, CacheOutcome.Hit, null, TtlSeconds(entry, now)).ConfigureAwait(false);
@@ -301,6 +314,40 @@ public sealed partial class EdgeProxy
         }
 
         await PassAsync(context, state, origin, path!, forwardedQuery, forwardedHeaders ?? ForwardedHeaders(behavior, request.Headers), "fwd=vary-miss; detail=vary-retries").ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The memory tier's variants for the request. A key that is just prefix, path and query is looked up by its
+    /// characters, without making a string (a hit needs none); otherwise the key string is built into
+    /// <paramref name="primaryKey"/>, and that is used once set.
+    /// </summary>
+    private VariantSet? FindVariants(CacheBehavior behavior, string path, string keyQuery, IHeaderDictionary headers, ref string? primaryKey)
+    {
+        if (primaryKey is null)
+        {
+            var length = CacheKeyBuilder.SimplePrimaryKeyLength(behavior, path, keyQuery);
+            if (length >= 0)
+            {
+                char[]? rented = null;
+                var key = length <= StackKeyChars ? stackalloc char[StackKeyChars] : (rented = ArrayPool<char>.Shared.Rent(length));
+                try
+                {
+                    CacheKeyBuilder.FormatSimplePrimaryKey(behavior, path, keyQuery, key);
+                    return _store.Get(key[..length]);
+                }
+                finally
+                {
+                    if (rented is not null)
+                    {
+                        ArrayPool<char>.Shared.Return(rented);
+                    }
+                }
+            }
+
+            primaryKey = CacheKeyBuilder.PrimaryKey(behavior, path, keyQuery, headers);
+        }
+
+        return _store.Get(primaryKey);
     }
 
     private static FetchRequest NewFetch(

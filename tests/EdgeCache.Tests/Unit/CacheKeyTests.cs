@@ -57,6 +57,21 @@ public sealed class CacheKeyTests
     }
 
     [Theory]
+    [InlineData("/img/a.png", "")]
+    [InlineData("/img/a.png", "v=1&w=x%20y")]
+    [InlineData("/", "")]
+    public void A_key_formatted_for_the_lookup_is_the_key_string(string path, string keyQuery)
+    {
+        var behavior = new CacheBehavior(3, new BehaviorOptions { PathPattern = "*", Origin = "o" });
+        var length = CacheKeyBuilder.SimplePrimaryKeyLength(behavior, path, keyQuery);
+        var chars = new char[length];
+        CacheKeyBuilder.FormatSimplePrimaryKey(behavior, path, keyQuery, chars);
+        Assert.Equal(CacheKeyBuilder.PrimaryKey(behavior, path, keyQuery, new HeaderDictionary()), new string(chars));
+        Assert.Equal(-1, CacheKeyBuilder.SimplePrimaryKeyLength(Behavior(k => k.Headers = ["X-Device"]), path, keyQuery));
+        Assert.Equal(-1, CacheKeyBuilder.SimplePrimaryKeyLength(Behavior(k => k.Cookies = ["tenant"]), path, keyQuery));
+    }
+
+    [Theory]
     [InlineData("gzip, deflate, br", "br")]
     [InlineData("br;q=0, gzip", "gzip")]
     [InlineData("gzip;q=0.5, br;q=0.4", "gzip")]
