@@ -32,6 +32,10 @@ public sealed partial class EdgeProxy
     /// <summary>Primary keys up to this many characters are formatted on the stack for the memory lookup.</summary>
     private const int StackKeyChars = 256;
 
+    /// <summary>Representation headers a 304 from the cache does not carry.</summary>
+    private static readonly string[] NotModifiedOmits =
+        [HeaderNames.ContentType, HeaderNames.ContentEncoding, HeaderNames.ContentLanguage, HeaderNames.ContentDisposition, HeaderNames.SetCookie];
+
     private readonly BehaviorTable _behaviors;
     private readonly OriginRegistry _origins;
     private readonly MemoryCacheStore _store;
@@ -480,7 +484,7 @@ public sealed partial class EdgeProxy
         if (ViewerConditionals.IsNotModified(context.Request, entry.StatusCode, etag, entry.LastModified))
         {
             response.StatusCode = StatusCodes.Status304NotModified;
-            foreach (var name in (string[])[HeaderNames.ContentType, HeaderNames.ContentEncoding, HeaderNames.ContentLanguage, HeaderNames.ContentDisposition, HeaderNames.SetCookie])
+            foreach (var name in NotModifiedOmits)
             {
                 headers.Remove(name);
             }
