@@ -16,6 +16,11 @@ public static class CacheKeyBuilder
 {
     public const string AcceptEncoding = "accept-encoding";
 
+    // SecondaryKey's result for Vary: Accept-Encoding alone, in its general format (name=value\n).
+    private const string BrotliSecondaryKey = AcceptEncoding + "=br\n";
+    private const string GzipSecondaryKey = AcceptEncoding + "=gzip\n";
+    private const string IdentitySecondaryKey = AcceptEncoding + "=identity\n";
+
     public static string PrimaryKey(CacheBehavior behavior, string path, string keyQuery, IHeaderDictionary headers)
     {
         if (behavior.KeyHeaders.Length == 0 && behavior.KeyCookies.Length == 0)
@@ -147,6 +152,17 @@ public static class CacheKeyBuilder
             return "";
         }
 
+        if (varyNames is [AcceptEncoding])
+        {
+            // The usual Vary (and the one compressed variants carry): one of three keys, no string built per request.
+            return NormalizeAcceptEncoding(headers.AcceptEncoding) switch
+            {
+                "br" => BrotliSecondaryKey,
+                "gzip" => GzipSecondaryKey,
+                _ => IdentitySecondaryKey,
+            };
+        }
+
         var sb = new StringBuilder();
         foreach (var name in varyNames)
         {
@@ -194,16 +210,25 @@ public static class CacheKeyBuilder
                 continue;
             }
 
-            foreach (var part in line.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            // Parsed on spans: every request of a compress behavior (and every hit on a variant by Accept-Encoding)
+            // comes here, and splitting into strings cost an array and a string per coding.
+            var span = line.AsSpan();
+            foreach (var range in span.Split(','))
             {
-                var semi = part.IndexOf(';', StringComparison.Ordinal);
+                var part = span[range].Trim();
+                if (part.IsEmpty)
+                {
+                    continue;
+                }
+
+                var semi = part.IndexOf(';');
                 var coding = (semi < 0 ? part : part[..semi]).Trim();
                 var q = 1.0;
                 if (semi >= 0)
                 {
                     var param = part[(semi + 1)..].Trim();
                     if (param.StartsWith("q=", StringComparison.OrdinalIgnoreCase) &&
-                        !double.TryParse(param.AsSpan(2), System.Globalization.NumberStyles.AllowDecimalPoint, System.Globalization.CultureInfo.InvariantCulture, out q))
+                        !double.TryParse(param[2..], System.Globalization.NumberStyles.AllowDecimalPoint, System.Globalization.CultureInfo.InvariantCulture, out q))
                     {
                         q = 0;
                     }
@@ -217,7 +242,7 @@ public static class CacheKeyBuilder
                 {
                     gzip = q;
                 }
-                else if (coding == "*")
+                else if (coding is "*")
                 {
                     star = q;
                 }

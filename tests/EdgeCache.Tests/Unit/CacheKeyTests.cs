@@ -81,6 +81,7 @@ public sealed class CacheKeyTests
     [InlineData("deflate", "identity")]
     [InlineData("", "identity")]
     [InlineData("br;q=garbage", "identity")]
+    [InlineData(" , br ; q=0.5 ,, gzip;q=0.6 ", "gzip")]
     public void Accept_encoding_is_reduced_to_the_coding_the_node_would_serve(string header, string expected)
     {
         Assert.Equal(expected, CacheKeyBuilder.NormalizeAcceptEncoding(header));
@@ -104,6 +105,9 @@ public sealed class CacheKeyTests
         Assert.Equal(chrome, firefox);
         Assert.NotEqual(chrome, french);
         Assert.Equal("", CacheKeyBuilder.SecondaryKey([], new HeaderDictionary { ["Accept-Language"] = "en" }));
+        Assert.Equal("accept-encoding=br\n", CacheKeyBuilder.SecondaryKey(["accept-encoding"], new HeaderDictionary { ["Accept-Encoding"] = "gzip, br" }));
+        Assert.Equal("accept-encoding=gzip\n", CacheKeyBuilder.SecondaryKey(["accept-encoding"], new HeaderDictionary { ["Accept-Encoding"] = "gzip" }));
+        Assert.Equal("accept-encoding=identity\n", CacheKeyBuilder.SecondaryKey(["accept-encoding"], new HeaderDictionary()));
     }
 
     private static CacheBehavior Behavior(Action<CacheKeyOptions> key)
