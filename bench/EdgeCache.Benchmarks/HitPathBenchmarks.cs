@@ -23,6 +23,7 @@ public class HitPathBenchmarks
     private BenchContext _head1K = null!;
     private BenchContext _notModified1K = null!;
     private BenchContext _query1K = null!;
+    private BenchContext _ignoredQuery1K = null!;
     private BenchContext _compressed1K = null!;
     private CacheBehavior _queryBehavior = null!;
 
@@ -77,6 +78,14 @@ public class HitPathBenchmarks
         return _proxy.InvokeAsync(_query1K.Context);
     }
 
+    /// <summary>The default behavior (queryStrings "none"), request "?utm_source=news&amp;v=2": the query is neither keyed nor forwarded.</summary>
+    [Benchmark]
+    public Task IgnoredQueryHit1KiB()
+    {
+        _ignoredQuery1K.Reset();
+        return _proxy.InvokeAsync(_ignoredQuery1K.Context);
+    }
+
     /// <summary>A compress behavior; a browser's Accept-Encoding selects the stored Brotli variant (Vary: Accept-Encoding).</summary>
     [Benchmark]
     public Task CompressedHit1KiB()
@@ -103,6 +112,7 @@ public class HitPathBenchmarks
         _head1K = new BenchContext("HEAD", "/obj/1k");
         _notModified1K = new BenchContext("GET", "/obj/1k", "", (HeaderNames.IfNoneMatch, BenchOrigin.ETag));
         _query1K = new BenchContext("GET", "/q/1k", "?b=2&a=1&c=x%20y");
+        _ignoredQuery1K = new BenchContext("GET", "/obj/1k", "?utm_source=news&v=2");
         _compressed1K = new BenchContext("GET", "/z/text", "", (HeaderNames.AcceptEncoding, "gzip, deflate, br, zstd"));
         _queryBehavior = _fixture.Behaviors.Match("/q/1k");
 
@@ -111,6 +121,7 @@ public class HitPathBenchmarks
         await _fixture.FillAsync(_head1K, StatusCodes.Status200OK, 0);
         await _fixture.FillAsync(_notModified1K, StatusCodes.Status304NotModified, 0);
         await _fixture.FillAsync(_query1K, StatusCodes.Status200OK, 1024);
+        await _fixture.FillAsync(_ignoredQuery1K, StatusCodes.Status200OK, 1024);
         await _fixture.FillAsync(_compressed1K, StatusCodes.Status200OK, null, "br");
     }
 }
