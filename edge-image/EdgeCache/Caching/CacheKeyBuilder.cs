@@ -101,13 +101,21 @@ public static class CacheKeyBuilder
             return ("", "");
         }
 
+        var keyAll = behavior.QueryStrings == "all";
+        if (!keyAll && behavior.QueryStrings != "allowList" && !behavior.ForwardAllQueryStrings)
+        {
+            // Neither keyed nor forwarded (queryStrings "none", the default): nothing to parse.
+            return ("", "");
+        }
+
         var parsed = QueryHelpers.ParseNullableQuery(queryString.Value);
         if (parsed is null || parsed.Count == 0)
         {
             return ("", "");
         }
 
-        var all = Normalize(parsed, null);
+        // The whole normalized query only when it is the key or is forwarded.
+        var all = keyAll || behavior.ForwardAllQueryStrings ? Normalize(parsed, null) : "";
         var key = behavior.QueryStrings switch
         {
             "all" => all,
@@ -119,8 +127,11 @@ public static class CacheKeyBuilder
 
     private static string Normalize(Dictionary<string, StringValues> parsed, IReadOnlySet<string>? allowed)
     {
+        var names = new string[parsed.Count];
+        parsed.Keys.CopyTo(names, 0);
+        Array.Sort(names, StringComparer.Ordinal);
         var sb = new StringBuilder();
-        foreach (var name in parsed.Keys.Order(StringComparer.Ordinal))
+        foreach (var name in names)
         {
             if (allowed is not null && !allowed.Contains(name))
             {
