@@ -40,6 +40,9 @@ public sealed class CacheEntry
 
     public DateTimeOffset? LastModified { get; init; }
 
+    /// <summary>The last fresh hit's formatted Age and Cache-Status (not part of the stored response; see <see cref="HitHeaderValues"/>).</summary>
+    internal HitHeaderValues? LastHitHeaders { get; set; }
+
     public TimeSpan CurrentAge(DateTimeOffset now)
     {
         var resident = now - ResponseTime;
@@ -68,18 +71,7 @@ public sealed class CacheEntry
         }
     }
 
-    public StringValues GetHeader(string name)
-    {
-        foreach (var (key, value) in Headers)
-        {
-            if (key.Equals(name, StringComparison.OrdinalIgnoreCase))
-            {
-                return value;
-            }
-        }
-
-        return StringValues.Empty;
-    }
+    public StringValues GetHeader(string name) => CachePolicy.Find(Headers, name);
 
     /// <summary>Never served stale: must-revalidate, proxy-revalidate and s-maxage forbid it for a shared cache (RFC 9111 5.2.2.2, 5.2.2.8, 5.2.2.10).</summary>
     public bool ForbidsStale => CacheControl.MustRevalidate || CacheControl.ProxyRevalidate || CacheControl.SharedMaxAge is not null;

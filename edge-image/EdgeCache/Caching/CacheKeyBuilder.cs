@@ -16,6 +16,11 @@ public static class CacheKeyBuilder
 {
     public const string AcceptEncoding = "accept-encoding";
 
+    // SecondaryKey's result for Vary: Accept-Encoding alone, in its general format (name=value\n).
+    private const string BrotliSecondaryKey = AcceptEncoding + "=br\n";
+    private const string GzipSecondaryKey = AcceptEncoding + "=gzip\n";
+    private const string IdentitySecondaryKey = AcceptEncoding + "=identity\n";
+
     public static string PrimaryKey(CacheBehavior behavior, string path, string keyQuery, IHeaderDictionary headers)
     {
         if (behavior.KeyHeaders.Length == 0 && behavior.KeyCookies.Length == 0)
@@ -52,6 +57,34 @@ public static class CacheKeyBuilder
         return sb.ToString();
     }
 
+    /// <summary>
+    /// The length of the primary key when it is only the behavior's prefix, the path and the key query (no key headers
+    /// or cookies), so <see cref="FormatSimplePrimaryKey"/> can write it; otherwise -1.
+    /// </summary>
+    public static int SimplePrimaryKeyLength(CacheBehavior behavior, string path, string keyQuery)
+    {
+        if (behavior.KeyHeaders.Length > 0 || behavior.KeyCookies.Length > 0)
+        {
+            return -1;
+        }
+
+        return behavior.KeyPrefix.Length + path.Length + (keyQuery.Length == 0 ? 0 : 1 + keyQuery.Length);
+    }
+
+    /// <summary>Writes the same characters <see cref="PrimaryKey"/> returns, for a key <see cref="SimplePrimaryKeyLength"/> accepted.</summary>
+    public static void FormatSimplePrimaryKey(CacheBehavior behavior, string path, string keyQuery, Span<char> destination)
+    {
+        behavior.KeyPrefix.CopyTo(destination);
+        var written = behavior.KeyPrefix.Length;
+        path.CopyTo(destination[written..]);
+        written += path.Length;
+        if (keyQuery.Length > 0)
+        {
+            destination[written++] = '?';
+            keyQuery.CopyTo(destination[written..]);
+        }
+    }
+
     /// <summary>The primary key's path prefix: behavior index and path, for purges by URL.</summary>
     public static string PathOf(string primaryKey)
     {
@@ -68,13 +101,21 @@ public static class CacheKeyBuilder
             return ("", "");
         }
 
+        var keyAll = behavior.QueryStrings == "all";
+        if (!keyAll && behavior.QueryStrings != "allowList" && !behavior.ForwardAllQueryStrings)
+        {
+            // Neither keyed nor forwarded (queryStrings "none", the default): nothing to parse.
+            return ("", "");
+        }
+
         var parsed = QueryHelpers.ParseNullableQuery(queryString.Value);
         if (parsed is null || parsed.Count == 0)
         {
             return ("", "");
         }
 
-        var all = Normalize(parsed, null);
+        // The whole normalized query only when it is the key or is forwarded.
+        var all = keyAll || behavior.ForwardAllQueryStrings ? Normalize(parsed, null) : "";
         var key = behavior.QueryStrings switch
         {
             "all" => all,
@@ -86,8 +127,11 @@ public static class CacheKeyBuilder
 
     private static string Normalize(Dictionary<string, StringValues> parsed, IReadOnlySet<string>? allowed)
     {
+        var names = new string[parsed.Count];
+        parsed.Keys.CopyTo(names, 0);
+        Array.Sort(names, StringComparer.Ordinal);
         var sb = new StringBuilder();
-        foreach (var name in parsed.Keys.Order(StringComparer.Ordinal))
+        foreach (var name in names)
         {
             if (allowed is not null && !allowed.Contains(name))
             {
@@ -117,6 +161,17 @@ public static class CacheKeyBuilder
         if (varyNames.Length == 0)
         {
             return "";
+        }
+
+        if (varyNames is [AcceptEncoding])
+        {
+            // The usual Vary (and the one compressed variants carry): one of three keys, no string built per request.
+            return NormalizeAcceptEncoding(headers.AcceptEncoding) switch
+            {
+                "br" => BrotliSecondaryKey,
+                "gzip" => GzipSecondaryKey,
+                _ => IdentitySecondaryKey,
+            };
         }
 
         var sb = new StringBuilder();
@@ -166,16 +221,25 @@ public static class CacheKeyBuilder
                 continue;
             }
 
-            foreach (var part in line.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            // Parsed on spans: every request of a compress behavior (and every hit on a variant by Accept-Encoding)
+            // comes here, and splitting into strings cost an array and a string per coding.
+            var span = line.AsSpan();
+            foreach (var range in span.Split(','))
             {
-                var semi = part.IndexOf(';', StringComparison.Ordinal);
+                var part = span[range].Trim();
+                if (part.IsEmpty)
+                {
+                    continue;
+                }
+
+                var semi = part.IndexOf(';');
                 var coding = (semi < 0 ? part : part[..semi]).Trim();
                 var q = 1.0;
                 if (semi >= 0)
                 {
                     var param = part[(semi + 1)..].Trim();
                     if (param.StartsWith("q=", StringComparison.OrdinalIgnoreCase) &&
-                        !double.TryParse(param.AsSpan(2), System.Globalization.NumberStyles.AllowDecimalPoint, System.Globalization.CultureInfo.InvariantCulture, out q))
+                        !double.TryParse(param[2..], System.Globalization.NumberStyles.AllowDecimalPoint, System.Globalization.CultureInfo.InvariantCulture, out q))
                     {
                         q = 0;
                     }
@@ -189,7 +253,7 @@ public static class CacheKeyBuilder
                 {
                     gzip = q;
                 }
-                else if (coding == "*")
+                else if (coding is "*")
                 {
                     star = q;
                 }

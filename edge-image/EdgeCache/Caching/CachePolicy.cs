@@ -228,8 +228,10 @@ public static class CachePolicy
 
     public static StringValues Find(IReadOnlyList<KeyValuePair<string, StringValues>> headers, string name)
     {
-        foreach (var (key, value) in headers)
+        // Indexed: foreach over the interface would box an enumerator on every call.
+        for (var i = 0; i < headers.Count; i++)
         {
+            var (key, value) = headers[i];
             if (key.Equals(name, StringComparison.OrdinalIgnoreCase))
             {
                 return value;

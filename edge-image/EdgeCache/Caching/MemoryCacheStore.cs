@@ -15,6 +15,7 @@ namespace EdgeCache.Caching;
 public sealed class MemoryCacheStore
 {
     private readonly ConcurrentDictionary<string, Node> _map = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Node>.AlternateLookup<ReadOnlySpan<char>> _mapBySpan;
     private readonly Lock _listLock = new();
     private readonly long _capacity;
     private readonly EdgeCacheMetrics _metrics;
@@ -34,6 +35,7 @@ public sealed class MemoryCacheStore
     {
         _capacity = capacityBytes;
         _metrics = metrics;
+        _mapBySpan = _map.GetAlternateLookup<ReadOnlySpan<char>>();
     }
 
     public long Bytes => Interlocked.Read(ref _bytes);
@@ -45,6 +47,18 @@ public sealed class MemoryCacheStore
     public VariantSet? Get(string primaryKey)
     {
         if (_map.TryGetValue(primaryKey, out var node))
+        {
+            node.Visited = true;
+            return node.Set;
+        }
+
+        return null;
+    }
+
+    /// <summary>The same lookup by the key's characters, so a hit need not build the key string.</summary>
+    public VariantSet? Get(ReadOnlySpan<char> primaryKey)
+    {
+        if (_mapBySpan.TryGetValue(primaryKey, out var node))
         {
             node.Visited = true;
             return node.Set;

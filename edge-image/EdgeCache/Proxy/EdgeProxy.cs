@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Diagnostics;
 using System.Text;
 using EdgeCache.Caching;
@@ -10,6 +11,7 @@ using EdgeCache.Origins;
 using EdgeCache.Purging;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.ObjectPool;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
@@ -28,6 +30,13 @@ public sealed partial class EdgeProxy
 
     private const int MaxVaryRetries = 3;
 
+    /// <summary>Primary keys up to this many characters are formatted on the stack for the memory lookup.</summary>
+    private const int StackKeyChars = 256;
+
+    /// <summary>Representation headers a 304 from the cache does not carry.</summary>
+    private static readonly string[] NotModifiedOmits =
+        [HeaderNames.ContentType, HeaderNames.ContentEncoding, HeaderNames.ContentLanguage, HeaderNames.ContentDisposition, HeaderNames.SetCookie];
+
     private readonly BehaviorTable _behaviors;
     private readonly OriginRegistry _origins;
     private readonly MemoryCacheStore _store;
@@ -43,6 +52,9 @@ public sealed partial class EdgeProxy
     private readonly string _nodeName;
     private readonly string _hitStatusPrefix;
     private readonly (Prometheus.Counter.Child Requests, Prometheus.Counter.Child Bytes)[] _outcomeMetrics;
+
+    // Enough for the requests one node has in flight at once; beyond it a state is allocated and dropped as before.
+    private readonly DefaultObjectPool<RequestState> _states = new(new DefaultPooledObjectPolicy<RequestState>(), 1024);
 
     public EdgeProxy(
         BehaviorTable behaviors,
@@ -77,7 +89,7 @@ public sealed partial class EdgeProxy
     public async Task InvokeAsync(HttpContext context)
     {
         var started = Stopwatch.GetTimestamp();
-        var state = new RequestState();
+        var state = _states.Get();
         try
         {
             await HandleAsync(context, state).ConfigureAwait(false);
@@ -115,6 +127,9 @@ public sealed partial class EdgeProxy
                     state.Detail,
                     context.Connection.RemoteIpAddress?.ToString());
             }
+
+            // Every use of the state (the body copies included) was awaited above.
+            _states.Return(state);
         }
     }
 
@@ -152,7 +167,8 @@ public sealed partial class EdgeProxy
         }
 
         var requestCc = behavior.RespectViewerCacheControl ? RequestCacheControl(request.Headers) : CacheControl.Empty;
-        var primaryKey = CacheKeyBuilder.PrimaryKey(behavior, path!, keyQuery, request.Headers);
+        // The memory lookup needs no key string (FindVariants); it is built once the request is not a fresh memory hit.
+        string? primaryKey = null;
         var wanted = behavior.Compress ? CacheKeyBuilder.NormalizeAcceptEncoding(request.Headers.AcceptEncoding) : "identity";
         // Built on the first miss only: a hit needs neither.
         string? collapseKey = null;
@@ -163,12 +179,19 @@ public sealed partial class EdgeProxy
             var now = _time.GetUtcNow();
             CacheEntry? entry = null;
             var missKind = "uri-miss";
-            if (_store.Get(primaryKey) is { } variants)
+            if (FindVariants(behavior, path!, keyQuery, request.Headers, ref primaryKey) is { } variants)
             {
                 entry = variants.Find(CacheKeyBuilder.SecondaryKey(variants.VaryNames, request.Headers));
                 missKind = entry is null ? "vary-miss" : "stale";
             }
 
+            if (entry is not null && CachePolicy.SatisfiesRequest(entry, requestCc, now))
+            {
+                await ServeEntryAsync(context, state, entry, CacheOutcome.Hit, null, TtlSeconds(entry, now)).ConfigureAwait(false);
+                return;
+            }
+
+            primaryKey ??= CacheKeyBuilder.PrimaryKey(behavior, path!, keyQuery, request.Headers);
             if (entry is null && _disk.Enabled && await _disk.LoadAsync(primaryKey, request.Headers, context.RequestAborted).ConfigureAwait(false) is { } fromDisk)
             {
                 // Promoted: the disk tier's copy (checksums verified) becomes the memory tier's, unless it is too large
@@ -185,6 +208,7 @@ public sealed partial class EdgeProxy
 
             if (entry is not null)
             {
+                // Fresh from memory was served above; here a copy just loaded from disk may be.
                 if (CachePolicy.SatisfiesRequest(entry, requestCc, now))
                 {
                     await ServeEntryAsync(context, state, entry, CacheOutcome.Hit, null, TtlSeconds(entry, now)).ConfigureAwait(false);
@@ -300,6 +324,40 @@ public sealed partial class EdgeProxy
         await PassAsync(context, state, origin, path!, forwardedQuery, forwardedHeaders ?? ForwardedHeaders(behavior, request.Headers), "fwd=vary-miss; detail=vary-retries").ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// The memory tier's variants for the request. A key that is just prefix, path and query is looked up by its
+    /// characters, without making a string (a hit needs none); otherwise the key string is built into
+    /// <paramref name="primaryKey"/>, and that is used once set.
+    /// </summary>
+    private VariantSet? FindVariants(CacheBehavior behavior, string path, string keyQuery, IHeaderDictionary headers, ref string? primaryKey)
+    {
+        if (primaryKey is null)
+        {
+            var length = CacheKeyBuilder.SimplePrimaryKeyLength(behavior, path, keyQuery);
+            if (length >= 0)
+            {
+                char[]? rented = null;
+                var key = length <= StackKeyChars ? stackalloc char[StackKeyChars] : (rented = ArrayPool<char>.Shared.Rent(length));
+                try
+                {
+                    CacheKeyBuilder.FormatSimplePrimaryKey(behavior, path, keyQuery, key);
+                    return _store.Get(key[..length]);
+                }
+                finally
+                {
+                    if (rented is not null)
+                    {
+                        ArrayPool<char>.Shared.Return(rented);
+                    }
+                }
+            }
+
+            primaryKey = CacheKeyBuilder.PrimaryKey(behavior, path, keyQuery, headers);
+        }
+
+        return _store.Get(primaryKey);
+    }
+
     private static FetchRequest NewFetch(
         CacheBehavior behavior,
         IOrigin origin,
@@ -398,8 +456,11 @@ public sealed partial class EdgeProxy
         var response = context.Response;
         var headers = response.Headers;
         var etag = StringValues.Empty;
-        foreach (var (name, value) in entry.Headers)
+        var stored = entry.Headers;
+        // Indexed: foreach over the IReadOnlyList interface boxes an enumerator per hit.
+        for (var i = 0; i < stored.Count; i++)
         {
+            var (name, value) = stored[i];
             headers[name] = value;
             if (name.Equals(HeaderNames.ETag, StringComparison.OrdinalIgnoreCase))
             {
@@ -408,23 +469,26 @@ public sealed partial class EdgeProxy
         }
 
         var now = _time.GetUtcNow();
-        headers.Age = ((long)Math.Max(0, entry.CurrentAge(now).TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var age = (long)Math.Max(0, entry.CurrentAge(now).TotalSeconds);
         if (cacheStatus is null)
         {
-            // A fresh hit: the common case, one string built instead of an interpolation and a concatenation.
+            // A fresh hit, the common case: Age and Cache-Status change once a second, so the entry keeps the strings.
+            var formatted = HitHeaderValues.For(entry, age, hitTtl, _hitStatusPrefix);
+            headers.Age = formatted.AgeText;
             headers.Via = _via;
             headers["X-Cache"] = "Hit";
-            headers["Cache-Status"] = string.Concat(_hitStatusPrefix, hitTtl.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            headers["Cache-Status"] = formatted.CacheStatus;
         }
         else
         {
+            headers.Age = age.ToString(System.Globalization.CultureInfo.InvariantCulture);
             AddTrace(headers, outcome, cacheStatus);
         }
 
         if (ViewerConditionals.IsNotModified(context.Request, entry.StatusCode, etag, entry.LastModified))
         {
             response.StatusCode = StatusCodes.Status304NotModified;
-            foreach (var name in (string[])[HeaderNames.ContentType, HeaderNames.ContentEncoding, HeaderNames.ContentLanguage, HeaderNames.ContentDisposition, HeaderNames.SetCookie])
+            foreach (var name in NotModifiedOmits)
             {
                 headers.Remove(name);
             }
@@ -527,18 +591,11 @@ public sealed partial class EdgeProxy
         await response.BodyWriter.WriteAsync(closing, context.RequestAborted).ConfigureAwait(false);
     }
 
-    private static Task CopyBodyAsync(HttpContext context, RequestState state, CachedBody body, long start, long end)
+    private static ValueTask CopyBodyAsync(HttpContext context, RequestState state, CachedBody body, long start, long end)
     {
-        var writer = context.Response.BodyWriter;
-        return body.CopyToAsync(
-            async (memory, ct) =>
-            {
-                await writer.WriteAsync(memory, ct).ConfigureAwait(false);
-                state.BodyBytes += memory.Length;
-            },
-            start,
-            end,
-            context.RequestAborted).AsTask();
+        // The state's own delegate, not a closure: a body of several segments is copied without allocating.
+        state.UseBodyWriter(context.Response.BodyWriter);
+        return body.CopyToAsync(state.WriteBody, start, end, context.RequestAborted);
     }
 
     private async Task PassAsync(HttpContext context, RequestState state, IOrigin origin, string path, string query, IReadOnlyList<KeyValuePair<string, string>> forwardedHeaders, string cacheStatus)

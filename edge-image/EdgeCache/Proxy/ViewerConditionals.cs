@@ -24,9 +24,17 @@ public static class ViewerConditionals
 
             foreach (var line in ifNoneMatch)
             {
-                foreach (var candidate in (line ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                // Split on the spans: no array or strings per conditional hit.
+                var span = (line ?? "").AsSpan();
+                foreach (var range in span.Split(','))
                 {
-                    if (candidate == "*" || WeakEquals(candidate, current))
+                    var candidate = span[range].Trim();
+                    if (candidate.IsEmpty)
+                    {
+                        continue;
+                    }
+
+                    if (candidate is "*" || Opaque(candidate).SequenceEqual(Opaque(current)))
                     {
                         return true;
                     }
@@ -47,5 +55,5 @@ public static class ViewerConditionals
 
     public static bool WeakEquals(string a, string b) => Opaque(a).SequenceEqual(Opaque(b));
 
-    private static ReadOnlySpan<char> Opaque(string tag) => tag.StartsWith("W/", StringComparison.Ordinal) ? tag.AsSpan(2) : tag.AsSpan();
+    private static ReadOnlySpan<char> Opaque(ReadOnlySpan<char> tag) => tag.StartsWith("W/", StringComparison.Ordinal) ? tag[2..] : tag;
 }

@@ -57,6 +57,21 @@ public sealed class CacheKeyTests
     }
 
     [Theory]
+    [InlineData("/img/a.png", "")]
+    [InlineData("/img/a.png", "v=1&w=x%20y")]
+    [InlineData("/", "")]
+    public void A_key_formatted_for_the_lookup_is_the_key_string(string path, string keyQuery)
+    {
+        var behavior = new CacheBehavior(3, new BehaviorOptions { PathPattern = "*", Origin = "o" });
+        var length = CacheKeyBuilder.SimplePrimaryKeyLength(behavior, path, keyQuery);
+        var chars = new char[length];
+        CacheKeyBuilder.FormatSimplePrimaryKey(behavior, path, keyQuery, chars);
+        Assert.Equal(CacheKeyBuilder.PrimaryKey(behavior, path, keyQuery, new HeaderDictionary()), new string(chars));
+        Assert.Equal(-1, CacheKeyBuilder.SimplePrimaryKeyLength(Behavior(k => k.Headers = ["X-Device"]), path, keyQuery));
+        Assert.Equal(-1, CacheKeyBuilder.SimplePrimaryKeyLength(Behavior(k => k.Cookies = ["tenant"]), path, keyQuery));
+    }
+
+    [Theory]
     [InlineData("gzip, deflate, br", "br")]
     [InlineData("br;q=0, gzip", "gzip")]
     [InlineData("gzip;q=0.5, br;q=0.4", "gzip")]
@@ -66,6 +81,7 @@ public sealed class CacheKeyTests
     [InlineData("deflate", "identity")]
     [InlineData("", "identity")]
     [InlineData("br;q=garbage", "identity")]
+    [InlineData(" , br ; q=0.5 ,, gzip;q=0.6 ", "gzip")]
     public void Accept_encoding_is_reduced_to_the_coding_the_node_would_serve(string header, string expected)
     {
         Assert.Equal(expected, CacheKeyBuilder.NormalizeAcceptEncoding(header));
@@ -89,6 +105,9 @@ public sealed class CacheKeyTests
         Assert.Equal(chrome, firefox);
         Assert.NotEqual(chrome, french);
         Assert.Equal("", CacheKeyBuilder.SecondaryKey([], new HeaderDictionary { ["Accept-Language"] = "en" }));
+        Assert.Equal("accept-encoding=br\n", CacheKeyBuilder.SecondaryKey(["accept-encoding"], new HeaderDictionary { ["Accept-Encoding"] = "gzip, br" }));
+        Assert.Equal("accept-encoding=gzip\n", CacheKeyBuilder.SecondaryKey(["accept-encoding"], new HeaderDictionary { ["Accept-Encoding"] = "gzip" }));
+        Assert.Equal("accept-encoding=identity\n", CacheKeyBuilder.SecondaryKey(["accept-encoding"], new HeaderDictionary()));
     }
 
     private static CacheBehavior Behavior(Action<CacheKeyOptions> key)

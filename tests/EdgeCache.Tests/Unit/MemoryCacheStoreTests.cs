@@ -80,6 +80,15 @@ public sealed class MemoryCacheStoreTests
         Assert.Equal(0, store.Bytes);
     }
 
+    [Fact]
+    public void A_key_looked_up_by_its_characters_finds_the_same_entry()
+    {
+        var store = new MemoryCacheStore(50_000, new EdgeCacheMetrics());
+        store.Store("0|/a?x=1", Entry());
+        Assert.Same(store.Get("0|/a?x=1"), store.Get("0|/a?x=1!".AsSpan(0, 8)));
+        Assert.Null(store.Get("0|/a".AsSpan()));
+    }
+
     private static CacheEntry Entry() => new()
     {
         StatusCode = 200,
