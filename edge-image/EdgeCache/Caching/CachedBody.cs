@@ -264,6 +264,40 @@ public sealed class CachedBody
         signal.TrySetResult();
     }
 
+    /// <summary>
+    /// Writer, after the last byte and before the body is stored: memory the body does not use is given back, so it is
+    /// neither held nor counted against the memory tier — a trailing segment allocated for a read that found the end,
+    /// and the unused tail of the last one (a compressed body of 2 KB in a 64 KB segment). A body left in one segment
+    /// is then served as one write. Readers are unaffected: the bytes below the length stay where they are.
+    /// </summary>
+    public void TrimExcess()
+    {
+        lock (_lock)
+        {
+            if (_file is not null || _segmentCount == 0)
+            {
+                return;
+            }
+
+            var needed = (int)((_length + _segmentSize - 1) / _segmentSize);
+            while (_segmentCount > needed)
+            {
+                _segments[--_segmentCount] = null!;
+            }
+
+            if (_segmentCount > 0)
+            {
+                var last = _segments[_segmentCount - 1];
+                var used = (int)(_length - ((long)(_segmentCount - 1) * _segmentSize));
+                if (used < last.Length)
+                {
+                    // Replaced, not resized in place: a reader may be copying out of the old array right now.
+                    _segments[_segmentCount - 1] = last.AsSpan(0, used).ToArray();
+                }
+            }
+        }
+    }
+
     public void Complete() => Finish(null);
 
     /// <summary>The fetch failed: readers that reach the end of what arrived get <paramref name="error"/>, never a silent end.</summary>

@@ -270,8 +270,10 @@ public sealed partial class FetchCoordinator : IDisposable
             using var idle = new IdleTimeout(_time, origin.ReadTimeout, _shutdown.Token);
             long received = 0;
             var tooLarge = false;
-            while (true)
+            while (compressor is not null || response.ContentLength is not { } length || received < length)
             {
+                // With a Content-Length the loop ends at the last byte: one more read would first take a fresh segment
+                // (GetWriteMemory) only to learn the body has ended. Without one, it reads until the origin's end.
                 idle.Restart(origin.ReadTimeout);
                 var buffer = compressor is null ? body.GetWriteMemory() : scratch.AsMemory();
                 int read;
@@ -337,6 +339,8 @@ public sealed partial class FetchCoordinator : IDisposable
                 await compressor.DisposeAsync().ConfigureAwait(false);
                 compressor = null;
             }
+
+            body.TrimExcess();
 
             // Store before completing: a viewer that has read the whole body and asks again at once must find the entry.
             var store = storable && !tooLarge && !_purges.PurgedSince(fetch.Generation, fetch.Request.Path);

@@ -120,6 +120,43 @@ public sealed class CachedBodyTests
         Assert.Equal(data.Length, RandomAccess.GetLength(file));
     }
 
+    [Fact]
+    public async Task Trimming_gives_back_unused_segments_and_tails_without_disturbing_a_reader()
+    {
+        var data = new byte[2000];
+        new Random(4).NextBytes(data);
+
+        // A known length: the read that finds the end took a second full segment.
+        var known = new CachedBody(data.Length);
+        known.Write(data);
+        _ = known.GetWriteMemory();
+        Assert.Equal(2 * data.Length, known.AllocatedBytes);
+        known.TrimExcess();
+        known.Complete();
+        Assert.Equal(data.Length, known.AllocatedBytes);
+        Assert.True(known.TryGetSingleSegment(out var whole));
+        Assert.Equal(data, whole.ToArray());
+
+        // Unknown length (e.g. compressed here): 2000 bytes in a 64 KiB segment, with a reader part-way through.
+        var unknown = new CachedBody();
+        unknown.Write(data.AsSpan(0, 1000));
+        var reader = Read(unknown);
+        unknown.Write(data.AsSpan(1000));
+        unknown.TrimExcess();
+        unknown.Complete();
+        Assert.Equal(data.Length, unknown.AllocatedBytes);
+        Assert.Equal(data, await reader);
+        Assert.Equal(data, await Read(unknown));
+
+        var empty = new CachedBody();
+        _ = empty.GetWriteMemory();
+        empty.TrimExcess();
+        empty.Complete();
+        Assert.Equal(0, empty.AllocatedBytes);
+        Assert.True(empty.TryGetSingleSegment(out var nothing));
+        Assert.True(nothing.IsEmpty);
+    }
+
     private static async Task<byte[]> Read(CachedBody body)
     {
         var output = new MemoryStream();
