@@ -539,7 +539,9 @@ public sealed partial class EdgeProxy
 
         if (herd)
         {
+            // StartAsync only puts the headers in Kestrel's output buffer; the flush sends them now, not with the body.
             await response.StartAsync(context.RequestAborted).ConfigureAwait(false);
+            await response.BodyWriter.FlushAsync(context.RequestAborted).ConfigureAwait(false);
             await Task.Factory.StartNew(static () => { }, CancellationToken.None, TaskCreationOptions.PreferFairness, TaskScheduler.Default).ConfigureAwait(false);
         }
 
