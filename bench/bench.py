@@ -12,6 +12,8 @@ ORIGIN_PORT, EDGE_PORT, EDGE_ADMIN, NGINX_PORT, VARNISH_PORT = 18000, 18080, 190
 MEMORY_TIER = 512 * 1024 * 1024
 HIT_SECONDS = int(os.environ.get("HIT_SECONDS", "8"))
 MISS_SECONDS = int(os.environ.get("MISS_SECONDS", "6"))
+MISS_WARM_SECONDS = int(os.environ.get("MISS_WARM_SECONDS", "8"))
+HERD_RUNS = int(os.environ.get("HERD_RUNS", "3"))
 SIZES = ["1k", "128k", "1m"]
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -74,8 +76,8 @@ def origin_count(path=None):
     return data["byPath"].get(path, 0) if path else data["count"]
 
 
-def wrk(url, seconds, script=None):
-    cmd = ["wrk", "-t1", "-c32", f"-d{seconds}s", "--latency"] + (["-s", script] if script else []) + [url]
+def wrk(url, seconds, script=None, args=()):
+    cmd = ["wrk", "-t1", "-c32", f"-d{seconds}s", "--latency"] + (["-s", script] if script else []) + [url] + (["--", *args] if args else [])
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     def latency(pct):
         m = re.search(rf"^\s+{pct}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
@@ -157,17 +159,28 @@ def measure(cache):
             cpu = cpu_seconds(cache.proc.pid) - before_cpu
             result[f"hit_{size}"] = {**w, "cpu_per_10k": cpu / (w["requests"] / 10000), "rss_mib": rss_mib(cache.proc.pid),
                                      "origin_requests": origin_count() - before_origin}
-        # Two herds on two new URLs: one for when each viewer's response started, one for its last byte (herd.js says why).
-        herd = {}
-        for mode in ("start", "complete"):
-            herd_path = f"/slow/{cache.name}-{mode}-{int(time.time() * 1000)}/1m"
-            out = subprocess.run(["node", f"{HERE}/herd.js", cache.url(herd_path), "200", mode], capture_output=True, text=True, check=True).stdout
-            herd[mode] = {**json.loads(out), "origin_requests": origin_count(herd_path)}
-        first, last = herd["start"]["firstByte"], herd["complete"]["complete"]
-        result["herd"] = {"origin_requests": max(h["origin_requests"] for h in herd.values()), "median_ms": first[len(first) // 2],
+        # Two kinds of herd on new URLs: one for when each viewer's response started, one for its last byte (herd.js says
+        # why). Each HERD_RUNS times on new URLs, the viewers' times pooled: one herd's median moves by ±30 ms from run to
+        # run on 2 cores shared with the client and the origin, more than the differences being measured.
+        herd = {"start": [], "complete": []}
+        for run in range(HERD_RUNS):
+            for mode in herd:
+                herd_path = f"/slow/{cache.name}-{mode}-{run}-{int(time.time() * 1000)}/1m"
+                out = subprocess.run(["node", f"{HERE}/herd.js", cache.url(herd_path), "200", mode], capture_output=True, text=True, check=True).stdout
+                herd[mode].append({**json.loads(out), "origin_requests": origin_count(herd_path)})
+        first = sorted(t for h in herd["start"] for t in h["firstByte"])
+        last = sorted(t for h in herd["complete"] for t in h["complete"])
+        runs = herd["start"] + herd["complete"]
+        result["herd"] = {"origin_requests": max(h["origin_requests"] for h in runs), "median_ms": first[len(first) // 2],
                           "p99_ms": first[int(len(first) * 0.99) - 1], "median_complete_ms": last[len(last) // 2],
-                          "p99_complete_ms": last[int(len(last) * 0.99) - 1], "failed": sum(h["failed"] for h in herd.values())}
-        result["miss"] = wrk(cache.url("/"), MISS_SECONDS, script=f"{HERE}/miss.lua")
+                          "p99_complete_ms": last[int(len(last) * 0.99) - 1], "failed": sum(h["failed"] for h in runs)}
+        # The miss path as for hits: measured after warming. The first window is kept as its own row: EdgeCache's JIT
+        # tiers the miss path up over its first seconds of traffic (nginx and Varnish are native code).
+        def miss(seconds, run):
+            return wrk(cache.url("/"), seconds, script=f"{HERE}/miss.lua", args=[f"{cache.name}-{run}-{int(time.time() * 1000)}"])
+        result["miss_cold"] = miss(MISS_SECONDS, "cold")
+        miss(MISS_WARM_SECONDS, "warm-up")
+        result["miss"] = miss(MISS_SECONDS, "measured")
     finally:
         cache.stop()
     return result
@@ -193,13 +206,14 @@ def table(results, meta):
         row(f"hits {size}: resident MiB", lambda r, s=size: r[f"hit_{s}"]["rss_mib"], False,
             f"≤ {MEMORY_TIER // 2**20 + 100} MiB", lambda e, b, x: e <= MEMORY_TIER / 2**20 + 100)
         row(f"hits {size}: origin requests in window", lambda r, s=size: r[f"hit_{s}"]["origin_requests"], False, "0", lambda e, b, x: e == 0)
-    row("herd: origin requests (200 viewers, 200 ms origin)", lambda r: r["herd"]["origin_requests"], False, "exactly 1", lambda e, b, x: e == 1)
-    row("herd: median wait for the response to start, ms", lambda r: r["herd"]["median_ms"], False, "≤ 230", lambda e, b, x: e <= 230)
+    row("herd: origin requests per herd (200 viewers, 200 ms origin; the most in any of 6)", lambda r: r["herd"]["origin_requests"], False, "exactly 1", lambda e, b, x: e == 1)
+    row("herd: median wait for the response to start, ms (3 herds pooled)", lambda r: r["herd"]["median_ms"], False, "≤ 230", lambda e, b, x: e <= 230)
     row("herd: p99 wait for the response to start, ms", lambda r: r["herd"]["p99_ms"], False)
     row("herd: median time to the last byte, ms", lambda r: r["herd"]["median_complete_ms"], False)
     row("herd: p99 time to the last byte, ms", lambda r: r["herd"]["p99_complete_ms"], False)
     row("herd: failed responses", lambda r: r["herd"]["failed"], False, "0", lambda e, b, x: e == 0)
-    row("miss path: requests/s", lambda r: r["miss"]["rps"], True, "≥ 0.9×", lambda e, b, x: x >= 0.9)
+    row("miss path: requests/s (after warming)", lambda r: r["miss"]["rps"], True, "≥ 0.9×", lambda e, b, x: x >= 0.9)
+    row("miss path: requests/s, first window (cold)", lambda r: r["miss_cold"]["rps"], True)
     row("start-up to ready ms", lambda r: r["startup_ms"], False, "< 1000", lambda e, b, x: e < 1000)
     header = ("| metric | EdgeCache | nginx | Varnish | EdgeCache / best peer | goal | met |\n"
               "|---|---:|---:|---:|---:|---|---|")
