@@ -894,8 +894,10 @@ function parseEdge(c: Checker, v: unknown): EdgeSettings | undefined {
             c.add("edge.cache.maxObjectBytes", `${maxObjectBytes} exceeds edge.cache.memoryBytes (${memoryBytes})`);
         }
         const limitBytes = memory ? parseByteQuantity(memory.limit) : undefined;
-        if (memoryBytes !== undefined && limitBytes !== undefined && memoryBytes > limitBytes * 0.75) {
-            c.add("edge.cache.memoryBytes", `${memoryBytes} is more than 75% of edge.resources.memory.limit (${memory?.limit}); the server needs the rest, or the container is OOM-killed`);
+        // The .NET GC caps its heap at 75% of the container's limit by default; the memory tier (which counts what its
+        // entries keep alive, not just bodies) must leave room under that cap for the server itself and for garbage.
+        if (memoryBytes !== undefined && limitBytes !== undefined && memoryBytes > limitBytes * 0.6) {
+            c.add("edge.cache.memoryBytes", `${memoryBytes} is more than 60% of edge.resources.memory.limit (${memory?.limit}); the .NET heap may use 75% of it and the server and its garbage need the difference, or the container is OOM-killed`);
         }
         if (memoryBytes && maxObjectBytes && diskBytes && volumeBytes && diskBytes <= volumeBytes * 0.9 &&
             maxObjectBytes <= memoryBytes) {

@@ -75,7 +75,7 @@ public sealed class MemoryCacheStore
             if (_map.TryGetValue(primaryKey, out var node))
             {
                 var set = node.Set.With(entry);
-                var size = set.Size;
+                var size = AccountedSize(primaryKey, set);
                 _bytes += size - node.Size;
                 node.Set = set;
                 node.Size = size;
@@ -83,7 +83,7 @@ public sealed class MemoryCacheStore
             else
             {
                 var set = VariantSet.Single(entry);
-                node = new Node(primaryKey, set, set.Size);
+                node = new Node(primaryKey, set, AccountedSize(primaryKey, set));
                 if (node.Size > _capacity)
                 {
                     return;
@@ -218,6 +218,12 @@ public sealed class MemoryCacheStore
         _metrics.StoredBytes.Set(_bytes);
         _metrics.StoredObjects.Set(_map.Count);
     }
+
+    /// <summary>
+    /// What a key keeps alive: its entries, plus the key string, the SIEVE node and the dictionary's own node (measured
+    /// with the heap in MemoryAccountingTests, so memoryBytes bounds the process and not just the bodies).
+    /// </summary>
+    public static long AccountedSize(string primaryKey, VariantSet set) => set.Size + 160 + CacheEntry.StringBytes(primaryKey.Length);
 
     private sealed class Node(string key, VariantSet set, long size)
     {

@@ -1,0 +1,82 @@
+using EdgeCache.Caching;
+using EdgeCache.Fetching;
+using EdgeCache.Tests.Infrastructure;
+using Microsoft.AspNetCore.Http;
+using Xunit.Abstractions;
+
+namespace EdgeCache.Tests.EndToEnd;
+
+/// <summary>What the memory tier counts for an entry against what the entry really keeps alive on the heap.</summary>
+[Collection(MemoryAccountingCollection.Name)]
+public sealed class MemoryAccountingTests(ITestOutputHelper output)
+{
+    [Theory]
+    [InlineData(1024)]
+    [InlineData(16 * 1024)]
+    public async Task The_memory_tier_counts_at_least_what_its_entries_keep_alive(int bodySize)
+    {
+        // Many small objects are the worst case: per-entry overhead (headers, keys, bookkeeping) rivals the body. If the
+        // tier counted less than it holds, memoryBytes would not bound the process and a pod sized by it is OOM-killed.
+        var body = new byte[bodySize];
+        await using var origin = await TestOrigin.StartAsync(ctx =>
+        {
+            ctx.Response.Headers.CacheControl = "public, max-age=3600";
+            ctx.Response.Headers.ETag = "\"" + ctx.Request.Path.Value!.GetHashCode().ToString("x8") + "\"";
+            ctx.Response.ContentType = "application/octet-stream";
+            ctx.Response.Headers.LastModified = "Tue, 24 Nov 2026 10:00:00 GMT";
+            ctx.Response.ContentLength = body.Length;
+            return ctx.Response.Body.WriteAsync(body).AsTask();
+        });
+        await using var edge = await EdgeNode.StartAsync(origin, o => o.Cache.MemoryBytes = 512L * 1024 * 1024);
+        var store = edge.Get<MemoryCacheStore>();
+        const int Warm = 500;
+        const int Count = 3000;
+        for (var i = 0; i < Warm; i++)
+        {
+            (await edge.Viewer.GetAsync($"/warm/{i}")).Dispose();
+        }
+
+        await CachingTests.Eventually(() => edge.Get<FetchCoordinator>().InFlightCount == 0);
+
+        // Two rounds, the smaller live figure kept: anything else the process happens to keep in a round (a thread-pool
+        // thread's buffers, a pool growing) only ever adds to it.
+        var live = double.MaxValue;
+        var counted = 0.0;
+        for (var round = 0; round < 2; round++)
+        {
+            origin.Requests.Clear(); // the test origin's own record of each request is not the node's memory
+            var liveBefore = LiveBytes();
+            var countedBefore = store.Bytes;
+            for (var i = 0; i < Count; i++)
+            {
+                (await edge.Viewer.GetAsync($"/assets/img/product-{round}-{i:D6}.bin?v=3")).Dispose();
+            }
+
+            await CachingTests.Eventually(() => edge.Get<FetchCoordinator>().InFlightCount == 0);
+            Assert.Equal(Count, origin.Requests.Count);
+            origin.Requests.Clear();
+            live = Math.Min(live, (LiveBytes() - liveBefore) / (double)Count);
+            counted = (store.Bytes - countedBefore) / (double)Count;
+        }
+
+        output.WriteLine($"body {bodySize} B: live {live:0} B per entry, counted {counted:0} B");
+        Assert.Equal(Warm + (2 * Count), store.Count);
+        Assert.True(counted >= live, $"counted {counted:0} B per entry but {live:0} B stay alive");
+        Assert.True(counted <= live * 1.5 + 256, $"counted {counted:0} B per entry, far above the {live:0} B alive");
+    }
+
+    private static long LiveBytes()
+    {
+        GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
+        GC.WaitForPendingFinalizers();
+        GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
+        return GC.GetTotalMemory(forceFullCollection: true);
+    }
+}
+
+/// <summary>Heap measurements need the process to themselves: no other test allocating at the same time.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class MemoryAccountingCollection
+{
+    public const string Name = "memory-accounting";
+}
