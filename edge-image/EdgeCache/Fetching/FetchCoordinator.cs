@@ -423,7 +423,16 @@ public sealed partial class FetchCoordinator : IDisposable
                 return large;
             }
 
-            entry.Body.SpillToFile(_disk.OpenSpillFile());
+            var spill = _disk.OpenSpillFile();
+            try
+            {
+                entry.Body.SpillToFile(spill);
+            }
+            catch
+            {
+                spill.Dispose();
+                throw;
+            }
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
