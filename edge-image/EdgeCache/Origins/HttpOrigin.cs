@@ -150,7 +150,7 @@ public sealed class HttpOrigin : IOrigin, IDisposable
             throw new OriginException(Id, kind, ex.Message, ex);
         }
 
-        var headers = HopByHop.Filter(response.Headers.Concat(response.Content.Headers));
+        var headers = HopByHop.Filter(response.Headers.NonValidated, response.Content.Headers.NonValidated);
         var body = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
         return new OriginResponse((int)response.StatusCode, headers, response.Content.Headers.ContentLength, body, response);
     }
