@@ -35,6 +35,9 @@ public sealed partial class FetchCoordinator : IDisposable
     private readonly PurgeLog _purges;
     private readonly DiskCacheStore _disk;
 
+    // Histogram children per origin, resolved once: WithLabels on every fetch costs a label array and a lookup.
+    private readonly ConcurrentDictionary<string, (Prometheus.Histogram.Child Ok, Prometheus.Histogram.Child Error)> _fetchDurations = new(StringComparer.Ordinal);
+
     public FetchCoordinator(MemoryCacheStore store, DiskCacheStore disk, PurgeLog purges, TimeProvider time, EdgeCacheMetrics metrics, IOptions<EdgeCacheOptions> options, ILogger<FetchCoordinator> logger)
     {
         _store = store;
@@ -134,13 +137,13 @@ public sealed partial class FetchCoordinator : IDisposable
         }
         catch (OriginException ex)
         {
-            _metrics.OriginFetchDuration.WithLabels(origin.Id, "error").Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+            FetchDurations(origin.Id).Error.Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
             _metrics.OriginErrors.WithLabels(origin.Id, ex.Kind.ToString().ToLowerInvariant()).Inc();
             LogOriginError(_logger, origin.Id, request.Path, ex.Kind, ex.Message);
             return new FetchOutcome.Failed(ex, ex.ViewerStatusCode);
         }
 
-        _metrics.OriginFetchDuration.WithLabels(origin.Id, "ok").Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+        FetchDurations(origin.Id).Ok.Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
         var responseTime = _time.GetUtcNow();
         var headers = response.Headers;
         if (CachePolicy.Find(headers, HeaderNames.Date).Count == 0)
@@ -248,6 +251,9 @@ public sealed partial class FetchCoordinator : IDisposable
         _ = PumpAsync(fetch, response, entry, encoding, storableReason is null, large);
         return new FetchOutcome.Shared(entry, revalidated: false, storable: storableReason is null, originStatus: response.StatusCode);
     }
+
+    private (Prometheus.Histogram.Child Ok, Prometheus.Histogram.Child Error) FetchDurations(string originId) =>
+        _fetchDurations.GetOrAdd(originId, static (id, histogram) => (histogram.WithLabels(id, "ok"), histogram.WithLabels(id, "error")), _metrics.OriginFetchDuration);
 
     /// <summary>Reads the origin body into the entry (compressing if asked), then stores it if it arrived whole.</summary>
     private async Task PumpAsync(InFlightFetch fetch, OriginResponse response, CacheEntry entry, string? encoding, bool storable, DiskCacheStore.LargeWrite? large)
