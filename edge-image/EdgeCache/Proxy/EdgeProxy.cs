@@ -373,12 +373,6 @@ public sealed partial class EdgeProxy
         string wanted,
         CacheEntry? stale)
     {
-        var snapshot = new HeaderDictionary();
-        foreach (var (name, value) in requestHeaders)
-        {
-            snapshot[name] = value;
-        }
-
         return new FetchRequest
         {
             Behavior = behavior,
@@ -387,7 +381,7 @@ public sealed partial class EdgeProxy
             Path = path,
             ForwardedQuery = forwardedQuery,
             ForwardedHeaders = forwardedHeaders,
-            RequestHeaders = snapshot,
+            RequestHeaders = new RequestHeaderSnapshot(requestHeaders),
             RequestCacheControl = requestCc,
             WantedEncoding = wanted,
             StaleEntry = stale,
