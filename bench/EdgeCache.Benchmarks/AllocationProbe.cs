@@ -28,6 +28,8 @@ internal static class AllocationProbe
             }
 
             using var listener = new AllocationListener();
+            var gen0 = GC.CollectionCount(0);
+            var gen1 = GC.CollectionCount(1);
             var before = GC.GetTotalAllocatedBytes(precise: true);
             for (var i = 0; i < operations; i++)
             {
@@ -35,7 +37,9 @@ internal static class AllocationProbe
             }
 
             var perOp = (GC.GetTotalAllocatedBytes(precise: true) - before) / (double)operations;
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{method}: {perOp:F1} B/op (all threads) over {operations} operations; AllocationTick samples by type:"));
+            var gen0PerK = (GC.CollectionCount(0) - gen0) * 1000.0 / operations;
+            var gen1PerK = (GC.CollectionCount(1) - gen1) * 1000.0 / operations;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{method}: {perOp:F1} B/op (all threads), Gen0 {gen0PerK:F3} / Gen1 {gen1PerK:F3} per 1,000 over {operations} operations; AllocationTick samples by type:"));
             foreach (var (type, count) in listener.Snapshot().OrderByDescending(t => t.Value))
             {
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {count,6}  {type}"));
