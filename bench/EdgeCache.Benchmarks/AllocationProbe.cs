@@ -7,33 +7,39 @@ namespace EdgeCache.Benchmarks;
 /// <summary>
 /// <c>--alloc-types Method [operations]</c>: runs one benchmark method in a loop and prints which types it allocates,
 /// from the runtime's AllocationTick events (one sample per ~100 KB allocated, so the shares are by bytes). Names
-/// what the MemoryDiagnoser's byte count is made of; read the code for where.
+/// what the MemoryDiagnoser's byte count is made of; read the code for where. Bytes per operation are counted over
+/// every thread of the process (a miss continues on socket and thread-pool threads), as the MemoryDiagnoser counts them;
+/// the miss benchmarks' origin runs in its own process, so nothing else in this one allocates per operation.
 /// </summary>
 internal static class AllocationProbe
 {
     public static void Run(string method, int operations)
     {
-        var benchmarks = new HitPathBenchmarks();
-        benchmarks.Setup();
+        var benchmarkType = new[] { typeof(HitPathBenchmarks), typeof(MissPathBenchmarks) }.FirstOrDefault(t => t.GetMethod(method, BindingFlags.Public | BindingFlags.Instance) is not null)
+            ?? throw new ArgumentException($"no benchmark method {method}");
+        var benchmarks = Activator.CreateInstance(benchmarkType)!;
+        benchmarkType.GetMethod("Setup")!.Invoke(benchmarks, null);
         try
         {
-            var target = typeof(HitPathBenchmarks).GetMethod(method, BindingFlags.Public | BindingFlags.Instance)
-                ?? throw new ArgumentException($"no benchmark method {method}");
-            var invoke = target.CreateDelegate<Func<object>>(benchmarks);
+            var invoke = benchmarkType.GetMethod(method, BindingFlags.Public | BindingFlags.Instance)!.CreateDelegate<Func<object>>(benchmarks);
             for (var i = 0; i < 10_000; i++)
             {
                 Complete(invoke());
             }
 
             using var listener = new AllocationListener();
-            var before = GC.GetAllocatedBytesForCurrentThread();
+            var gen0 = GC.CollectionCount(0);
+            var gen1 = GC.CollectionCount(1);
+            var before = GC.GetTotalAllocatedBytes(precise: true);
             for (var i = 0; i < operations; i++)
             {
                 Complete(invoke());
             }
 
-            var perOp = (GC.GetAllocatedBytesForCurrentThread() - before) / (double)operations;
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{method}: {perOp:F1} B/op on this thread over {operations} operations; AllocationTick samples by type:"));
+            var perOp = (GC.GetTotalAllocatedBytes(precise: true) - before) / (double)operations;
+            var gen0PerK = (GC.CollectionCount(0) - gen0) * 1000.0 / operations;
+            var gen1PerK = (GC.CollectionCount(1) - gen1) * 1000.0 / operations;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{method}: {perOp:F1} B/op (all threads), Gen0 {gen0PerK:F3} / Gen1 {gen1PerK:F3} per 1,000 over {operations} operations; AllocationTick samples by type:"));
             foreach (var (type, count) in listener.Snapshot().OrderByDescending(t => t.Value))
             {
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {count,6}  {type}"));
@@ -41,7 +47,7 @@ internal static class AllocationProbe
         }
         finally
         {
-            benchmarks.Cleanup();
+            benchmarkType.GetMethod("Cleanup")!.Invoke(benchmarks, null);
         }
     }
 

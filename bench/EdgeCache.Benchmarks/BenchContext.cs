@@ -13,10 +13,11 @@ internal sealed class BenchContext
 {
     private readonly ReusableResponseFeature _response = new();
     private readonly DiscardingPipeWriter _body = new();
+    private readonly HttpRequestFeature _request;
 
     public BenchContext(string method, string path, string query = "", params (string Name, string Value)[] requestHeaders)
     {
-        var request = new HttpRequestFeature
+        var request = _request = new HttpRequestFeature
         {
             Method = method,
             Scheme = "http",
@@ -43,6 +44,13 @@ internal sealed class BenchContext
     public HttpContext Context { get; }
 
     public long BodyBytes => _body.Written;
+
+    /// <summary>A new target for the next operation (the miss benchmarks' new key); <paramref name="path"/> is used as is, so a pre-built string allocates nothing.</summary>
+    public void SetPath(string path)
+    {
+        _request.Path = path;
+        _request.RawTarget = path;
+    }
 
     public void Reset()
     {

@@ -12,8 +12,10 @@ namespace EdgeCache.Benchmarks;
 
 /// <summary>
 /// The origin the cache is filled from, shaped like bench/origin.js (fixed bodies, Cache-Control: public,
-/// max-age=3600, an ETag, no Server header). Only used during set-up: the measured operations are all hits.
-/// Listens on an ephemeral loopback port.
+/// max-age=3600, an ETag, no Server header; Kestrel adds Date). The hit benchmarks use it in-process during set-up
+/// only; the miss benchmarks run it in a process of its own (<see cref="OriginProcess"/>) so its allocations are not
+/// counted. Any path under <c>/m/</c> is the 1 KiB object, so every miss can use a new key. Listens on an ephemeral
+/// loopback port.
 /// </summary>
 internal sealed class BenchOrigin : IAsyncDisposable
 {
@@ -54,7 +56,7 @@ internal sealed class BenchOrigin : IAsyncDisposable
         app.Run(async context =>
         {
             var path = context.Request.Path.Value ?? "";
-            var name = path[(path.LastIndexOf('/') + 1)..];
+            var name = path.StartsWith("/m/", StringComparison.Ordinal) ? "1k" : path[(path.LastIndexOf('/') + 1)..];
             var isText = path.StartsWith("/z/", StringComparison.Ordinal);
             if (!isText && !bodies.ContainsKey(name))
             {

@@ -1,5 +1,7 @@
+using EdgeCache.Caching;
 using EdgeCache.Configuration;
 using EdgeCache.Hosting;
+using EdgeCache.Observability;
 using EdgeCache.Proxy;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -14,15 +16,17 @@ namespace EdgeCache.Benchmarks;
 /// </summary>
 internal sealed class EdgeFixture : IAsyncDisposable
 {
-    private readonly BenchOrigin _origin;
+    private readonly BenchOrigin? _origin;
     private readonly WebApplication _app;
 
-    private EdgeFixture(BenchOrigin origin, WebApplication app)
+    private EdgeFixture(BenchOrigin? origin, WebApplication app)
     {
         _origin = origin;
         _app = app;
         Proxy = app.Services.GetRequiredService<EdgeProxy>();
         Behaviors = app.Services.GetRequiredService<BehaviorTable>();
+        Metrics = app.Services.GetRequiredService<EdgeCacheMetrics>();
+        Store = app.Services.GetRequiredService<MemoryCacheStore>();
     }
 
     /// <summary>The request delegate EdgeCacheHost hands to app.Run (viewer port).</summary>
@@ -30,9 +34,15 @@ internal sealed class EdgeFixture : IAsyncDisposable
 
     public BehaviorTable Behaviors { get; }
 
-    public static async Task<EdgeFixture> StartAsync()
+    public EdgeCacheMetrics Metrics { get; }
+
+    public MemoryCacheStore Store { get; }
+
+    /// <param name="originUrl">An origin already running (the miss benchmarks' own process); null starts a <see cref="BenchOrigin"/> in this process.</param>
+    /// <param name="memoryBytes">The memory tier's budget: 512 MiB as run.sh sets it, smaller for the miss benchmarks so the tier evicts instead of growing.</param>
+    public static async Task<EdgeFixture> StartAsync(string? originUrl = null, long memoryBytes = 512L * 1024 * 1024)
     {
-        var origin = await BenchOrigin.StartAsync();
+        var origin = originUrl is null ? await BenchOrigin.StartAsync() : null;
         var options = new EdgeCacheOptions();
         options.Node.Name = "edge-bench";
         options.Listen.Address = "127.0.0.1";
@@ -40,9 +50,9 @@ internal sealed class EdgeFixture : IAsyncDisposable
         options.Listen.AdminPort = 65090;
         options.AccessLog.Enabled = false;
         options.Readiness.RequireOrigins = false;
-        options.Cache.MemoryBytes = 512L * 1024 * 1024;
-        options.Cache.MaxObjectBytes = 16L * 1024 * 1024;
-        options.Origins.Add(new OriginOptions { Id = "origin", Type = "http", Url = origin.Url });
+        options.Cache.MemoryBytes = memoryBytes;
+        options.Cache.MaxObjectBytes = Math.Min(16L * 1024 * 1024, memoryBytes);
+        options.Origins.Add(new OriginOptions { Id = "origin", Type = "http", Url = originUrl ?? origin!.Url });
         options.Behaviors.Add(new BehaviorOptions { PathPattern = "/q/*", Origin = "origin", DefaultTtlSeconds = 3600, CacheKey = new CacheKeyOptions { QueryStrings = "all" } });
         options.Behaviors.Add(new BehaviorOptions { PathPattern = "/z/*", Origin = "origin", DefaultTtlSeconds = 3600, Compress = true });
         options.Behaviors.Add(new BehaviorOptions { PathPattern = "*", Origin = "origin", DefaultTtlSeconds = 3600 });
@@ -88,6 +98,9 @@ internal sealed class EdgeFixture : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _app.DisposeAsync();
-        await _origin.DisposeAsync();
+        if (_origin is not null)
+        {
+            await _origin.DisposeAsync();
+        }
     }
 }

@@ -35,6 +35,9 @@ public sealed partial class FetchCoordinator : IDisposable
     private readonly PurgeLog _purges;
     private readonly DiskCacheStore _disk;
 
+    // Histogram children per origin, resolved once: WithLabels on every fetch costs a label array and a lookup.
+    private readonly ConcurrentDictionary<string, (Prometheus.Histogram.Child Ok, Prometheus.Histogram.Child Error)> _fetchDurations = new(StringComparer.Ordinal);
+
     public FetchCoordinator(MemoryCacheStore store, DiskCacheStore disk, PurgeLog purges, TimeProvider time, EdgeCacheMetrics metrics, IOptions<EdgeCacheOptions> options, ILogger<FetchCoordinator> logger)
     {
         _store = store;
@@ -89,12 +92,54 @@ public sealed partial class FetchCoordinator : IDisposable
         }
     }
 
+    /// <summary>
+    /// Sends the origin request and publishes the outcome. The send is the one wait every fetch has, so it is awaited here
+    /// and the response handled by <see cref="OnResponseAsync"/>, which completes synchronously unless it refreshes a
+    /// large entry on disk: one async state machine per fetch instead of two.
+    /// </summary>
     private async Task RunAsync(InFlightFetch fetch)
     {
         FetchOutcome outcome;
         try
         {
-            outcome = await FetchAsync(fetch).ConfigureAwait(false);
+            var request = fetch.Request;
+            var origin = request.Origin;
+            var stale = request.StaleEntry;
+            var originRequest = new OriginRequest
+            {
+                Method = "GET",
+                Path = request.Path,
+                Query = request.ForwardedQuery,
+                Headers = request.ForwardedHeaders,
+                IfNoneMatch = stale?.ETag,
+                IfModifiedSince = stale?.ETag is null ? stale?.LastModified : null,
+            };
+
+            var requestTime = _time.GetUtcNow();
+            var started = Stopwatch.GetTimestamp();
+            OriginResponse? response = null;
+            FetchOutcome? failed = null;
+            try
+            {
+                response = await origin.SendAsync(originRequest, _shutdown.Token).ConfigureAwait(false);
+            }
+            catch (OriginException ex)
+            {
+                FetchDurations(origin.Id).Error.Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+                _metrics.OriginErrors.WithLabels(origin.Id, ex.Kind.ToString().ToLowerInvariant()).Inc();
+                LogOriginError(_logger, origin.Id, request.Path, ex.Kind, ex.Message);
+                failed = new FetchOutcome.Failed(ex, ex.ViewerStatusCode);
+            }
+
+            if (response is null)
+            {
+                outcome = failed!;
+            }
+            else
+            {
+                FetchDurations(origin.Id).Ok.Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+                outcome = await OnResponseAsync(fetch, response, requestTime).ConfigureAwait(false);
+            }
         }
         catch (Exception ex)
         {
@@ -110,37 +155,11 @@ public sealed partial class FetchCoordinator : IDisposable
         }
     }
 
-    private async Task<FetchOutcome> FetchAsync(InFlightFetch fetch)
+    private async ValueTask<FetchOutcome> OnResponseAsync(InFlightFetch fetch, OriginResponse response, DateTimeOffset requestTime)
     {
         var request = fetch.Request;
         var origin = request.Origin;
         var stale = request.StaleEntry;
-        var originRequest = new OriginRequest
-        {
-            Method = "GET",
-            Path = request.Path,
-            Query = request.ForwardedQuery,
-            Headers = request.ForwardedHeaders,
-            IfNoneMatch = stale?.ETag,
-            IfModifiedSince = stale?.ETag is null ? stale?.LastModified : null,
-        };
-
-        var requestTime = _time.GetUtcNow();
-        var started = Stopwatch.GetTimestamp();
-        OriginResponse response;
-        try
-        {
-            response = await origin.SendAsync(originRequest, _shutdown.Token).ConfigureAwait(false);
-        }
-        catch (OriginException ex)
-        {
-            _metrics.OriginFetchDuration.WithLabels(origin.Id, "error").Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
-            _metrics.OriginErrors.WithLabels(origin.Id, ex.Kind.ToString().ToLowerInvariant()).Inc();
-            LogOriginError(_logger, origin.Id, request.Path, ex.Kind, ex.Message);
-            return new FetchOutcome.Failed(ex, ex.ViewerStatusCode);
-        }
-
-        _metrics.OriginFetchDuration.WithLabels(origin.Id, "ok").Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
         var responseTime = _time.GetUtcNow();
         var headers = response.Headers;
         if (CachePolicy.Find(headers, HeaderNames.Date).Count == 0)
@@ -248,6 +267,9 @@ public sealed partial class FetchCoordinator : IDisposable
         _ = PumpAsync(fetch, response, entry, encoding, storableReason is null, large);
         return new FetchOutcome.Shared(entry, revalidated: false, storable: storableReason is null, originStatus: response.StatusCode);
     }
+
+    private (Prometheus.Histogram.Child Ok, Prometheus.Histogram.Child Error) FetchDurations(string originId) =>
+        _fetchDurations.GetOrAdd(originId, static (id, histogram) => (histogram.WithLabels(id, "ok"), histogram.WithLabels(id, "error")), _metrics.OriginFetchDuration);
 
     /// <summary>Reads the origin body into the entry (compressing if asked), then stores it if it arrived whole.</summary>
     private async Task PumpAsync(InFlightFetch fetch, OriginResponse response, CacheEntry entry, string? encoding, bool storable, DiskCacheStore.LargeWrite? large)

@@ -1,3 +1,4 @@
+using System.Net.Http.Headers;
 using Microsoft.Extensions.Primitives;
 
 namespace EdgeCache.Origins;
@@ -13,36 +14,50 @@ public static class HopByHop
 
     public static bool IsHopByHop(string name) => Names.Contains(name);
 
-    /// <summary>Drops hop-by-hop fields, and any the Connection header lists.</summary>
-    public static List<KeyValuePair<string, StringValues>> Filter(IEnumerable<KeyValuePair<string, IEnumerable<string>>> headers)
+    /// <summary>
+    /// The end-to-end fields of a response and its content headers, as the origin sent them: hop-by-hop fields and any
+    /// the Connection header lists are dropped. Read through <see cref="HttpHeaders.NonValidated"/> (as YARP relays):
+    /// enumerating <see cref="HttpHeaders"/> itself parses every value into its typed form and formats it back into new
+    /// strings, several objects per header on every miss, and a relay has no use for either.
+    /// </summary>
+    public static List<KeyValuePair<string, StringValues>> Filter(HttpHeadersNonValidated headers, HttpHeadersNonValidated contentHeaders)
     {
-        var list = new List<KeyValuePair<string, StringValues>>();
-        HashSet<string>? connectionListed = null;
-        foreach (var (name, values) in headers)
-        {
-            if (name.Equals("Connection", StringComparison.OrdinalIgnoreCase))
-            {
-                connectionListed ??= new HashSet<string>(StringComparer.OrdinalIgnoreCase);
-                foreach (var v in values)
-                {
-                    foreach (var token in v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-                    {
-                        connectionListed.Add(token);
-                    }
-                }
-            }
-        }
+        var list = new List<KeyValuePair<string, StringValues>>(headers.Count + contentHeaders.Count);
+        headers.TryGetValues("Connection", out var connection);
+        Add(list, headers, connection);
+        Add(list, contentHeaders, connection);
+        return list;
+    }
 
+    private static void Add(List<KeyValuePair<string, StringValues>> list, HttpHeadersNonValidated headers, HeaderStringValues connection)
+    {
         foreach (var (name, values) in headers)
         {
-            if (Names.Contains(name) || (connectionListed?.Contains(name) ?? false))
+            if (Names.Contains(name) || IsListed(connection, name))
             {
                 continue;
             }
 
-            list.Add(new(name, new StringValues([.. values])));
+            // One value, the usual case, is its own string; several keep their lines apart.
+            list.Add(new(name, values.Count == 1 ? new StringValues(values.ToString()) : new StringValues([.. values])));
+        }
+    }
+
+    /// <summary>Whether <paramref name="name"/> is one of the Connection header's comma-separated options.</summary>
+    private static bool IsListed(HeaderStringValues connection, string name)
+    {
+        foreach (var line in connection)
+        {
+            var span = line.AsSpan();
+            foreach (var range in span.Split(','))
+            {
+                if (span[range].Trim().Equals(name, StringComparison.OrdinalIgnoreCase))
+                {
+                    return true;
+                }
+            }
         }
 
-        return list;
+        return false;
     }
 }

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text;
 using EdgeCache.Caching;
@@ -52,6 +53,9 @@ public sealed partial class EdgeProxy
     private readonly string _nodeName;
     private readonly string _hitStatusPrefix;
     private readonly (Prometheus.Counter.Child Requests, Prometheus.Counter.Child Bytes)[] _outcomeMetrics;
+
+    // Origin statuses are three digits and miss kinds three, so this stays small.
+    private readonly ConcurrentDictionary<(string MissKind, int OriginStatus, bool Stored, bool Collapsed), string> _missStatuses = new();
 
     // Enough for the requests one node has in flight at once; beyond it a state is allocated and dropped as before.
     private readonly DefaultObjectPool<RequestState> _states = new(new DefaultPooledObjectPolicy<RequestState>(), 1024);
@@ -221,7 +225,7 @@ public sealed partial class EdgeProxy
                     forwardedHeaders ??= ForwardedHeaders(behavior, request.Headers);
                     _coordinator.StartBackgroundRefresh(collapseKey, NewFetch(behavior, origin, primaryKey, path!, forwardedQuery, forwardedHeaders, request.Headers, requestCc, wanted, entry));
                     state.Detail = "stale-while-revalidate";
-                    await ServeEntryAsync(context, state, entry, CacheOutcome.Stale, $"hit; ttl={TtlSeconds(entry, now)}; detail=stale-while-revalidate").ConfigureAwait(false);
+                    await ServeEntryAsync(context, state, entry, CacheOutcome.Stale, CacheStatus($"hit; ttl={TtlSeconds(entry, now)}; detail=stale-while-revalidate")).ConfigureAwait(false);
                     return;
                 }
             }
@@ -272,14 +276,13 @@ public sealed partial class EdgeProxy
                         continue;
                     }
 
-                    var stored = shared.Storable ? "; stored" : "";
                     if (shared.Revalidated)
                     {
-                        await ServeEntryAsync(context, state, served, CacheOutcome.RefreshHit, $"fwd=stale; fwd-status=304; ttl={TtlSeconds(served, _time.GetUtcNow())}{stored}{collapsed}").ConfigureAwait(false);
+                        await ServeEntryAsync(context, state, served, CacheOutcome.RefreshHit, CacheStatus($"fwd=stale; fwd-status=304; ttl={TtlSeconds(served, _time.GetUtcNow())}{(shared.Storable ? "; stored" : "")}{collapsed}")).ConfigureAwait(false);
                     }
                     else
                     {
-                        await ServeEntryAsync(context, state, served, CacheOutcome.Miss, $"fwd={missKind}; fwd-status={shared.OriginStatus}{stored}{collapsed}", herd: fetch.Waiters > 0).ConfigureAwait(false);
+                        await ServeEntryAsync(context, state, served, CacheOutcome.Miss, MissCacheStatus(missKind, shared.OriginStatus, shared.Storable, !isLeader), herd: fetch.Waiters > 0).ConfigureAwait(false);
                     }
 
                     return;
@@ -310,7 +313,7 @@ public sealed partial class EdgeProxy
                     if (entry is not null && CachePolicy.WithinStaleIfError(entry, requestCc, behavior, _time.GetUtcNow()))
                     {
                         state.Detail = "stale-if-error";
-                        await ServeEntryAsync(context, state, entry, CacheOutcome.Stale, $"fwd=stale; fwd-status={failed.ViewerStatus}; ttl={TtlSeconds(entry, _time.GetUtcNow())}; detail=stale-if-error{collapsed}").ConfigureAwait(false);
+                        await ServeEntryAsync(context, state, entry, CacheOutcome.Stale, CacheStatus($"fwd=stale; fwd-status={failed.ViewerStatus}; ttl={TtlSeconds(entry, _time.GetUtcNow())}; detail=stale-if-error{collapsed}")).ConfigureAwait(false);
                         return;
                     }
 
@@ -370,12 +373,6 @@ public sealed partial class EdgeProxy
         string wanted,
         CacheEntry? stale)
     {
-        var snapshot = new HeaderDictionary();
-        foreach (var (name, value) in requestHeaders)
-        {
-            snapshot[name] = value;
-        }
-
         return new FetchRequest
         {
             Behavior = behavior,
@@ -384,7 +381,7 @@ public sealed partial class EdgeProxy
             Path = path,
             ForwardedQuery = forwardedQuery,
             ForwardedHeaders = forwardedHeaders,
-            RequestHeaders = snapshot,
+            RequestHeaders = new RequestHeaderSnapshot(requestHeaders),
             RequestCacheControl = requestCc,
             WantedEncoding = wanted,
             StaleEntry = stale,
@@ -403,9 +400,10 @@ public sealed partial class EdgeProxy
         return CacheControl.Parse(cc);
     }
 
-    private static List<KeyValuePair<string, string>> ForwardedHeaders(CacheBehavior behavior, IHeaderDictionary headers)
+    /// <summary>The viewer headers the behavior forwards; an empty array, not a new list, when there are none (the default).</summary>
+    private static IReadOnlyList<KeyValuePair<string, string>> ForwardedHeaders(CacheBehavior behavior, IHeaderDictionary headers)
     {
-        var list = new List<KeyValuePair<string, string>>();
+        List<KeyValuePair<string, string>>? list = null;
         foreach (var name in behavior.ForwardedHeaders)
         {
             if (name == "cookie")
@@ -416,7 +414,7 @@ public sealed partial class EdgeProxy
             var value = headers[name];
             if (value.Count > 0)
             {
-                list.Add(new(name, value.Count == 1 ? value[0]! : string.Join(", ", value.ToArray())));
+                (list ??= []).Add(new(name, value.Count == 1 ? value[0]! : string.Join(", ", value.ToArray())));
             }
         }
 
@@ -438,11 +436,11 @@ public sealed partial class EdgeProxy
 
             if (sb.Length > 0)
             {
-                list.Add(new("Cookie", sb.ToString()));
+                (list ??= []).Add(new("Cookie", sb.ToString()));
             }
         }
 
-        return list;
+        return list is null ? [] : list;
     }
 
     /// <param name="herd">
@@ -450,6 +448,7 @@ public sealed partial class EdgeProxy
     /// copy behind the others' (the thread pool's global queue is FIFO), so no viewer waits for others' megabytes before
     /// it hears the response has started — Varnish's streaming to waiters, not nginx's lock polling.
     /// </param>
+    /// <param name="cacheStatus">The whole Cache-Status value (<see cref="CacheStatus"/>), or null for a fresh hit, which formats its own.</param>
     private async Task ServeEntryAsync(HttpContext context, RequestState state, CacheEntry entry, CacheOutcome outcome, string? cacheStatus, long hitTtl = 0, bool herd = false)
     {
         state.Outcome = outcome;
@@ -482,7 +481,7 @@ public sealed partial class EdgeProxy
         else
         {
             headers.Age = age.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            AddTrace(headers, outcome, cacheStatus);
+            SetTrace(headers, outcome, cacheStatus);
         }
 
         if (ViewerConditionals.IsNotModified(context.Request, entry.StatusCode, etag, entry.LastModified))
@@ -824,7 +823,23 @@ public sealed partial class EdgeProxy
         }
     }
 
-    private void AddTrace(IHeaderDictionary headers, CacheOutcome outcome, string cacheStatus)
+    /// <summary>The Cache-Status value: this node's name, then <paramref name="detail"/>.</summary>
+    private string CacheStatus(string detail) => _nodeName + "; " + detail;
+
+    /// <summary>
+    /// A miss's Cache-Status, kept per (miss kind, origin status, stored, collapsed): every miss served one, and the few
+    /// combinations that occur repeat, so formatting it each time cost two strings per miss.
+    /// </summary>
+    private string MissCacheStatus(string missKind, int originStatus, bool stored, bool collapsed) =>
+        _missStatuses.GetOrAdd(
+            (missKind, originStatus, stored, collapsed),
+            static (key, nodeName) => $"{nodeName}; fwd={key.MissKind}; fwd-status={key.OriginStatus}{(key.Stored ? "; stored" : "")}{(key.Collapsed ? "; collapsed" : "")}",
+            _nodeName);
+
+    private void AddTrace(IHeaderDictionary headers, CacheOutcome outcome, string cacheStatus) => SetTrace(headers, outcome, CacheStatus(cacheStatus));
+
+    /// <param name="cacheStatus">The whole Cache-Status value, node name included.</param>
+    private void SetTrace(IHeaderDictionary headers, CacheOutcome outcome, string cacheStatus)
     {
         headers.Via = _via;
         headers["X-Cache"] = outcome switch
@@ -835,7 +850,7 @@ public sealed partial class EdgeProxy
             CacheOutcome.Error => "Error",
             _ => "Miss",
         };
-        headers["Cache-Status"] = _nodeName + "; " + cacheStatus;
+        headers["Cache-Status"] = cacheStatus;
     }
 
     private static long TtlSeconds(CacheEntry entry, DateTimeOffset now) => (long)Math.Floor(entry.TimeToLive(now).TotalSeconds);
