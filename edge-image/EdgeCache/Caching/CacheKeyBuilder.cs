@@ -23,14 +23,15 @@ public static class CacheKeyBuilder
 
     public static string PrimaryKey(CacheBehavior behavior, string path, string keyQuery, IHeaderDictionary headers)
     {
-        if (behavior.KeyHeaders.Length == 0 && behavior.KeyCookies.Length == 0)
+        var simpleLength = SimplePrimaryKeyLength(behavior, path, keyQuery);
+        if (simpleLength >= 0)
         {
-            // The common case, one allocation: same format as below.
-            return keyQuery.Length == 0 ? string.Concat(behavior.KeyPrefix, path) : string.Concat(behavior.KeyPrefix, path, "?", keyQuery);
+            // The common case, one allocation, written by the code the memory lookup formats its stack key with.
+            return string.Create(simpleLength, (behavior, path, keyQuery), static (key, s) => FormatSimplePrimaryKey(s.behavior, s.path, s.keyQuery, key));
         }
 
         var sb = new StringBuilder(path.Length + keyQuery.Length + 16);
-        sb.Append(behavior.Index).Append('|').Append(path);
+        sb.Append(behavior.KeyPrefix).Append(path);
         if (keyQuery.Length > 0)
         {
             sb.Append('?').Append(keyQuery);
