@@ -13,6 +13,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
+using Microsoft.Win32.SafeHandles;
 
 namespace EdgeCache.Fetching;
 
@@ -335,15 +336,15 @@ public sealed partial class FetchCoordinator : IDisposable
                 if (!body.IsFileBacked && body.Length > _cacheOptions.MaxObjectBytes)
                 {
                     // A response of unknown length (chunked, or compressed here) outgrew the memory tier's object limit.
+                    // Stored only if it goes to the disk tier as a large entry; otherwise it keeps streaming to the viewers
+                    // already reading, from a file if one could be opened. Tried once: tooLarge is then set or not.
                     if (!tooLarge)
                     {
                         await Task.Yield();
                         large = SpillToFile(fetch, entry, storable);
+                        tooLarge = large is null;
                     }
 
-                    // Stored only if it went to the disk tier as a large entry; otherwise it keeps streaming to the viewers
-                    // already reading, from a file if one could be opened.
-                    tooLarge = large is null;
                     if (!body.IsFileBacked && body.Length > _cacheOptions.MemoryBytes)
                     {
                         throw new IncompleteBodyException($"response of unknown length grew past the memory tier ({_cacheOptions.MemoryBytes} bytes) and no file could take it");
@@ -435,35 +436,34 @@ public sealed partial class FetchCoordinator : IDisposable
     /// </summary>
     private DiskCacheStore.LargeWrite? SpillToFile(InFlightFetch fetch, CacheEntry entry, bool storable)
     {
-        DiskCacheStore.LargeWrite? large = null;
-        try
+        if (storable && _disk.CanStoreLarge)
         {
-            if (storable && _disk.CanStoreLarge)
+            DiskCacheStore.LargeWrite? large = null;
+            try
             {
                 large = _disk.BeginLarge(fetch.Request.PrimaryKey, entry.SecondaryKey, fetch.Generation);
                 entry.Body.SpillToFile(large.Handle);
                 return large;
             }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // As when a large body with a Content-Length cannot start: the disk tier degrades (BodyStoreException is
+                // an IOException, for a copy that failed part-way). The body stays in memory.
+                _disk.FailLarge(large, ex);
+                LogSpillFailed(_logger, fetch.Request.Origin.Id, fetch.Request.Path, ex.Message);
+                return null;
+            }
+        }
 
-            var spill = _disk.OpenSpillFile();
-            try
-            {
-                entry.Body.SpillToFile(spill);
-            }
-            catch
-            {
-                spill.Dispose();
-                throw;
-            }
+        SafeFileHandle? spill = null;
+        try
+        {
+            spill = _disk.OpenSpillFile();
+            entry.Body.SpillToFile(spill);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            // BodyStoreException is an IOException: a disk that failed mid-copy degrades the tier, and the body stays in memory.
-            if (large is not null)
-            {
-                _disk.FailLarge(large, ex);
-            }
-
+            spill?.Dispose();
             LogSpillFailed(_logger, fetch.Request.Origin.Id, fetch.Request.Path, ex.Message);
         }
 
