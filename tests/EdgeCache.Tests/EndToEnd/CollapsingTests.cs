@@ -39,7 +39,7 @@ public sealed class CollapsingTests
     {
         var secondHalf = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var body = RandomBytes(2 * Half, seed: 2);
-        await using var origin = await HalfThenRest(body, secondHalf.Task);
+        await using var origin = await TestOrigin.StartGatedAsync(body, Half, secondHalf.Task);
         await using var edge = await EdgeNode.StartAsync(origin);
 
         using var leader = await edge.Viewer.GetAsync("/stream", HttpCompletionOption.ResponseHeadersRead);
@@ -65,7 +65,7 @@ public sealed class CollapsingTests
     {
         var secondHalf = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var body = RandomBytes(2 * Half, seed: 3);
-        await using var origin = await HalfThenRest(body, secondHalf.Task);
+        await using var origin = await TestOrigin.StartGatedAsync(body, Half, secondHalf.Task);
         await using var edge = await EdgeNode.StartAsync(origin);
 
         using var leaderClient = new HttpClient { BaseAddress = edge.Viewer.BaseAddress };
@@ -222,18 +222,7 @@ public sealed class CollapsingTests
         // memory tier (1 MiB). It moves to an unlinked spill file instead of being held in memory or cut off.
         var body = RandomBytes(3 * 1024 * 1024, seed: 12);
         var rest = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using var origin = await TestOrigin.StartAsync(async ctx =>
-        {
-            ctx.Response.Headers.CacheControl = "max-age=60";
-            await ctx.Response.Body.WriteAsync(body.AsMemory(0, Half));
-            await ctx.Response.Body.FlushAsync();
-            await rest.Task;
-            for (var at = Half; at < body.Length; at += Half)
-            {
-                await ctx.Response.Body.WriteAsync(body.AsMemory(at, Half));
-                await ctx.Response.Body.FlushAsync();
-            }
-        });
+        await using var origin = await TestOrigin.StartGatedAsync(body, Half, rest.Task, withLength: false);
         await using var edge = await EdgeNode.StartAsync(origin, o =>
         {
             o.Cache.MemoryBytes = 1024 * 1024;
@@ -257,17 +246,6 @@ public sealed class CollapsingTests
         Assert.Equal(body, await again.Content.ReadAsByteArrayAsync());
         Assert.Equal(2, origin.Count("/chunked.bin"));
     }
-
-    /// <summary>An origin that sends the first half of <paramref name="body"/>, then the rest once <paramref name="gate"/> opens.</summary>
-    private static Task<TestOrigin> HalfThenRest(byte[] body, Task gate) => TestOrigin.StartAsync(async ctx =>
-    {
-        ctx.Response.Headers.CacheControl = "max-age=60";
-        ctx.Response.ContentLength = body.Length;
-        await ctx.Response.Body.WriteAsync(body.AsMemory(0, Half));
-        await ctx.Response.Body.FlushAsync();
-        await gate;
-        await ctx.Response.Body.WriteAsync(body.AsMemory(Half));
-    });
 
     private static async Task<byte[]> ReadExactly(Stream stream, int count)
     {

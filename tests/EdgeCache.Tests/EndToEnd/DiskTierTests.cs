@@ -384,15 +384,7 @@ public sealed class DiskTierTests : IDisposable
         const int Size = 6 * 1024 * 1024;
         var large = CollapsingTests.RandomBytes(Size, seed: 7);
         var rest = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using var origin = await TestOrigin.StartAsync(async ctx =>
-        {
-            ctx.Response.Headers.CacheControl = "max-age=3600";
-            ctx.Response.ContentLength = Size;
-            await ctx.Response.Body.WriteAsync(large.AsMemory(0, 1024 * 1024));
-            await ctx.Response.Body.FlushAsync();
-            await rest.Task;
-            await ctx.Response.Body.WriteAsync(large.AsMemory(1024 * 1024));
-        });
+        await using var origin = await TestOrigin.StartGatedAsync(large, 1024 * 1024, rest.Task, cacheControl: "max-age=3600");
         await using (var edge = await EdgeNode.StartAsync(origin, o =>
         {
             o.Cache.Disk.Directory = _directory;
@@ -443,14 +435,7 @@ public sealed class DiskTierTests : IDisposable
         const int Size = 6 * 1024 * 1024;
         var large = CollapsingTests.RandomBytes(Size, seed: 13);
         var rest = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using var origin = await TestOrigin.StartAsync(async ctx =>
-        {
-            ctx.Response.Headers.CacheControl = "max-age=3600";
-            await ctx.Response.Body.WriteAsync(large.AsMemory(0, 2 * 1024 * 1024));
-            await ctx.Response.Body.FlushAsync();
-            await rest.Task;
-            await ctx.Response.Body.WriteAsync(large.AsMemory(2 * 1024 * 1024));
-        });
+        await using var origin = await TestOrigin.StartGatedAsync(large, 2 * 1024 * 1024, rest.Task, withLength: false, cacheControl: "max-age=3600");
         Action<EdgeCacheOptions> configure = o =>
         {
             o.Cache.Disk.Directory = _directory;
@@ -490,14 +475,7 @@ public sealed class DiskTierTests : IDisposable
         // cannot go to the disk tier as an entry; it still outgrows the 1 MiB memory tier and must not be held there.
         var large = CollapsingTests.RandomBytes(3 * 1024 * 1024, seed: 14);
         var rest = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using var origin = await TestOrigin.StartAsync(async ctx =>
-        {
-            ctx.Response.StatusCode = 418;
-            await ctx.Response.Body.WriteAsync(large.AsMemory(0, 2 * 1024 * 1024));
-            await ctx.Response.Body.FlushAsync();
-            await rest.Task;
-            await ctx.Response.Body.WriteAsync(large.AsMemory(2 * 1024 * 1024));
-        });
+        await using var origin = await TestOrigin.StartGatedAsync(large, 2 * 1024 * 1024, rest.Task, withLength: false, cacheControl: null, status: 418);
         await using var edge = await EdgeNode.StartAsync(origin, o =>
         {
             o.Cache.Disk.Directory = _directory;

@@ -68,6 +68,30 @@ public sealed class TestOrigin : IAsyncDisposable
         return origin;
     }
 
+    /// <summary>
+    /// An origin that sends the first <paramref name="first"/> bytes of <paramref name="body"/> and flushes them, then the
+    /// rest once <paramref name="gate"/> opens: with Content-Length, or chunked when <paramref name="withLength"/> is false.
+    /// </summary>
+    public static Task<TestOrigin> StartGatedAsync(byte[] body, int first, Task gate, bool withLength = true, string? cacheControl = "max-age=60", int status = 200) =>
+        StartAsync(async ctx =>
+        {
+            ctx.Response.StatusCode = status;
+            if (cacheControl is not null)
+            {
+                ctx.Response.Headers.CacheControl = cacheControl;
+            }
+
+            if (withLength)
+            {
+                ctx.Response.ContentLength = body.Length;
+            }
+
+            await ctx.Response.Body.WriteAsync(body.AsMemory(0, first));
+            await ctx.Response.Body.FlushAsync();
+            await gate;
+            await ctx.Response.Body.WriteAsync(body.AsMemory(first));
+        });
+
     public async ValueTask DisposeAsync()
     {
         await _app.StopAsync();
