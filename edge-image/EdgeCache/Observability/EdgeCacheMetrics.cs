@@ -33,6 +33,18 @@ public sealed class EdgeCacheMetrics
         DiskDegraded = factory.CreateGauge("edgecache_disk_degraded", "1 while the disk tier is off after an error and the node serves from memory only.");
         OriginFailovers = factory.CreateCounter("edgecache_origin_failovers_total", "Requests an origin group sent to its secondary, by group and reason (status, connect, timeout, protocol, circuit-open).", "group", "reason");
         OriginErrors = factory.CreateCounter("edgecache_origin_errors_total", "Origin fetches that failed, by origin and kind (connect, timeout, protocol, body).", "origin", "kind");
+
+        // The process and runtime figures an operator reads beside the cache's own: CPU, resident memory, GC counts
+        // (prometheus-net's DotNetStats), and two it lacks that show what the hot path costs the GC: bytes allocated
+        // and time paused. Read at scrape time only; nothing on the request path.
+        DotNetStats.Register(Registry);
+        var allocated = factory.CreateCounter("dotnet_gc_allocated_bytes_total", "Bytes allocated on the managed heap since the process started.");
+        var paused = factory.CreateCounter("dotnet_gc_pause_seconds_total", "Time the runtime paused threads for garbage collection since the process started.");
+        Registry.AddBeforeCollectCallback(() =>
+        {
+            allocated.IncTo(GC.GetTotalAllocatedBytes());
+            paused.IncTo(GC.GetTotalPauseDuration().TotalSeconds);
+        });
     }
 
     public CollectorRegistry Registry { get; }

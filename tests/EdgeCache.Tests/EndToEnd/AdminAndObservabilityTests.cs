@@ -102,6 +102,13 @@ public sealed class AdminAndObservabilityTests
         Assert.Contains("edgecache_origin_fetch_duration_seconds_count{origin=\"origin\",outcome=\"ok\"} 1", text, StringComparison.Ordinal);
         Assert.Contains("edgecache_collapsed_waiters_total", text, StringComparison.Ordinal);
         Assert.Contains("edgecache_evictions_total", text, StringComparison.Ordinal);
+
+        // The process and runtime beside the cache: CPU, memory, GC counts, and what the GC is paid.
+        Assert.Matches(@"(?m)^process_cpu_seconds_total [0-9.e+-]+$", text);
+        Assert.Matches(@"(?m)^process_working_set_bytes [1-9][0-9.e+]*$", text);
+        Assert.Matches(@"(?m)^dotnet_collection_count_total\{generation=""0""\} [0-9]+$", text);
+        Assert.Matches(@"(?m)^dotnet_gc_allocated_bytes_total [1-9][0-9.e+]*$", text);
+        Assert.Matches(@"(?m)^dotnet_gc_pause_seconds_total [0-9.e+-]+$", text);
     }
 
     [Fact]
