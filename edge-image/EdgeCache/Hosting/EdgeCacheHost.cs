@@ -29,6 +29,12 @@ public static class EdgeCacheHost
         builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Information);
         configureLogging?.Invoke(builder.Logging);
 
+        // ASP.NET Core's hosting layer starts an Activity and a log scope for every request whenever its logger is
+        // enabled at any level, to give request logs a trace id; its request logs are Information and below, and the
+        // node writes its own access log. Off, a hit allocates nothing in the host: ~860 B per hit and 11 gen0 GCs a
+        // second less under load in bench/ (1 KiB hits +10 %). Last, so no later filter turns it back on.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
+
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;

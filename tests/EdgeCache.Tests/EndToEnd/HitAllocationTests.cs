@@ -1,0 +1,169 @@
+using System.Buffers.Text;
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.RegularExpressions;
+using EdgeCache.Tests.Infrastructure;
+using Xunit.Abstractions;
+
+namespace EdgeCache.Tests.EndToEnd;
+
+/// <summary>
+/// What a cache hit allocates in the whole server (Kestrel, ASP.NET Core hosting and EdgeCache), measured in the server
+/// binary as it runs in production (its own process, its own runtime settings) through its /metrics. The
+/// BenchmarkDotNet project measures EdgeCache's own code; this catches what the host around it adds per request.
+/// </summary>
+public sealed partial class HitAllocationTests(ITestOutputHelper output)
+{
+    private static readonly byte[] Request = "GET /assets/app.css HTTP/1.1\r\nHost: cdn.example\r\n\r\n"u8.ToArray();
+
+    [OptimizedBuildFact]
+    public async Task A_hit_allocates_next_to_nothing_in_the_whole_server()
+    {
+        // Every allocated byte is paid again by the GC, in pauses that land on some viewer's request. ASP.NET Core's
+        // per-request Activity and log scope (created whenever its hosting logger is enabled at all) were ~860 B per
+        // 1 KiB hit, 11 gen0 collections a second under load.
+        var body = new byte[1024];
+        await using var origin = await TestOrigin.StartAsync(ctx =>
+        {
+            ctx.Response.Headers.CacheControl = "public, max-age=3600";
+            ctx.Response.Headers.ETag = "\"v1\"";
+            ctx.Response.ContentType = "text/css";
+            ctx.Response.ContentLength = body.Length;
+            return ctx.Response.Body.WriteAsync(body).AsTask();
+        });
+
+        await using var node = await ServerProcess.StartAsync(origin.Url);
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, node.ViewerPort));
+        var buffer = new byte[64 * 1024];
+        await ExchangeAsync(socket, buffer); // the miss
+        for (var i = 0; i < 5000; i++)
+        {
+            // Warm-up: tiered JIT, pools and per-second header strings settle.
+            await ExchangeAsync(socket, buffer);
+        }
+
+        const int Hits = 20_000;
+        var before = await node.AllocatedBytesAsync();
+        for (var i = 0; i < Hits; i++)
+        {
+            await ExchangeAsync(socket, buffer);
+        }
+
+        var perHit = (await node.AllocatedBytesAsync() - before) / Hits;
+        output.WriteLine($"{perHit:0.0} B allocated per hit");
+        Assert.Single(origin.Requests);
+        Assert.True(perHit < 128, $"a hit allocated {perHit:0} B in the server");
+    }
+
+    /// <summary>Sends the request and reads one whole 200 response (headers and Content-Length body).</summary>
+    private static async Task ExchangeAsync(Socket socket, byte[] buffer)
+    {
+        await socket.SendAsync(Request.AsMemory(), SocketFlags.None);
+        var received = 0;
+        var total = -1;
+        while (total < 0 || received < total)
+        {
+            var read = await socket.ReceiveAsync(buffer.AsMemory(received), SocketFlags.None);
+            Assert.True(read > 0, "the node closed the connection");
+            received += read;
+            if (total < 0)
+            {
+                total = ResponseLength(buffer.AsSpan(0, received));
+            }
+        }
+
+        Assert.True(received == total, "more bytes than one response");
+        Assert.True(buffer.AsSpan().StartsWith("HTTP/1.1 200 "u8), "not a 200");
+    }
+
+    /// <summary>Header block plus Content-Length, or -1 while the header block is incomplete.</summary>
+    private static int ResponseLength(ReadOnlySpan<byte> received)
+    {
+        var end = received.IndexOf("\r\n\r\n"u8);
+        if (end < 0)
+        {
+            return -1;
+        }
+
+        var at = received[..end].IndexOf("\r\nContent-Length: "u8);
+        Assert.True(at >= 0, "no Content-Length");
+        Assert.True(Utf8Parser.TryParse(received[(at + "\r\nContent-Length: "u8.Length)..], out int length, out _), "bad Content-Length");
+        return end + 4 + length;
+    }
+
+    [GeneratedRegex(@"^dotnet_gc_allocated_bytes_total (\S+)$", RegexOptions.Multiline)]
+    private static partial Regex AllocatedBytes();
+
+    /// <summary>The published server binary (EdgeCache.dll next to the tests) in its own process.</summary>
+    private sealed class ServerProcess : IAsyncDisposable
+    {
+        private readonly Process _process;
+        private readonly string _config;
+        private readonly HttpClient _admin;
+
+        private ServerProcess(Process process, string config, int viewerPort, int adminPort)
+        {
+            _process = process;
+            _config = config;
+            ViewerPort = viewerPort;
+            _admin = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{adminPort}") };
+        }
+
+        public int ViewerPort { get; }
+
+        public static async Task<ServerProcess> StartAsync(string originUrl)
+        {
+            int viewerPort = FreePort.Next(), adminPort = FreePort.Next();
+            var config = Path.Combine(Path.GetTempPath(), $"edgecache-alloc-{Guid.NewGuid():N}.json");
+            await File.WriteAllTextAsync(config, $$"""
+                {
+                  "listen": { "address": "127.0.0.1", "viewerPort": {{viewerPort}}, "adminPort": {{adminPort}} },
+                  "accessLog": { "enabled": false },
+                  "readiness": { "requireOrigins": false },
+                  "origins": [ { "id": "origin", "type": "http", "url": "{{originUrl}}" } ],
+                  "behaviors": [ { "pathPattern": "*", "origin": "origin" } ]
+                }
+                """);
+            var start = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+            start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "EdgeCache.dll"));
+            start.ArgumentList.Add("--config");
+            start.ArgumentList.Add(config);
+            var process = Process.Start(start)!;
+            _ = process.StandardOutput.ReadToEndAsync();
+            _ = process.StandardError.ReadToEndAsync();
+            var node = new ServerProcess(process, config, viewerPort, adminPort);
+            var deadline = Stopwatch.StartNew();
+            while (true)
+            {
+                try
+                {
+                    (await node._admin.GetAsync("/healthz")).EnsureSuccessStatusCode();
+                    return node;
+                }
+                catch (HttpRequestException) when (deadline.Elapsed < TimeSpan.FromSeconds(30) && !process.HasExited)
+                {
+                    await Task.Delay(50);
+                }
+            }
+        }
+
+        public async Task<double> AllocatedBytesAsync()
+        {
+            var match = AllocatedBytes().Match(await _admin.GetStringAsync("/metrics"));
+            Assert.True(match.Success, "no dotnet_gc_allocated_bytes_total on /metrics");
+            return double.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            _admin.Dispose();
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+            _process.Dispose();
+            File.Delete(_config);
+        }
+    }
+}

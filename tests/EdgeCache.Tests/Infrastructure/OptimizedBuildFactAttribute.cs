@@ -1,0 +1,21 @@
+using System.Diagnostics;
+using System.Reflection;
+using EdgeCache.Proxy;
+
+namespace EdgeCache.Tests.Infrastructure;
+
+/// <summary>
+/// A fact about the server as it ships: skipped when EdgeCache was compiled without optimizations (a Debug build
+/// allocates every async state machine, so allocation figures mean nothing there). ./test.sh builds Release.
+/// </summary>
+[AttributeUsage(AttributeTargets.Method)]
+public sealed class OptimizedBuildFactAttribute : FactAttribute
+{
+    public OptimizedBuildFactAttribute()
+    {
+        if (typeof(EdgeProxy).Assembly.GetCustomAttribute<DebuggableAttribute>()?.IsJITOptimizerDisabled == true)
+        {
+            Skip = "EdgeCache is a Debug build: run with -c Release (./test.sh does)";
+        }
+    }
+}
