@@ -3,10 +3,12 @@ using EdgeCache.Caching;
 using EdgeCache.Configuration;
 using EdgeCache.Disk;
 using EdgeCache.Fetching;
+using EdgeCache.Http;
 using EdgeCache.Observability;
 using EdgeCache.Origins;
 using EdgeCache.Proxy;
 using EdgeCache.Purging;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -54,6 +56,9 @@ public static class EdgeCacheHost
         }
 
         var services = builder.Services;
+        // Kestrel's connection pipes from 64 KiB blocks (LargeBlockMemoryPool says why). Kestrel and its socket
+        // transport take their pools from this service (.NET 10).
+        services.AddSingleton<IMemoryPoolFactory<byte>, LargeBlockMemoryPoolFactory>();
         services.AddSingleton<IOptions<EdgeCacheOptions>>(Options.Create(options));
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<EdgeCacheMetrics>();

@@ -5,13 +5,13 @@ using EdgeCache.Proxy;
 namespace EdgeCache.Tests.Infrastructure;
 
 /// <summary>
-/// A fact about the server as it ships: skipped when EdgeCache was compiled without optimizations (a Debug build
+/// A theory about the server as it ships: skipped when EdgeCache was compiled without optimizations (a Debug build
 /// allocates every async state machine, so allocation figures mean nothing there). ./test.sh builds Release.
 /// </summary>
 [AttributeUsage(AttributeTargets.Method)]
-public sealed class OptimizedBuildFactAttribute : FactAttribute
+public sealed class OptimizedBuildTheoryAttribute : TheoryAttribute
 {
-    public OptimizedBuildFactAttribute()
+    public OptimizedBuildTheoryAttribute()
     {
         if (typeof(EdgeProxy).Assembly.GetCustomAttribute<DebuggableAttribute>()?.IsJITOptimizerDisabled == true)
         {
