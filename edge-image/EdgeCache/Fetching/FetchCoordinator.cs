@@ -69,10 +69,10 @@ public sealed partial class FetchCoordinator : IDisposable
             if (_inFlight.TryAdd(collapseKey, fetch))
             {
                 isLeader = true;
-                // Not awaited and not tied to the viewer: it runs on the node's lifetime token, so the leader going away cannot
+                // Not tied to the viewer (the leader only waits on it): it runs on the node's lifetime token, so the leader going away cannot
                 // cancel it. Started inline rather than with Task.Run: it goes asynchronous at its first origin read anyway,
                 // and a thread-pool hop per miss was measurable in bench/.
-                _ = RunAsync(fetch);
+                fetch.Running = RunAsync(fetch);
                 return fetch;
             }
         }

@@ -22,7 +22,18 @@ public sealed class InFlightFetch(string collapseKey, FetchRequest request)
     /// <summary>The purge generation when the fetch started; a purge after that which covers the path keeps the result out of the cache.</summary>
     public long Generation { get; init; }
 
+    /// <summary>
+    /// The outcome, for the viewers that joined. Its continuations run on the thread pool: a herd's waiters must not be
+    /// served one after another on the thread that publishes it. The leader awaits <see cref="Running"/> instead.
+    /// </summary>
     public Task<FetchOutcome> Outcome => _outcome.Task;
+
+    /// <summary>
+    /// The fetch itself, from the origin request to the published <see cref="Outcome"/>. The leader resumes from it on the
+    /// thread that finished the fetch (the origin connection's I/O thread) instead of through <see cref="Outcome"/>: one
+    /// thread-pool hop, and its wake-up, less per miss.
+    /// </summary>
+    public Task Running { get; internal set; } = Task.CompletedTask;
 
     /// <summary>Viewers that joined this fetch besides the one that started it.</summary>
     public int Waiters => Volatile.Read(ref _waiters);

@@ -253,6 +253,12 @@ public sealed partial class EdgeProxy
             FetchOutcome outcome;
             try
             {
+                if (isLeader)
+                {
+                    // Resume where the fetch finishes, not through Outcome's thread-pool continuations (InFlightFetch.Running).
+                    await fetch.Running.WaitAsync(context.RequestAborted).ConfigureAwait(false);
+                }
+
                 outcome = await fetch.Outcome.WaitAsync(context.RequestAborted).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
