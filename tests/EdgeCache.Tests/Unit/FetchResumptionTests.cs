@@ -63,7 +63,8 @@ public sealed class FetchResumptionTests
             origins = Environment.CurrentManagedThreadId;
             var body = new MemoryStream("body{}"u8.ToArray());
             answered.SetResult(new OriginResponse(200, [new("Cache-Control", new StringValues("max-age=60"))], body.Length, body));
-        }) { Name = "origin I/O" };
+        })
+        { Name = "origin I/O" };
         originThread.Start();
         originThread.Join();
         await Task.WhenAll(leader, joiner).WaitAsync(TimeSpan.FromSeconds(10));
