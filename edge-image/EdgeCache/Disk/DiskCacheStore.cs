@@ -328,9 +328,12 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
     /// otherwise in the temp directory. It is unlinked at once, so its space goes back with its last reader's handle and
     /// a crash leaves nothing behind (a start-up's index pass also drops any <c>.tmp</c> that survived).
     /// </summary>
+    /// <summary>Where spill files go when there is no disk tier: the process's temp directory ($TMPDIR); tests point it at a small mount.</summary>
+    internal string TempDirectory { get; set; } = Path.GetTempPath();
+
     public SafeFileHandle OpenSpillFile()
     {
-        var directory = _directory is null ? Path.GetTempPath() : Path.Combine(_directory, "spill");
+        var directory = _directory is null ? TempDirectory : Path.Combine(_directory, "spill");
         Directory.CreateDirectory(directory);
         var path = Path.Combine(directory, $"spill-{Guid.NewGuid():N}{TempSuffix}");
         var handle = File.OpenHandle(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete, FileOptions.Asynchronous | FileOptions.DeleteOnClose);

@@ -15,4 +15,7 @@ public sealed partial class FetchCoordinator
 
     [LoggerMessage(EventId = 103, Level = LogLevel.Warning, Message = "Origin {OriginId} body for {Path} outgrew memory and could not move to a file: {Detail}; it streams from memory up to cache.memoryBytes")]
     private static partial void LogSpillFailed(ILogger logger, string originId, string path, string detail);
+
+    [LoggerMessage(EventId = 104, Level = LogLevel.Warning, Message = "Spill file for the origin {OriginId} body for {Path} failed: {Detail}; its viewers are cut off (no disk tier to degrade)")]
+    private static partial void LogSpillWriteFailed(ILogger logger, string originId, string path, string detail);
 }

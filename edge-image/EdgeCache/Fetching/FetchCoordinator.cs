@@ -389,8 +389,17 @@ public sealed partial class FetchCoordinator : IDisposable
         catch (BodyStoreException ex)
         {
             // The disk failed, not the origin: the tier degrades (log, metric) and later large responses pass through.
-            // The viewers already reading this body are cut off rather than given a short one as complete.
-            _disk.FailLarge(large, ex);
+            // A spill file in $TMPDIR on a node without a disk tier has no tier to degrade: it is logged. Either way the
+            // viewers already reading this body are cut off rather than given a short one as complete.
+            if (large is null && !_disk.Enabled)
+            {
+                LogSpillWriteFailed(_logger, origin.Id, fetch.Request.Path, ex.Message);
+            }
+            else
+            {
+                _disk.FailLarge(large, ex);
+            }
+
             body.Fail(ex);
         }
         catch (Exception ex)

@@ -284,6 +284,46 @@ public sealed class DiskTierTests : IDisposable
     }
 
     [Fact]
+    public async Task A_full_temp_directory_under_a_spill_file_cuts_its_viewer_off_but_degrades_no_disk_tier()
+    {
+        // No disk tier: a chunked body past maxObjectBytes spills to $TMPDIR (here a 1 MiB mount), which fills.
+        var quota = Path.Combine(_directory, "tmpdir");
+        Directory.CreateDirectory(quota);
+        await Run("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", quota);
+        try
+        {
+            var body = CollapsingTests.RandomBytes(3 * 1024 * 1024, seed: 21);
+            await using var origin = await TestOrigin.StartAsync(async ctx =>
+            {
+                ctx.Response.Headers.CacheControl = "max-age=3600";
+                await ctx.Response.Body.WriteAsync(ctx.Request.Path == "/chunked.bin" ? body : body.AsMemory(0, 1000)); // no Content-Length
+            });
+            await using var edge = await EdgeNode.StartAsync(origin, o =>
+            {
+                o.Cache.MemoryBytes = 1024 * 1024;
+                o.Cache.MaxObjectBytes = 64 * 1024;
+            });
+            edge.Get<DiskCacheStore>().TempDirectory = quota;
+            var metrics = edge.Get<EdgeCacheMetrics>();
+
+            await Assert.ThrowsAnyAsync<HttpRequestException>(() => edge.Viewer.GetByteArrayAsync("/chunked.bin"));
+
+            Assert.False(edge.Get<DiskCacheStore>().Degraded);
+            Assert.Equal(0, metrics.DiskDegraded.Value);
+            Assert.Equal(0, metrics.DiskErrors.WithLabels("write").Value);
+            Assert.Equal(0, metrics.OriginErrors.WithLabels("origin", "body").Value); // the origin did nothing wrong
+            await CachingTests.Eventually(() => !Directory.EnumerateFiles(quota).Any());
+
+            using var small = await edge.Viewer.GetAsync("/small.txt");
+            Assert.Equal(body[..1000], await small.Content.ReadAsByteArrayAsync());
+        }
+        finally
+        {
+            await Run("umount", "-l", quota);
+        }
+    }
+
+    [Fact]
     public async Task Purges_reach_the_disk_tier()
     {
         await using var origin = await Origin();
