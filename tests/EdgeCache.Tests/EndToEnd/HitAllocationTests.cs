@@ -1,5 +1,4 @@
 using System.Buffers.Text;
-using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
@@ -37,7 +36,8 @@ public sealed partial class HitAllocationTests(ITestOutputHelper output)
             return ctx.Response.Body.WriteAsync(body).AsTask();
         });
 
-        await using var node = await ServerProcess.StartAsync(origin.Url);
+        await using var node = await EdgeNodeProcess.StartAsync(origin.Url);
+        using var admin = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{node.AdminPort}") };
         using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, node.ViewerPort));
         var buffer = new byte[bodySize + (16 * 1024)];
@@ -48,13 +48,13 @@ public sealed partial class HitAllocationTests(ITestOutputHelper output)
             await ExchangeAsync(socket, buffer);
         }
 
-        var before = await node.AllocatedBytesAsync();
+        var before = await AllocatedBytesAsync(admin);
         for (var i = 0; i < hits; i++)
         {
             await ExchangeAsync(socket, buffer);
         }
 
-        var perHit = (await node.AllocatedBytesAsync() - before) / hits;
+        var perHit = (await AllocatedBytesAsync(admin) - before) / hits;
         output.WriteLine($"{bodySize} B body: {perHit:0.0} B allocated per hit");
         Assert.Single(origin.Requests);
         Assert.True(perHit < 128, $"a hit allocated {perHit:0} B in the server");
@@ -99,73 +99,10 @@ public sealed partial class HitAllocationTests(ITestOutputHelper output)
     [GeneratedRegex(@"^dotnet_gc_allocated_bytes_total (\S+)$", RegexOptions.Multiline)]
     private static partial Regex AllocatedBytes();
 
-    /// <summary>The published server binary (EdgeCache.dll next to the tests) in its own process.</summary>
-    private sealed class ServerProcess : IAsyncDisposable
+    private static async Task<double> AllocatedBytesAsync(HttpClient admin)
     {
-        private readonly Process _process;
-        private readonly string _config;
-        private readonly HttpClient _admin;
-
-        private ServerProcess(Process process, string config, int viewerPort, int adminPort)
-        {
-            _process = process;
-            _config = config;
-            ViewerPort = viewerPort;
-            _admin = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{adminPort}") };
-        }
-
-        public int ViewerPort { get; }
-
-        public static async Task<ServerProcess> StartAsync(string originUrl)
-        {
-            int viewerPort = FreePort.Next(), adminPort = FreePort.Next();
-            var config = Path.Combine(Path.GetTempPath(), $"edgecache-alloc-{Guid.NewGuid():N}.json");
-            await File.WriteAllTextAsync(config, $$"""
-                {
-                  "listen": { "address": "127.0.0.1", "viewerPort": {{viewerPort}}, "adminPort": {{adminPort}} },
-                  "accessLog": { "enabled": false },
-                  "readiness": { "requireOrigins": false },
-                  "origins": [ { "id": "origin", "type": "http", "url": "{{originUrl}}" } ],
-                  "behaviors": [ { "pathPattern": "*", "origin": "origin" } ]
-                }
-                """);
-            var start = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
-            start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "EdgeCache.dll"));
-            start.ArgumentList.Add("--config");
-            start.ArgumentList.Add(config);
-            var process = Process.Start(start)!;
-            _ = process.StandardOutput.ReadToEndAsync();
-            _ = process.StandardError.ReadToEndAsync();
-            var node = new ServerProcess(process, config, viewerPort, adminPort);
-            var deadline = Stopwatch.StartNew();
-            while (true)
-            {
-                try
-                {
-                    (await node._admin.GetAsync("/healthz")).EnsureSuccessStatusCode();
-                    return node;
-                }
-                catch (HttpRequestException) when (deadline.Elapsed < TimeSpan.FromSeconds(30) && !process.HasExited)
-                {
-                    await Task.Delay(50);
-                }
-            }
-        }
-
-        public async Task<double> AllocatedBytesAsync()
-        {
-            var match = AllocatedBytes().Match(await _admin.GetStringAsync("/metrics"));
-            Assert.True(match.Success, "no dotnet_gc_allocated_bytes_total on /metrics");
-            return double.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            _admin.Dispose();
-            _process.Kill(entireProcessTree: true);
-            await _process.WaitForExitAsync();
-            _process.Dispose();
-            File.Delete(_config);
-        }
+        var match = AllocatedBytes().Match(await admin.GetStringAsync("/metrics"));
+        Assert.True(match.Success, "no dotnet_gc_allocated_bytes_total on /metrics");
+        return double.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
     }
 }

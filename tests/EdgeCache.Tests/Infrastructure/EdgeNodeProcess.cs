@@ -1,0 +1,95 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+
+namespace EdgeCache.Tests.Infrastructure;
+
+/// <summary>
+/// The server binary (EdgeCache.dll next to the tests) in its own process, as it runs in production: its own runtime
+/// settings, signals, exit code. One http origin and the default behavior; the access log off.
+/// </summary>
+public sealed class EdgeNodeProcess : IAsyncDisposable
+{
+    private readonly string _config;
+
+    private EdgeNodeProcess(Process process, string config, int viewerPort, int adminPort)
+    {
+        Process = process;
+        _config = config;
+        ViewerPort = viewerPort;
+        AdminPort = adminPort;
+    }
+
+    public Process Process { get; }
+
+    public int ViewerPort { get; }
+
+    public int AdminPort { get; }
+
+    /// <param name="gracePeriodSeconds">shutdown.gracePeriodSeconds: how long SIGTERM lets responses in flight finish.</param>
+    public static async Task<EdgeNodeProcess> StartAsync(string originUrl, int gracePeriodSeconds = 20)
+    {
+        // Ports are picked free for a child process and could be taken before it binds: start again with new ones.
+        for (var attempt = 1; ; attempt++)
+        {
+            var viewerPort = FreePort.Next();
+            var adminPort = FreePort.Next();
+            var config = Path.Combine(Path.GetTempPath(), $"edgecache-process-{Guid.NewGuid():N}.json");
+            await File.WriteAllTextAsync(config, $$"""
+                {
+                  "listen": { "address": "127.0.0.1", "viewerPort": {{viewerPort}}, "adminPort": {{adminPort}} },
+                  "shutdown": { "gracePeriodSeconds": {{gracePeriodSeconds}} },
+                  "accessLog": { "enabled": false },
+                  "origins": [ { "id": "origin", "type": "http", "url": "{{originUrl}}" } ],
+                  "behaviors": [ { "pathPattern": "*", "origin": "origin" } ]
+                }
+                """);
+            var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "EdgeCache.dll"));
+            start.ArgumentList.Add("--config");
+            start.ArgumentList.Add(config);
+            var server = Process.Start(start)!;
+            _ = server.StandardOutput.ReadToEndAsync();
+            _ = server.StandardError.ReadToEndAsync();
+            var deadline = DateTime.UtcNow.AddSeconds(15);
+            while (!server.HasExited && DateTime.UtcNow < deadline && !await CanConnectAsync(adminPort))
+            {
+                await Task.Delay(50);
+            }
+
+            if (!server.HasExited && await CanConnectAsync(adminPort))
+            {
+                return new EdgeNodeProcess(server, config, viewerPort, adminPort);
+            }
+
+            File.Delete(config);
+            server.Dispose();
+            Assert.True(attempt < 3, "the edge node process did not start");
+        }
+    }
+
+    public static async Task<bool> CanConnectAsync(int port)
+    {
+        try
+        {
+            using var socket = new TcpClient();
+            await socket.ConnectAsync("127.0.0.1", port);
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!Process.HasExited)
+        {
+            Process.Kill(entireProcessTree: true);
+            await Process.WaitForExitAsync();
+        }
+
+        Process.Dispose();
+        File.Delete(_config);
+    }
+}
