@@ -199,128 +199,103 @@ public sealed class DiskTierTests : IDisposable
     [Fact]
     public async Task A_full_disk_degrades_to_memory_only_and_the_node_keeps_serving()
     {
-        var quota = Path.Combine(_directory, "quota");
-        Directory.CreateDirectory(quota);
-        await Run("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", quota);
-        try
+        await using var mount = await MountTinyDiskAsync("quota");
+        var quota = mount.Path;
+        await using var origin = await Origin();
+        await using var edge = await EdgeNode.StartAsync(origin, o => o.Cache.Disk.Directory = quota);
+        for (var i = 0; i < 8; i++)
         {
-            await using var origin = await Origin();
-            await using var edge = await EdgeNode.StartAsync(origin, o => o.Cache.Disk.Directory = quota);
-            for (var i = 0; i < 8; i++)
-            {
-                using var response = await edge.Viewer.GetAsync($"/fill{i}.bin");
-                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-                Assert.Equal(Body($"/fill{i}.bin"), await response.Content.ReadAsByteArrayAsync());
-            }
-
-            var metrics = edge.Get<EdgeCacheMetrics>();
-            await CachingTests.Eventually(() => metrics.DiskErrors.WithLabels("write").Value >= 1);
-            Assert.True(edge.Get<DiskCacheStore>().Degraded);
-            Assert.Equal(1, metrics.DiskDegraded.Value);
-            Assert.Empty(Directory.EnumerateFiles(quota, "*.tmp", SearchOption.AllDirectories));
-
-            // Still serving: hits from memory, misses from the origin.
-            using var hit = await edge.Viewer.GetAsync("/fill7.bin");
-            Assert.Equal("Hit", hit.XCache());
-            using var miss = await edge.Viewer.GetAsync("/after-full.bin");
-            Assert.Equal(Body("/after-full.bin"), await miss.Content.ReadAsByteArrayAsync());
+            using var response = await edge.Viewer.GetAsync($"/fill{i}.bin");
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal(Body($"/fill{i}.bin"), await response.Content.ReadAsByteArrayAsync());
         }
-        finally
-        {
-            await Run("umount", quota);
-        }
+
+        var metrics = edge.Get<EdgeCacheMetrics>();
+        await CachingTests.Eventually(() => metrics.DiskErrors.WithLabels("write").Value >= 1);
+        Assert.True(edge.Get<DiskCacheStore>().Degraded);
+        Assert.Equal(1, metrics.DiskDegraded.Value);
+        Assert.Empty(Directory.EnumerateFiles(quota, "*.tmp", SearchOption.AllDirectories));
+
+        // Still serving: hits from memory, misses from the origin.
+        using var hit = await edge.Viewer.GetAsync("/fill7.bin");
+        Assert.Equal("Hit", hit.XCache());
+        using var miss = await edge.Viewer.GetAsync("/after-full.bin");
+        Assert.Equal(Body("/after-full.bin"), await miss.Content.ReadAsByteArrayAsync());
     }
 
     [Fact]
     public async Task A_disk_full_while_streaming_a_large_body_degrades_the_disk_tier_and_later_large_requests_pass_through()
     {
-        var quota = Path.Combine(_directory, "quota");
-        Directory.CreateDirectory(quota);
-        await Run("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", quota);
-        try
+        await using var mount = await MountTinyDiskAsync("quota");
+        var quota = mount.Path;
+        var large = CollapsingTests.RandomBytes(2 * 1024 * 1024, seed: 11);
+        await using var origin = await TestOrigin.StartAsync(async ctx =>
         {
-            var large = CollapsingTests.RandomBytes(2 * 1024 * 1024, seed: 11);
-            await using var origin = await TestOrigin.StartAsync(async ctx =>
-            {
-                var body = ctx.Request.Path == "/large.bin" ? large : Body(ctx.Request.Path.Value!)[..1000];
-                ctx.Response.Headers.CacheControl = "max-age=3600";
-                ctx.Response.ContentLength = body.Length;
-                await ctx.Response.Body.WriteAsync(body);
-            });
-            await using var edge = await EdgeNode.StartAsync(origin, o =>
-            {
-                o.Cache.Disk.Directory = quota;
-                o.Cache.MaxObjectBytes = 64 * 1024;
-            });
-            var metrics = edge.Get<EdgeCacheMetrics>();
-
-            // The 2 MiB body cannot fit in the 1 MiB disk: the viewer's transfer is cut off, never ended short as complete.
-            await Assert.ThrowsAnyAsync<HttpRequestException>(() => edge.Viewer.GetByteArrayAsync("/large.bin"));
-
-            await CachingTests.Eventually(() => metrics.DiskErrors.WithLabels("write").Value >= 1);
-            Assert.True(edge.Get<DiskCacheStore>().Degraded);
-            Assert.Equal(1, metrics.DiskDegraded.Value);
-            Assert.Equal(0, metrics.OriginErrors.WithLabels("origin", "body").Value);
-            Assert.Empty(Directory.EnumerateFiles(quota, "*", SearchOption.AllDirectories));
-
-            // The node keeps serving: the large object now passes through whole, small ones are cached in memory.
-            using (var passed = await edge.Viewer.GetAsync("/large.bin"))
-            {
-                Assert.Equal(HttpStatusCode.OK, passed.StatusCode);
-                Assert.Contains("detail=too-large", passed.Header("Cache-Status"), StringComparison.Ordinal);
-                Assert.Equal(large, await passed.Content.ReadAsByteArrayAsync());
-            }
-
-            (await edge.Viewer.GetAsync("/small.txt")).Dispose();
-            using var hit = await edge.Viewer.GetAsync("/small.txt");
-            Assert.Equal("Hit", hit.XCache());
-            Assert.Equal(2, origin.Count("/large.bin"));
-        }
-        finally
+            var body = ctx.Request.Path == "/large.bin" ? large : Body(ctx.Request.Path.Value!)[..1000];
+            ctx.Response.Headers.CacheControl = "max-age=3600";
+            ctx.Response.ContentLength = body.Length;
+            await ctx.Response.Body.WriteAsync(body);
+        });
+        await using var edge = await EdgeNode.StartAsync(origin, o =>
         {
-            // Lazy: a handle a failing run left open must not leave the mount behind.
-            await Run("umount", "-l", quota);
+            o.Cache.Disk.Directory = quota;
+            o.Cache.MaxObjectBytes = 64 * 1024;
+        });
+        var metrics = edge.Get<EdgeCacheMetrics>();
+
+        // The 2 MiB body cannot fit in the 1 MiB disk: the viewer's transfer is cut off, never ended short as complete.
+        await Assert.ThrowsAnyAsync<HttpRequestException>(() => edge.Viewer.GetByteArrayAsync("/large.bin"));
+
+        await CachingTests.Eventually(() => metrics.DiskErrors.WithLabels("write").Value >= 1);
+        Assert.True(edge.Get<DiskCacheStore>().Degraded);
+        Assert.Equal(1, metrics.DiskDegraded.Value);
+        Assert.Equal(0, metrics.OriginErrors.WithLabels("origin", "body").Value);
+        Assert.Empty(Directory.EnumerateFiles(quota, "*", SearchOption.AllDirectories));
+
+        // The node keeps serving: the large object now passes through whole, small ones are cached in memory.
+        using (var passed = await edge.Viewer.GetAsync("/large.bin"))
+        {
+            Assert.Equal(HttpStatusCode.OK, passed.StatusCode);
+            Assert.Contains("detail=too-large", passed.Header("Cache-Status"), StringComparison.Ordinal);
+            Assert.Equal(large, await passed.Content.ReadAsByteArrayAsync());
         }
+
+        (await edge.Viewer.GetAsync("/small.txt")).Dispose();
+        using var hit = await edge.Viewer.GetAsync("/small.txt");
+        Assert.Equal("Hit", hit.XCache());
+        Assert.Equal(2, origin.Count("/large.bin"));
     }
 
     [Fact]
     public async Task A_full_temp_directory_under_a_spill_file_cuts_its_viewer_off_but_degrades_no_disk_tier()
     {
         // No disk tier: a chunked body past maxObjectBytes spills to $TMPDIR (here a 1 MiB mount), which fills.
-        var quota = Path.Combine(_directory, "tmpdir");
-        Directory.CreateDirectory(quota);
-        await Run("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", quota);
-        try
+        await using var mount = await MountTinyDiskAsync("tmpdir");
+        var quota = mount.Path;
+        var body = CollapsingTests.RandomBytes(3 * 1024 * 1024, seed: 21);
+        await using var origin = await TestOrigin.StartAsync(async ctx =>
         {
-            var body = CollapsingTests.RandomBytes(3 * 1024 * 1024, seed: 21);
-            await using var origin = await TestOrigin.StartAsync(async ctx =>
-            {
-                ctx.Response.Headers.CacheControl = "max-age=3600";
-                await ctx.Response.Body.WriteAsync(ctx.Request.Path == "/chunked.bin" ? body : body.AsMemory(0, 1000)); // no Content-Length
-            });
-            await using var edge = await EdgeNode.StartAsync(origin, o =>
-            {
-                o.Cache.MemoryBytes = 1024 * 1024;
-                o.Cache.MaxObjectBytes = 64 * 1024;
-            });
-            edge.Get<DiskCacheStore>().TempDirectory = quota;
-            var metrics = edge.Get<EdgeCacheMetrics>();
-
-            await Assert.ThrowsAnyAsync<HttpRequestException>(() => edge.Viewer.GetByteArrayAsync("/chunked.bin"));
-
-            Assert.False(edge.Get<DiskCacheStore>().Degraded);
-            Assert.Equal(0, metrics.DiskDegraded.Value);
-            Assert.Equal(0, metrics.DiskErrors.WithLabels("write").Value);
-            Assert.Equal(0, metrics.OriginErrors.WithLabels("origin", "body").Value); // the origin did nothing wrong
-            await CachingTests.Eventually(() => !Directory.EnumerateFiles(quota).Any());
-
-            using var small = await edge.Viewer.GetAsync("/small.txt");
-            Assert.Equal(body[..1000], await small.Content.ReadAsByteArrayAsync());
-        }
-        finally
+            ctx.Response.Headers.CacheControl = "max-age=3600";
+            await ctx.Response.Body.WriteAsync(ctx.Request.Path == "/chunked.bin" ? body : body.AsMemory(0, 1000)); // no Content-Length
+        });
+        await using var edge = await EdgeNode.StartAsync(origin, o =>
         {
-            await Run("umount", "-l", quota);
-        }
+            o.Cache.MemoryBytes = 1024 * 1024;
+            o.Cache.MaxObjectBytes = 64 * 1024;
+        });
+        edge.Get<DiskCacheStore>().TempDirectory = quota;
+        var metrics = edge.Get<EdgeCacheMetrics>();
+
+        await Assert.ThrowsAnyAsync<HttpRequestException>(() => edge.Viewer.GetByteArrayAsync("/chunked.bin"));
+
+        Assert.False(edge.Get<DiskCacheStore>().Degraded);
+        Assert.Equal(0, metrics.DiskDegraded.Value);
+        Assert.Equal(0, metrics.DiskErrors.WithLabels("write").Value);
+        Assert.Equal(0, metrics.OriginErrors.WithLabels("origin", "body").Value); // the origin did nothing wrong
+        await CachingTests.Eventually(() => !Directory.EnumerateFiles(quota).Any());
+
+        using var small = await edge.Viewer.GetAsync("/small.txt");
+        Assert.Equal(body[..1000], await small.Content.ReadAsByteArrayAsync());
     }
 
     [Fact]
@@ -561,6 +536,25 @@ public sealed class DiskTierTests : IDisposable
 
     /// <summary>A 200 KiB body that depends on the path, so a mix-up between entries shows.</summary>
     private static byte[] Body(string path) => CollapsingTests.RandomBytes(200 * 1024, seed: path.GetHashCode(StringComparison.Ordinal));
+
+    /// <summary>
+    /// A 1 MiB tmpfs under the test's directory: a disk that fills. Unmounted lazily, so a handle a failing run left
+    /// open cannot leave the mount behind.
+    /// </summary>
+    private async Task<TinyDisk> MountTinyDiskAsync(string name)
+    {
+        var path = Path.Combine(_directory, name);
+        Directory.CreateDirectory(path);
+        await Run("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", path);
+        return new TinyDisk(path);
+    }
+
+    private sealed class TinyDisk(string path) : IAsyncDisposable
+    {
+        public string Path { get; } = path;
+
+        public async ValueTask DisposeAsync() => await Run("umount", "-l", Path);
+    }
 
     private static async Task Run(string command, params string[] args)
     {
