@@ -14,4 +14,10 @@ public sealed class ListenOptions
     /// Safe because nothing on the request path blocks; turn it off when adding code that might.
     /// </summary>
     public bool InlineIo { get; set; } = true;
+
+    /// <summary>
+    /// Send viewer responses through <see cref="Http.ViewerSocketWriter"/>, which lets a stored body go to the kernel
+    /// from the cache's memory instead of being copied into Kestrel's output pipe first. Off: Kestrel's own output.
+    /// </summary>
+    public bool DirectBodySend { get; set; } = true;
 }

@@ -44,7 +44,14 @@ public static class EdgeCacheHost
             kestrel.Limits.MaxRequestLineSize = options.Limits.MaxRequestLineBytes;
             kestrel.Limits.MaxRequestBodySize = options.Limits.MaxRequestBodyBytes;
             var address = IPAddress.Parse(options.Listen.Address);
-            kestrel.Listen(address, options.Listen.ViewerPort, listen => listen.Protocols = HttpProtocols.Http1);
+            kestrel.Listen(address, options.Listen.ViewerPort, listen =>
+            {
+                listen.Protocols = HttpProtocols.Http1;
+                if (options.Listen.DirectBodySend)
+                {
+                    listen.UseViewerSocketWriter();
+                }
+            });
             kestrel.Listen(address, options.Listen.AdminPort, listen => listen.Protocols = HttpProtocols.Http1);
         });
 

@@ -43,7 +43,8 @@ public sealed class EdgeNode : IAsyncDisposable
 
     /// <summary>One http origin "origin" and one default behavior; <paramref name="configure"/> adjusts the rest.</summary>
     /// <param name="configureLogging">Runs after the node's own logging set-up (e.g. to capture the access log).</param>
-    public static async Task<EdgeNode> StartAsync(TestOrigin origin, Action<EdgeCacheOptions>? configure = null, Action<ILoggingBuilder>? configureLogging = null)
+    /// <param name="configureServices">Runs after the node's own service registrations (e.g. to wrap one).</param>
+    public static async Task<EdgeNode> StartAsync(TestOrigin origin, Action<EdgeCacheOptions>? configure = null, Action<ILoggingBuilder>? configureLogging = null, Action<IServiceCollection>? configureServices = null)
     {
         var node = await StartAsync(
             options =>
@@ -52,12 +53,13 @@ public sealed class EdgeNode : IAsyncDisposable
                 options.Behaviors.Add(new BehaviorOptions { PathPattern = "*", Origin = "origin" });
                 configure?.Invoke(options);
             },
-            configureLogging);
+            configureLogging,
+            configureServices);
         origin.Clock = node.Time;
         return node;
     }
 
-    public static async Task<EdgeNode> StartAsync(Action<EdgeCacheOptions> configure, Action<ILoggingBuilder>? configureLogging = null)
+    public static async Task<EdgeNode> StartAsync(Action<EdgeCacheOptions> configure, Action<ILoggingBuilder>? configureLogging = null, Action<IServiceCollection>? configureServices = null)
     {
         // The node must know its ports before it starts (admin vs viewer), so they are picked free and may be taken by
         // a parallel test before the bind: retry with new ones rather than flake.
@@ -81,7 +83,11 @@ public sealed class EdgeNode : IAsyncDisposable
             var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
             var app = EdgeCacheHost.Build(
                 options,
-                services => services.AddSingleton<TimeProvider>(time),
+                services =>
+                {
+                    services.AddSingleton<TimeProvider>(time);
+                    configureServices?.Invoke(services);
+                },
                 logging =>
                 {
                     logging.SetMinimumLevel(LogLevel.Warning);

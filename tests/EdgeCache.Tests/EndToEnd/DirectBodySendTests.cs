@@ -1,0 +1,244 @@
+using System.Buffers;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Text;
+using EdgeCache.Http;
+using EdgeCache.Tests.Infrastructure;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace EdgeCache.Tests.EndToEnd;
+
+/// <summary>
+/// listen.directBodySend: the viewer connection's bytes go out through <see cref="ViewerSocketWriter"/>, and a stored
+/// body goes to the socket from the cache's memory instead of through Kestrel's pipe blocks. Raw sockets, so that
+/// what is checked is the bytes on the wire, in order.
+/// </summary>
+public sealed class DirectBodySendTests
+{
+    private const int Large = 1024 * 1024;
+    private const int Small = 1024;
+    private const int Huge = 6 * 1024 * 1024; // more than loopback's socket buffers hold: the send goes asynchronous
+
+    private static readonly Dictionary<string, byte[]> Bodies = new()
+    {
+        ["/large.bin"] = RandomNumberGenerator.GetBytes(Large),
+        ["/small.bin"] = RandomNumberGenerator.GetBytes(Small),
+        ["/huge.bin"] = RandomNumberGenerator.GetBytes(Huge),
+    };
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_large_hit_goes_out_from_the_stored_bytes_instead_of_being_copied_through_pipe_blocks(bool directBodySend)
+    {
+        await using var origin = await StartOriginAsync();
+        var pools = new CountingMemoryPoolFactory();
+        await using var edge = await EdgeNode.StartAsync(
+            origin,
+            options => options.Listen.DirectBodySend = directBodySend,
+            configureServices: services => services.AddSingleton<IMemoryPoolFactory<byte>>(pools));
+        using var viewer = await ConnectAsync(edge);
+        await ExchangeAsync(viewer, "GET /large.bin"); // the miss
+
+        const int Hits = 10;
+        var before = pools.Rents;
+        for (var i = 0; i < Hits; i++)
+        {
+            var (status, headers, body) = await ExchangeAsync(viewer, "GET /large.bin");
+            Assert.Equal(200, status);
+            Assert.Contains("X-Cache: Hit", headers, StringComparison.Ordinal);
+            Assert.Equal(Bodies["/large.bin"], body);
+        }
+
+        // 64 KiB blocks: a 1 MiB body copied into the pipe takes 16 of them; sent directly, a hit takes one for its
+        // headers and the socket transport one for the request it reads.
+        var rentsPerHit = (double)(pools.Rents - before) / Hits;
+        if (directBodySend)
+        {
+            Assert.True(rentsPerHit <= 3, $"{rentsPerHit} pool blocks per 1 MiB hit: the body went through pipe blocks");
+        }
+        else
+        {
+            Assert.True(rentsPerHit >= 16, $"{rentsPerHit} pool blocks per 1 MiB hit with Kestrel's own output");
+        }
+
+        Assert.Equal(1, origin.Count("/large.bin"));
+    }
+
+    [Fact]
+    public async Task Pipelined_requests_get_their_responses_in_order_and_intact()
+    {
+        await using var origin = await StartOriginAsync();
+        await using var edge = await EdgeNode.StartAsync(origin);
+        using var viewer = await ConnectAsync(edge);
+        await ExchangeAsync(viewer, "GET /large.bin");
+        await ExchangeAsync(viewer, "GET /small.bin");
+
+        // Four requests in one write: Kestrel answers them one after another on the same writer, and each stored
+        // body must follow its own headers, never another response's.
+        string[] requests = ["GET /large.bin", "GET /small.bin", "HEAD /large.bin", "GET /large.bin"];
+        await viewer.SendAsync(Encoding.ASCII.GetBytes(string.Concat(requests.Select(RequestText))));
+        var reader = new ResponseReader(viewer);
+        foreach (var request in requests)
+        {
+            var head = request.StartsWith("HEAD", StringComparison.Ordinal);
+            var path = request[(request.IndexOf(' ') + 1)..];
+            var (status, headers, body) = await reader.ReadAsync(head);
+            Assert.Equal(200, status);
+            Assert.Contains($"Content-Length: {Bodies[path].Length}", headers, StringComparison.Ordinal);
+            Assert.Equal(head ? [] : Bodies[path], body);
+        }
+    }
+
+    [Fact]
+    public async Task A_viewer_that_reads_slowly_gets_every_byte_of_every_response()
+    {
+        await using var origin = await StartOriginAsync();
+        await using var edge = await EdgeNode.StartAsync(origin, options => options.Cache.MaxObjectBytes = 8L * 1024 * 1024);
+        using var viewer = await ConnectAsync(edge);
+        viewer.ReceiveBufferSize = 16 * 1024;
+        await ExchangeAsync(viewer, "GET /huge.bin");
+
+        await viewer.SendAsync(Encoding.ASCII.GetBytes(RequestText("GET /huge.bin") + RequestText("GET /small.bin") + RequestText("GET /huge.bin")));
+        // Not reading for a while fills the socket buffers, so the node's send of the first body is left pending.
+        await Task.Delay(200);
+        var reader = new ResponseReader(viewer, chunk: 4096);
+        Assert.Equal(Bodies["/huge.bin"], (await reader.ReadAsync(head: false)).Body);
+        Assert.Equal(Bodies["/small.bin"], (await reader.ReadAsync(head: false)).Body);
+        Assert.Equal(Bodies["/huge.bin"], (await reader.ReadAsync(head: false)).Body);
+    }
+
+    [Fact]
+    public async Task A_viewer_that_resets_mid_body_does_not_disturb_the_next_ones()
+    {
+        await using var origin = await StartOriginAsync();
+        await using var edge = await EdgeNode.StartAsync(origin, options => options.Cache.MaxObjectBytes = 8L * 1024 * 1024);
+        using (var first = await ConnectAsync(edge))
+        {
+            await ExchangeAsync(first, "GET /huge.bin");
+            await first.SendAsync(Encoding.ASCII.GetBytes(RequestText("GET /huge.bin")));
+            var some = new byte[4096];
+            Assert.True(await first.ReceiveAsync(some) > 0);
+            first.LingerState = new LingerOption(true, 0);
+            first.Close(); // RST with most of the body unsent
+        }
+
+        for (var i = 0; i < 3; i++)
+        {
+            using var next = await ConnectAsync(edge);
+            var (status, _, body) = await ExchangeAsync(next, "GET /huge.bin");
+            Assert.Equal(200, status);
+            Assert.Equal(Bodies["/huge.bin"], body);
+        }
+
+        Assert.Equal(1, origin.Count("/huge.bin"));
+    }
+
+    private static Task<TestOrigin> StartOriginAsync() => TestOrigin.StartAsync(ctx =>
+    {
+        var body = Bodies[ctx.Request.Path.Value!];
+        ctx.Response.Headers.CacheControl = "public, max-age=3600";
+        ctx.Response.ContentType = "application/octet-stream";
+        ctx.Response.ContentLength = body.Length;
+        return ctx.Response.Body.WriteAsync(body).AsTask();
+    });
+
+    private static string RequestText(string methodAndPath) => $"{methodAndPath} HTTP/1.1\r\nHost: cdn.example\r\n\r\n";
+
+    private static async Task<Socket> ConnectAsync(EdgeNode edge)
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, edge.ViewerPort));
+        return socket;
+    }
+
+    private static async Task<(int Status, string Headers, byte[] Body)> ExchangeAsync(Socket socket, string methodAndPath)
+    {
+        await socket.SendAsync(Encoding.ASCII.GetBytes(RequestText(methodAndPath)));
+        return await new ResponseReader(socket).ReadAsync(head: methodAndPath.StartsWith("HEAD", StringComparison.Ordinal));
+    }
+
+    /// <summary>Reads HTTP/1.1 responses with Content-Length off a socket, one after another, keeping what it read ahead.</summary>
+    private sealed class ResponseReader(Socket socket, int chunk = 64 * 1024)
+    {
+        private readonly List<byte> _ahead = [];
+
+        public async Task<(int Status, string Headers, byte[] Body)> ReadAsync(bool head)
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+            int end;
+            while ((end = IndexOfHeaderEnd()) < 0)
+            {
+                await FillAsync(timeout.Token);
+            }
+
+            var headers = Encoding.ASCII.GetString(_ahead.GetRange(0, end).ToArray());
+            _ahead.RemoveRange(0, end + 4);
+            var status = int.Parse(headers.AsSpan(9, 3), CultureInfo.InvariantCulture);
+            var lengthLine = headers.Split("\r\n").Single(l => l.StartsWith("Content-Length:", StringComparison.OrdinalIgnoreCase));
+            var length = head ? 0 : int.Parse(lengthLine.AsSpan(15).Trim(), CultureInfo.InvariantCulture);
+            while (_ahead.Count < length)
+            {
+                await FillAsync(timeout.Token);
+            }
+
+            var body = _ahead.GetRange(0, length).ToArray();
+            _ahead.RemoveRange(0, length);
+            return (status, headers, body);
+        }
+
+        private int IndexOfHeaderEnd()
+        {
+            for (var i = 0; i + 3 < _ahead.Count; i++)
+            {
+                if (_ahead[i] == '\r' && _ahead[i + 1] == '\n' && _ahead[i + 2] == '\r' && _ahead[i + 3] == '\n')
+                {
+                    return i;
+                }
+            }
+
+            return -1;
+        }
+
+        private async Task FillAsync(CancellationToken cancellationToken)
+        {
+            var buffer = ArrayPool<byte>.Shared.Rent(chunk);
+            try
+            {
+                var read = await socket.ReceiveAsync(buffer.AsMemory(0, chunk), SocketFlags.None, cancellationToken);
+                Assert.True(read > 0, "the node closed the connection mid-response");
+                _ahead.AddRange(buffer.AsSpan(0, read));
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }
+    }
+
+    /// <summary>Kestrel's pools, counting the blocks rented from them.</summary>
+    private sealed class CountingMemoryPoolFactory : IMemoryPoolFactory<byte>
+    {
+        private int _rents;
+
+        public int Rents => Volatile.Read(ref _rents);
+
+        public MemoryPool<byte> Create(MemoryPoolOptions? options = null) => new CountingPool(this, new LargeBlockMemoryPool());
+
+        private sealed class CountingPool(CountingMemoryPoolFactory factory, MemoryPool<byte> inner) : MemoryPool<byte>
+        {
+            public override int MaxBufferSize => inner.MaxBufferSize;
+
+            public override IMemoryOwner<byte> Rent(int minBufferSize = -1)
+            {
+                Interlocked.Increment(ref factory._rents);
+                return inner.Rent(minBufferSize);
+            }
+
+            protected override void Dispose(bool disposing) => inner.Dispose();
+        }
+    }
+}
