@@ -564,7 +564,8 @@ public sealed partial class EdgeProxy
                 && context.Features.Get<ViewerSocketWriter>() is { } socketWriter)
             {
                 // The headers go into the connection's writer first; the stored bytes then follow by reference and
-                // the kernel copies them from here (listen.directBodySend).
+                // the kernel copies them from here (listen.directBodySend). The feature exists only on the viewer
+                // listener, which is plain HTTP/1.1: with TLS or HTTP/2 the connection's bytes are not the response's.
                 await response.StartAsync(context.RequestAborted).ConfigureAwait(false);
                 if (socketWriter.TryQueueStoredBody(response.BodyWriter, whole))
                 {
