@@ -51,8 +51,8 @@ public sealed class ViewerSocketWriter : PipeWriter, IValueTaskSource<FlushResul
     private int _currentEnd;
     private int _currentLimit;
 
+    // Set only inside TryQueueStoredBody: while it is, GetMemory hands out the marker and Advance queues this.
     private ArraySegment<byte> _storedBody;
-    private bool _storedBodyHandedOut;
 
     private ManualResetValueTaskSourceCore<FlushResult> _flushSource;
     private bool _sendInFlight;
@@ -125,7 +125,6 @@ public sealed class ViewerSocketWriter : PipeWriter, IValueTaskSource<FlushResul
         finally
         {
             _storedBody = default;
-            _storedBodyHandedOut = false;
         }
     }
 
@@ -134,7 +133,6 @@ public sealed class ViewerSocketWriter : PipeWriter, IValueTaskSource<FlushResul
         ArgumentOutOfRangeException.ThrowIfNegative(sizeHint);
         if (_storedBody.Array is not null)
         {
-            _storedBodyHandedOut = true;
             return StoredBodyMarker;
         }
 
@@ -146,7 +144,7 @@ public sealed class ViewerSocketWriter : PipeWriter, IValueTaskSource<FlushResul
 
     public override void Advance(int bytes)
     {
-        if (_storedBodyHandedOut)
+        if (_storedBody.Array is not null)
         {
             if (bytes != _storedBody.Count)
             {
@@ -156,7 +154,6 @@ public sealed class ViewerSocketWriter : PipeWriter, IValueTaskSource<FlushResul
             QueueCurrent();
             _queued.Add(_storedBody);
             _storedBody = default;
-            _storedBodyHandedOut = false;
             return;
         }
 

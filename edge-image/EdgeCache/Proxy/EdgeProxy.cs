@@ -560,12 +560,13 @@ public sealed partial class EdgeProxy
         {
             // The common hit: one write of the stored bytes, no streaming loop.
             state.BodyBytes += whole.Length;
-            if (whole.Length >= DirectSendMinimumBytes && response.ContentLength == whole.Length
-                && context.Features.Get<ViewerSocketWriter>() is { } socketWriter)
+            if (whole.Length >= DirectSendMinimumBytes && context.Features.Get<ViewerSocketWriter>() is { } socketWriter)
             {
                 // The headers go into the connection's writer first; the stored bytes then follow by reference and
-                // the kernel copies them from here (listen.directBodySend). The feature exists only on the viewer
-                // listener, which is plain HTTP/1.1: with TLS or HTTP/2 the connection's bytes are not the response's.
+                // the kernel copies them from here (listen.directBodySend). A single-segment body is complete, so its
+                // Content-Length is set above and Kestrel counts the bytes against it. The feature exists only on the
+                // viewer listener, which is plain HTTP/1.1: with TLS or HTTP/2 the connection's bytes are not the
+                // response's.
                 await response.StartAsync(context.RequestAborted).ConfigureAwait(false);
                 if (socketWriter.TryQueueStoredBody(response.BodyWriter, whole))
                 {
