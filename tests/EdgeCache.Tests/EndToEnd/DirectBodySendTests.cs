@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
@@ -81,15 +80,15 @@ public sealed class DirectBodySendTests
         // body must follow its own headers, never another response's.
         string[] requests = ["GET /large.bin", "GET /small.bin", "HEAD /large.bin", "GET /large.bin"];
         await viewer.SendAsync(Encoding.ASCII.GetBytes(string.Concat(requests.Select(RequestText))));
-        var reader = new ResponseReader(viewer);
+        var reader = new RawHttpResponseReader(viewer);
         foreach (var request in requests)
         {
             var head = request.StartsWith("HEAD", StringComparison.Ordinal);
             var path = request[(request.IndexOf(' ') + 1)..];
-            var (status, headers, body) = await reader.ReadAsync(head);
-            Assert.Equal(200, status);
-            Assert.Contains($"Content-Length: {Bodies[path].Length}", headers, StringComparison.Ordinal);
-            Assert.Equal(head ? [] : Bodies[path], body);
+            var response = await reader.ReadAsync(head);
+            Assert.Equal(200, response.Status);
+            Assert.Contains($"Content-Length: {Bodies[path].Length}", response.Headers, StringComparison.Ordinal);
+            Assert.Equal(head ? [] : Bodies[path], response.Body.ToArray());
         }
     }
 
@@ -105,10 +104,10 @@ public sealed class DirectBodySendTests
         await viewer.SendAsync(Encoding.ASCII.GetBytes(RequestText("GET /huge.bin") + RequestText("GET /small.bin") + RequestText("GET /huge.bin")));
         // Not reading for a while fills the socket buffers, so the node's send of the first body is left pending.
         await Task.Delay(200);
-        var reader = new ResponseReader(viewer, chunk: 4096);
-        Assert.Equal(Bodies["/huge.bin"], (await reader.ReadAsync(head: false)).Body);
-        Assert.Equal(Bodies["/small.bin"], (await reader.ReadAsync(head: false)).Body);
-        Assert.Equal(Bodies["/huge.bin"], (await reader.ReadAsync(head: false)).Body);
+        var reader = new RawHttpResponseReader(viewer, receiveChunk: 4096);
+        Assert.Equal(Bodies["/huge.bin"], (await reader.ReadAsync()).Body.ToArray());
+        Assert.Equal(Bodies["/small.bin"], (await reader.ReadAsync()).Body.ToArray());
+        Assert.Equal(Bodies["/huge.bin"], (await reader.ReadAsync()).Body.ToArray());
     }
 
     [Fact]
@@ -158,65 +157,8 @@ public sealed class DirectBodySendTests
     private static async Task<(int Status, string Headers, byte[] Body)> ExchangeAsync(Socket socket, string methodAndPath)
     {
         await socket.SendAsync(Encoding.ASCII.GetBytes(RequestText(methodAndPath)));
-        return await new ResponseReader(socket).ReadAsync(head: methodAndPath.StartsWith("HEAD", StringComparison.Ordinal));
-    }
-
-    /// <summary>Reads HTTP/1.1 responses with Content-Length off a socket, one after another, keeping what it read ahead.</summary>
-    private sealed class ResponseReader(Socket socket, int chunk = 64 * 1024)
-    {
-        private readonly List<byte> _ahead = [];
-
-        public async Task<(int Status, string Headers, byte[] Body)> ReadAsync(bool head)
-        {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-            int end;
-            while ((end = IndexOfHeaderEnd()) < 0)
-            {
-                await FillAsync(timeout.Token);
-            }
-
-            var headers = Encoding.ASCII.GetString(_ahead.GetRange(0, end).ToArray());
-            _ahead.RemoveRange(0, end + 4);
-            var status = int.Parse(headers.AsSpan(9, 3), CultureInfo.InvariantCulture);
-            var lengthLine = headers.Split("\r\n").Single(l => l.StartsWith("Content-Length:", StringComparison.OrdinalIgnoreCase));
-            var length = head ? 0 : int.Parse(lengthLine.AsSpan(15).Trim(), CultureInfo.InvariantCulture);
-            while (_ahead.Count < length)
-            {
-                await FillAsync(timeout.Token);
-            }
-
-            var body = _ahead.GetRange(0, length).ToArray();
-            _ahead.RemoveRange(0, length);
-            return (status, headers, body);
-        }
-
-        private int IndexOfHeaderEnd()
-        {
-            for (var i = 0; i + 3 < _ahead.Count; i++)
-            {
-                if (_ahead[i] == '\r' && _ahead[i + 1] == '\n' && _ahead[i + 2] == '\r' && _ahead[i + 3] == '\n')
-                {
-                    return i;
-                }
-            }
-
-            return -1;
-        }
-
-        private async Task FillAsync(CancellationToken cancellationToken)
-        {
-            var buffer = ArrayPool<byte>.Shared.Rent(chunk);
-            try
-            {
-                var read = await socket.ReceiveAsync(buffer.AsMemory(0, chunk), SocketFlags.None, cancellationToken);
-                Assert.True(read > 0, "the node closed the connection mid-response");
-                _ahead.AddRange(buffer.AsSpan(0, read));
-            }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(buffer);
-            }
-        }
+        var response = await new RawHttpResponseReader(socket).ReadAsync(head: methodAndPath.StartsWith("HEAD", StringComparison.Ordinal));
+        return (response.Status, response.Headers, response.Body.ToArray());
     }
 
     /// <summary>Kestrel's pools, counting the blocks rented from them.</summary>
