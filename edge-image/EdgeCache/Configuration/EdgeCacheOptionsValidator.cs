@@ -62,6 +62,11 @@ public sealed class EdgeCacheOptionsValidator : IValidateOptions<EdgeCacheOption
             errors.Add("limits.maxRequestBodyBytes: must not be negative");
         }
 
+        if (options.Limits.ViewerSendTimeoutSeconds is < 1 or > 86400)
+        {
+            errors.Add($"limits.viewerSendTimeoutSeconds: {options.Limits.ViewerSendTimeoutSeconds} is outside 1-86400");
+        }
+
         if (options.Cache.MemoryBytes < 1024 * 1024)
         {
             errors.Add($"cache.memoryBytes: {options.Cache.MemoryBytes} is below the minimum of 1048576 (1 MiB)");

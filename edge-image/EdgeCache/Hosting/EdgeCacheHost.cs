@@ -69,6 +69,7 @@ public static class EdgeCacheHost
         services.AddSingleton<IOptions<EdgeCacheOptions>>(Options.Create(options));
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<EdgeCacheMetrics>();
+        services.AddSingleton<ViewerSendWatchdog>();
         services.AddSingleton<MemoryCacheStore>();
         services.AddSingleton<DiskCacheStore>();
         // First hosted service: the disk index is built before the node takes traffic, and flushed last on shutdown.

@@ -55,10 +55,17 @@ public sealed class ViewerSocketWriter : PipeWriter, IValueTaskSource<FlushResul
     private ArraySegment<byte> _storedBody;
 
     private ManualResetValueTaskSourceCore<FlushResult> _flushSource;
+    private long _sendsStarted;
     private bool _sendInFlight;
     private bool _cancelFlush;
     private bool _failed;
     private bool _completed;
+
+    // Owned by ViewerSendWatchdog's sweep (one at a time): the send and acknowledged bytes it saw last, and since when
+    // neither moved. -1: no send was in flight at the last look.
+    private long _watchedSend = -1;
+    private ulong _watchedAcked;
+    private long _watchedSince;
 
     /// <param name="socket">The connection's socket; its transport still reads from it and closes it.</param>
     /// <param name="pool">Where the blocks for response headers and copied bodies come from (Kestrel's connection pool).</param>
@@ -70,6 +77,9 @@ public sealed class ViewerSocketWriter : PipeWriter, IValueTaskSource<FlushResul
         _abortConnection = abortConnection;
         _sendArgs = new SocketSendEventArgs(this);
     }
+
+    /// <summary>Kestrel's id for the connection, for the log.</summary>
+    public string ConnectionId { get; init; } = "";
 
     public override bool CanGetUnflushedBytes => true;
 
@@ -198,6 +208,7 @@ public sealed class ViewerSocketWriter : PipeWriter, IValueTaskSource<FlushResul
             (_sendingBlocks, _queuedBlocks) = (_queuedBlocks, _sendingBlocks);
             ForgetCurrent();
             _sendInFlight = true;
+            _sendsStarted++;
             _flushSource.Reset();
         }
 
@@ -255,6 +266,80 @@ public sealed class ViewerSocketWriter : PipeWriter, IValueTaskSource<FlushResul
             {
                 _sendArgs.Dispose();
             }
+        }
+    }
+
+    /// <summary>
+    /// <see cref="ViewerSendWatchdog"/>'s look at this connection, once per sweep: true when one send has been in flight
+    /// for <paramref name="timeoutTimestamps"/> with no byte acknowledged by the viewer, and the connection has now been
+    /// aborted. A slow viewer that keeps acknowledging bytes is never cut off.
+    /// </summary>
+    internal bool AbortIfStalled(long now, long timeoutTimestamps, TimeSpan timeout)
+    {
+        long send;
+        lock (_sync)
+        {
+            if (!_sendInFlight || _failed || _completed)
+            {
+                _watchedSend = -1;
+                return false;
+            }
+
+            send = _sendsStarted;
+        }
+
+        var acked = ReadBytesAcked();
+        if (send != _watchedSend || acked != _watchedAcked)
+        {
+            _watchedSend = send;
+            _watchedAcked = acked;
+            _watchedSince = now;
+            return false;
+        }
+
+        if (now - _watchedSince < timeoutTimestamps)
+        {
+            return false;
+        }
+
+        lock (_sync)
+        {
+            if (!_sendInFlight || _failed || _completed || _sendsStarted != send)
+            {
+                return false;
+            }
+
+            // The send fails when the abort closes the socket; FinishSend then reports the connection gone without
+            // aborting it a second time.
+            _failed = true;
+        }
+
+        _abortConnection(new ConnectionAbortedException($"the viewer acknowledged no bytes for {timeout.TotalSeconds} s"));
+        return true;
+    }
+
+    /// <summary>
+    /// Bytes of this connection the viewer has acknowledged (Linux's <c>tcp_info.tcpi_bytes_acked</c>, a u64 at byte 120
+    /// since Linux 4.1), so that a send in flight shows progress before it completes. 0 where that is not available: a
+    /// send then shows progress only by completing.
+    /// </summary>
+    private ulong ReadBytesAcked()
+    {
+        const int TcpInfo = 11, BytesAckedOffset = 120;
+        if (!OperatingSystem.IsLinux())
+        {
+            return 0;
+        }
+
+        Span<byte> info = stackalloc byte[BytesAckedOffset + sizeof(ulong)];
+        try
+        {
+            var length = _socket.GetRawSocketOption((int)SocketOptionLevel.Tcp, TcpInfo, info);
+            return length >= info.Length ? MemoryMarshal.Read<ulong>(info[BytesAckedOffset..]) : 0;
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+            return 0;
         }
     }
 

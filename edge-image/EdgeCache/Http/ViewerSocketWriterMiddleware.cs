@@ -1,6 +1,7 @@
 using System.Buffers;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
+using Microsoft.Extensions.DependencyInjection;
 using KestrelListenOptions = Microsoft.AspNetCore.Server.Kestrel.Core.ListenOptions;
 
 namespace EdgeCache.Http;
@@ -13,11 +14,15 @@ public static class ViewerSocketWriterMiddleware
 {
     public static KestrelListenOptions UseViewerSocketWriter(this KestrelListenOptions listen)
     {
-        listen.Use(next => connection => RunAsync(next, connection));
+        listen.Use(next =>
+        {
+            var watchdog = listen.ApplicationServices.GetRequiredService<ViewerSendWatchdog>();
+            return connection => RunAsync(next, connection, watchdog);
+        });
         return listen;
     }
 
-    private static async Task RunAsync(ConnectionDelegate next, ConnectionContext connection)
+    private static async Task RunAsync(ConnectionDelegate next, ConnectionContext connection, ViewerSendWatchdog watchdog)
     {
         // Only Kestrel's socket transport exposes its socket; any other transport keeps its own output.
         if (connection.Features.Get<IConnectionSocketFeature>()?.Socket is not { } socket)
@@ -28,15 +33,17 @@ public static class ViewerSocketWriterMiddleware
 
         var pool = connection.Features.Get<IMemoryPoolFeature>()?.MemoryPool ?? MemoryPool<byte>.Shared;
         var transport = connection.Transport;
-        var writer = new ViewerSocketWriter(socket, pool, connection.Abort);
+        var writer = new ViewerSocketWriter(socket, pool, connection.Abort) { ConnectionId = connection.ConnectionId };
         connection.Transport = new ViewerConnectionPipe(transport.Input, writer);
         connection.Features.Set(writer);
+        watchdog.Add(writer);
         try
         {
             await next(connection).ConfigureAwait(false);
         }
         finally
         {
+            watchdog.Remove(writer);
             writer.Complete();
             connection.Features.Set<ViewerSocketWriter>(null);
             // The transport completes its own pipes when the connection is disposed, and then closes the socket.

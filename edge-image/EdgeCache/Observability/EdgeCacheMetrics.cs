@@ -33,6 +33,7 @@ public sealed class EdgeCacheMetrics
         DiskDegraded = factory.CreateGauge("edgecache_disk_degraded", "1 while the disk tier is off after an error and the node serves from memory only.");
         OriginFailovers = factory.CreateCounter("edgecache_origin_failovers_total", "Requests an origin group sent to its secondary, by group and reason (status, connect, timeout, protocol, circuit-open).", "group", "reason");
         OriginErrors = factory.CreateCounter("edgecache_origin_errors_total", "Origin fetches that failed, by origin and kind (connect, timeout, protocol, body).", "origin", "kind");
+        ViewerSendTimeouts = factory.CreateCounter("edgecache_viewer_send_timeouts_total", "Viewer connections closed because a response waited limits.viewerSendTimeoutSeconds without the viewer acknowledging a byte.");
 
         // The process and runtime figures an operator reads beside the cache's own: CPU, resident memory, GC counts
         // (prometheus-net's DotNetStats), and two it lacks that show what the hot path costs the GC: bytes allocated
@@ -78,4 +79,6 @@ public sealed class EdgeCacheMetrics
     public Counter DiskErrors { get; }
 
     public Gauge DiskDegraded { get; }
+
+    public Counter ViewerSendTimeouts { get; }
 }

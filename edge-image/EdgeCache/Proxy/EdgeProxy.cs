@@ -12,6 +12,7 @@ using EdgeCache.Origins;
 using EdgeCache.Purging;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
 using Microsoft.Extensions.ObjectPool;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Primitives;
@@ -570,6 +571,14 @@ public sealed partial class EdgeProxy
                 await response.StartAsync(context.RequestAborted).ConfigureAwait(false);
                 if (socketWriter.TryQueueStoredBody(response.BodyWriter, whole))
                 {
+                    // Kestrel times a flush against the bytes it wrote itself: the headers only, here. It would allow
+                    // its 5 s grace for the whole body and cut off any viewer reading slower. limits.viewerSendTimeoutSeconds
+                    // (ViewerSendWatchdog) watches this send instead. Kestrel resets the rate for the next request.
+                    if (context.Features.Get<IHttpMinResponseDataRateFeature>() is { } minResponseRate)
+                    {
+                        minResponseRate.MinDataRate = null;
+                    }
+
                     await response.BodyWriter.FlushAsync(context.RequestAborted).ConfigureAwait(false);
                     return;
                 }

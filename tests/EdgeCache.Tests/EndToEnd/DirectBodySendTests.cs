@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
 using EdgeCache.Http;
+using EdgeCache.Observability;
 using EdgeCache.Tests.Infrastructure;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.DependencyInjection;
@@ -134,6 +135,110 @@ public sealed class DirectBodySendTests
         }
 
         Assert.Equal(1, origin.Count("/huge.bin"));
+    }
+
+    [Fact]
+    public async Task A_viewer_that_reads_slower_than_kestrels_grace_period_is_not_cut_off()
+    {
+        // Kestrel times a pending flush against the bytes it wrote itself, and a body sent by reference is not written
+        // through it: left on, its 240 B/s rule allowed the headers' 5 s grace for 6 MiB and reset this viewer at ~6 s.
+        // Real time here, because Kestrel's heartbeat runs on it; the node's own send timeout (on the fake clock) stays
+        // still.
+        await using var origin = await StartOriginAsync();
+        await using var edge = await EdgeNode.StartAsync(origin, options => options.Cache.MaxObjectBytes = 8L * 1024 * 1024);
+        await edge.Viewer.GetByteArrayAsync("/huge.bin");
+
+        // A new connection: Kestrel's allowance accumulates over a connection's writes, and a miss before the hit on the
+        // same connection would have covered it for hours.
+        using var viewer = await ConnectAsync(edge);
+        viewer.ReceiveBufferSize = 16 * 1024;
+        await viewer.SendAsync(Encoding.ASCII.GetBytes(RequestText("GET /huge.bin")));
+        var started = TimeProvider.System.GetTimestamp();
+        // 4 KiB every 80 ms for 8 s (the node's send stays pending: the socket buffers hold less than the body), then the
+        // rest at once.
+        var response = await new RawHttpResponseReader(viewer, receiveChunk: 4096, afterEachReceive: () =>
+            TimeProvider.System.GetElapsedTime(started) < TimeSpan.FromSeconds(8) ? Task.Delay(80) : Task.CompletedTask).ReadAsync();
+        Assert.Equal(Bodies["/huge.bin"], response.Body.ToArray());
+    }
+
+    [Fact]
+    public async Task A_viewer_that_stops_reading_is_closed_after_the_send_timeout()
+    {
+        await using var origin = await StartOriginAsync();
+        await using var edge = await EdgeNode.StartAsync(origin, options =>
+        {
+            options.Cache.MaxObjectBytes = 8L * 1024 * 1024;
+            options.Limits.ViewerSendTimeoutSeconds = 10;
+        });
+        var timeouts = edge.Services.GetRequiredService<EdgeCacheMetrics>().ViewerSendTimeouts;
+        using var viewer = await ConnectAsync(edge);
+        viewer.ReceiveBufferSize = 16 * 1024;
+        await ExchangeAsync(viewer, "GET /huge.bin");
+
+        await viewer.SendAsync(Encoding.ASCII.GetBytes(RequestText("GET /huge.bin")));
+        await Task.Delay(200); // the socket buffers fill and the node's send is left pending
+
+        // The watchdog looks once a second: the first look finds the send pending, and ten seconds later it has not moved.
+        var seconds = 0;
+        while (timeouts.Value == 0 && seconds < 15)
+        {
+            Assert.True(seconds < 10 || timeouts.Value == 0);
+            edge.Time.Advance(TimeSpan.FromSeconds(1));
+            seconds++;
+        }
+
+        Assert.Equal(1, timeouts.Value);
+        Assert.InRange(seconds, 10, 12);
+
+        // The connection is gone, with the body unfinished.
+        var received = 0L;
+        var buffer = new byte[64 * 1024];
+        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        try
+        {
+            int read;
+            while ((read = await viewer.ReceiveAsync(buffer, SocketFlags.None, limit.Token)) > 0)
+            {
+                received += read;
+            }
+        }
+        catch (SocketException ex) when (ex.SocketErrorCode == SocketError.ConnectionReset)
+        {
+        }
+
+        Assert.True(received < Huge, $"{received} bytes arrived: the whole body was sent");
+    }
+
+    [Fact]
+    public async Task A_viewer_that_keeps_reading_is_never_closed_by_the_send_timeout_however_long_it_takes()
+    {
+        await using var origin = await StartOriginAsync();
+        await using var edge = await EdgeNode.StartAsync(origin, options =>
+        {
+            options.Cache.MaxObjectBytes = 8L * 1024 * 1024;
+            options.Limits.ViewerSendTimeoutSeconds = 10;
+        });
+        var timeouts = edge.Services.GetRequiredService<EdgeCacheMetrics>().ViewerSendTimeouts;
+        await edge.Viewer.GetByteArrayAsync("/huge.bin");
+        using var viewer = await ConnectAsync(edge);
+        viewer.ReceiveBufferSize = 64 * 1024;
+
+        await viewer.SendAsync(Encoding.ASCII.GetBytes(RequestText("GET /huge.bin")));
+        await Task.Delay(200);
+
+        // Two seconds of the node's clock for every 64 KiB: minutes in all, far past the timeout, but the one send in
+        // flight keeps moving (the viewer acknowledges bytes) and that is what the watchdog looks at. The real pause
+        // lets the kernel's acknowledgements land between looks.
+        var started = edge.Time.GetTimestamp();
+        var response = await new RawHttpResponseReader(viewer, afterEachReceive: async () =>
+        {
+            await Task.Delay(20);
+            edge.Time.Advance(TimeSpan.FromSeconds(2));
+        }).ReadAsync();
+
+        Assert.True(edge.Time.GetElapsedTime(started) > TimeSpan.FromSeconds(60));
+        Assert.Equal(Bodies["/huge.bin"], response.Body.ToArray());
+        Assert.Equal(0, timeouts.Value);
     }
 
     private static Task<TestOrigin> StartOriginAsync() => TestOrigin.StartAsync(ctx =>

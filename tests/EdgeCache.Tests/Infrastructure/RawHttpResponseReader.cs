@@ -9,7 +9,8 @@ namespace EdgeCache.Tests.Infrastructure;
 /// pipelined responses can be checked byte for byte. Bodies are slices of the reader's buffer, not copies, so the
 /// reader can be used in a tight loop of large hits.
 /// </summary>
-internal sealed class RawHttpResponseReader(Socket socket, int receiveChunk = 64 * 1024)
+/// <param name="afterEachReceive">Awaited after every receive: a viewer that reads slowly.</param>
+internal sealed class RawHttpResponseReader(Socket socket, int receiveChunk = 64 * 1024, Func<Task>? afterEachReceive = null)
 {
     private static ReadOnlySpan<byte> ContentLengthField => "\r\nContent-Length: "u8;
 
@@ -72,5 +73,9 @@ internal sealed class RawHttpResponseReader(Socket socket, int receiveChunk = 64
         var read = await socket.ReceiveAsync(_buffer.AsMemory(_end, room), SocketFlags.None, cancellationToken);
         Assert.True(read > 0, "the node closed the connection mid-response");
         _end += read;
+        if (afterEachReceive is not null)
+        {
+            await afterEachReceive();
+        }
     }
 }

@@ -30,6 +30,7 @@ public sealed class ConfigurationTests
     [InlineData("""{"origins":[{"id":"o","type":"http"}],"behaviors":[{"pathPattern":"*","origin":"o"}]}""", "origins[0]")]
     [InlineData("""{"origins":[{"id":"o","type":"s3","region":"us-east-1"}],"behaviors":[{"pathPattern":"*","origin":"o"}]}""", "origins[0]")]
     [InlineData("""{"origins":[{"id":"o","type":"http","url":"http://x"}],"behaviors":[{"pathPattern":"*","origin":"o","minTtlSeconds":"10"}]}""", "behaviors[0].minTtlSeconds")]
+    [InlineData("""{"origins":[{"id":"o","type":"http","url":"http://x"}],"behaviors":[{"pathPattern":"*","origin":"o"}],"limits":{"viewerSendTimeoutSeconds":0}}""", "limits.viewerSendTimeoutSeconds")]
     public void The_schema_names_the_field_at_fault(string json, string field)
     {
         var errors = EdgeCacheConfigLoader.ValidateAgainstSchema(json);
@@ -43,6 +44,7 @@ public sealed class ConfigurationTests
         {
             Listen = new ListenOptions { ViewerPort = 8080, AdminPort = 8080 },
             Cache = new CacheOptions { MemoryBytes = 2 * 1024 * 1024, MaxObjectBytes = 4 * 1024 * 1024 },
+            Limits = new LimitsOptions { ViewerSendTimeoutSeconds = 0 },
             Origins =
             [
                 new OriginOptions { Id = "a", Type = "http", Url = "http://a" },
@@ -61,7 +63,7 @@ public sealed class ConfigurationTests
 
         string[] expected =
         [
-            "listen.adminPort", "cache.maxObjectBytes", "origins[1].id", "origins[2].secondary",
+            "listen.adminPort", "limits.viewerSendTimeoutSeconds", "cache.maxObjectBytes", "origins[1].id", "origins[2].secondary",
             "behaviors[0].pathPattern", "behaviors[1].origin", "behaviors[1].minTtlSeconds", "behaviors[1].defaultTtlSeconds",
             "behaviors[2].pathPattern", "behaviors[2].cacheKey.queryStringNames", "behaviors[2].cacheKey.headers[0]",
         ];
