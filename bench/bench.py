@@ -10,11 +10,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 WORK = "/var/tmp/edgecache-bench"
 ORIGIN_PORT, EDGE_PORT, EDGE_ADMIN, NGINX_PORT, VARNISH_PORT = 18000, 18080, 19090, 18081, 18082
 MEMORY_TIER = 512 * 1024 * 1024
-HIT_SECONDS = int(os.environ.get("HIT_SECONDS", "4"))
+HIT_SECONDS = int(os.environ.get("HIT_SECONDS", "3"))
 # Hit windows run in rounds, the caches taking turns within each round (the order rotates), and each figure is the
 # median over the rounds. This machine's large-object speed changes phase every few minutes for every cache alike
 # (RESULTS.md, "the machine's two speeds"); one long window per cache in turn let a phase change decide a ratio.
-HIT_ROUNDS = int(os.environ.get("HIT_ROUNDS", "3"))
+HIT_ROUNDS = int(os.environ.get("HIT_ROUNDS", "5"))
 MISS_SECONDS = int(os.environ.get("MISS_SECONDS", "6"))
 MISS_WARM_SECONDS = int(os.environ.get("MISS_WARM_SECONDS", "8"))
 HERD_RUNS = int(os.environ.get("HERD_RUNS", "3"))
