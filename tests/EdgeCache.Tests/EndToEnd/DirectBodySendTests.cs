@@ -165,11 +165,7 @@ public sealed class DirectBodySendTests
     public async Task A_viewer_that_stops_reading_is_closed_after_the_send_timeout()
     {
         await using var origin = await StartOriginAsync();
-        await using var edge = await EdgeNode.StartAsync(origin, options =>
-        {
-            options.Cache.MaxObjectBytes = 8L * 1024 * 1024;
-            options.Limits.ViewerSendTimeoutSeconds = 10;
-        });
+        await using var edge = await StartWithTenSecondSendTimeoutAsync(origin);
         var timeouts = edge.Services.GetRequiredService<EdgeCacheMetrics>().ViewerSendTimeouts;
         using var viewer = await ConnectAsync(edge);
         viewer.ReceiveBufferSize = 16 * 1024;
@@ -213,11 +209,7 @@ public sealed class DirectBodySendTests
     public async Task A_viewer_that_keeps_reading_is_never_closed_by_the_send_timeout_however_long_it_takes()
     {
         await using var origin = await StartOriginAsync();
-        await using var edge = await EdgeNode.StartAsync(origin, options =>
-        {
-            options.Cache.MaxObjectBytes = 8L * 1024 * 1024;
-            options.Limits.ViewerSendTimeoutSeconds = 10;
-        });
+        await using var edge = await StartWithTenSecondSendTimeoutAsync(origin);
         var timeouts = edge.Services.GetRequiredService<EdgeCacheMetrics>().ViewerSendTimeouts;
         await edge.Viewer.GetByteArrayAsync("/huge.bin");
         using var viewer = await ConnectAsync(edge);
@@ -240,6 +232,12 @@ public sealed class DirectBodySendTests
         Assert.Equal(Bodies["/huge.bin"], response.Body.ToArray());
         Assert.Equal(0, timeouts.Value);
     }
+
+    private static Task<EdgeNode> StartWithTenSecondSendTimeoutAsync(TestOrigin origin) => EdgeNode.StartAsync(origin, options =>
+    {
+        options.Cache.MaxObjectBytes = 8L * 1024 * 1024;
+        options.Limits.ViewerSendTimeoutSeconds = 10;
+    });
 
     private static Task<TestOrigin> StartOriginAsync() => TestOrigin.StartAsync(ctx =>
     {
