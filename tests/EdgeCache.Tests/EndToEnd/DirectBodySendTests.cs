@@ -185,6 +185,7 @@ public sealed class DirectBodySendTests
 
         Assert.Equal(1, timeouts.Value);
         Assert.InRange(seconds, 10, 12);
+        Assert.Contains("\nedgecache_viewer_send_timeouts_total 1\n", await edge.Admin.GetStringAsync("/metrics"), StringComparison.Ordinal);
 
         // The connection is gone, with the body unfinished.
         var received = 0L;
