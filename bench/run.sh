@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One command: installs nginx, Varnish and wrk from Debian's packages if missing, publishes EdgeCache in Release, and
-# runs the side-by-side benchmark (bench.py). Loopback only; finishes in about 3½ minutes.
+# runs the side-by-side benchmark (bench.py). Loopback only; finishes in about 4 minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 missing=""
