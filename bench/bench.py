@@ -17,6 +17,9 @@ HIT_SECONDS = int(os.environ.get("HIT_SECONDS", "3"))
 HIT_ROUNDS = int(os.environ.get("HIT_ROUNDS", "5"))
 MISS_SECONDS = int(os.environ.get("MISS_SECONDS", "6"))
 MISS_WARM_SECONDS = int(os.environ.get("MISS_WARM_SECONDS", "8"))
+# After the cold and warm-up windows, the measured miss windows take turns like the hit windows.
+MISS_ROUNDS = int(os.environ.get("MISS_ROUNDS", "3"))
+MISS_ROUND_SECONDS = int(os.environ.get("MISS_ROUND_SECONDS", "3"))
 HERD_RUNS = int(os.environ.get("HERD_RUNS", "5"))
 SIZES = ["1k", "128k", "1m"]
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -184,7 +187,7 @@ def measure_hits(caches, results):
                 "errors": sum(w["errors"] for w in ws), "windows": ws}
 
 
-def measure_herd_and_misses(cache, result):
+def measure_herd(cache, result):
     # Two kinds of herd on new URLs: one for when each viewer's response started, one for its last byte (herd.js says
     # why). Each HERD_RUNS times on new URLs, the viewers' times pooled: one herd's median moves by ±30 ms from run to
     # run on 2 cores shared with the client and the origin, more than the differences being measured.
@@ -200,13 +203,25 @@ def measure_herd_and_misses(cache, result):
     result["herd"] = {"origin_requests": max(h["origin_requests"] for h in runs), "median_ms": first[len(first) // 2],
                       "p99_ms": first[int(len(first) * 0.99) - 1], "median_complete_ms": last[len(last) // 2],
                       "p99_complete_ms": last[int(len(last) * 0.99) - 1], "failed": sum(h["failed"] for h in runs)}
-    # The miss path as for hits: measured after warming. The first window is kept as its own row: EdgeCache's JIT
-    # tiers the miss path up over its first seconds of traffic (nginx and Varnish are native code).
-    def miss(seconds, run):
+
+
+def measure_misses(caches, results):
+    """The miss path as for hits: measured after warming, the caches taking turns for the measured windows."""
+    def miss(cache, seconds, run):
         return wrk(cache.url("/"), seconds, script=f"{HERE}/miss.lua", args=[f"{cache.name}-{run}-{int(time.time() * 1000)}"])
-    result["miss_cold"] = miss(MISS_SECONDS, "cold")
-    miss(MISS_WARM_SECONDS, "warm-up")
-    result["miss"] = miss(MISS_SECONDS, "measured")
+    # The first window is kept as its own row: EdgeCache's JIT tiers the miss path up over its first seconds of traffic
+    # (nginx and Varnish are native code).
+    for cache in caches:
+        results[cache.name]["miss_cold"] = miss(cache, MISS_SECONDS, "cold")
+    for cache in caches:
+        miss(cache, MISS_WARM_SECONDS, "warm-up")
+    windows = {cache.name: [] for cache in caches}
+    for round_ in range(MISS_ROUNDS):
+        for cache in caches[round_ % len(caches):] + caches[:round_ % len(caches)]:
+            windows[cache.name].append(miss(cache, MISS_ROUND_SECONDS, f"measured-{round_}"))
+    for cache in caches:
+        ws = windows[cache.name]
+        results[cache.name]["miss"] = {**{k: median(w[k] for w in ws) for k in ("rps", "p50", "p99")}, "windows": ws}
 
 
 def table(results, meta):
@@ -269,8 +284,10 @@ def main():
             print("hits ...", flush=True)
             measure_hits(caches, results)
             for cache in caches:
-                print(f"herd and miss path: {cache.name} ...", flush=True)
-                measure_herd_and_misses(cache, results[cache.name])
+                print(f"herd: {cache.name} ...", flush=True)
+                measure_herd(cache, results[cache.name])
+            print("miss path ...", flush=True)
+            measure_misses(caches, results)
         finally:
             for cache in caches:
                 cache.stop()
@@ -281,7 +298,8 @@ def main():
         load = " ".join(f.read().split()[:3])
     meta = (f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC — {os.uname().sysname} {os.uname().release}, {os.cpu_count()} cores, "
             f"load {load} at the end; " + "; ".join(v.strip() for v in versions.splitlines() if v.strip())
-            + f"; hits: wrk -t1 -c32, {HIT_ROUNDS} rounds of {HIT_SECONDS} s per cache and size, caches in turn, medians")
+            + f"; hits: wrk -t1 -c32, {HIT_ROUNDS} rounds of {HIT_SECONDS} s per cache and size, misses {MISS_ROUNDS} of"
+            + f" {MISS_ROUND_SECONDS} s after warming, caches in turn, medians")
     report = table(results, meta)
     print(report)
     with open(f"{HERE}/RESULTS.md", "a") as f:
