@@ -322,15 +322,15 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
         Degrade("write", error);
     }
 
+    /// <summary>Where spill files go when there is no disk tier: the process's temp directory ($TMPDIR); tests point it at a small mount.</summary>
+    internal string TempDirectory { get; set; } = Path.GetTempPath();
+
     /// <summary>
     /// A file for a body of unknown length that outgrew memory but will not be stored (not storable, or no usable disk
     /// tier): on the disk tier's volume when there is one (sized for cache bodies, unlike a container's small /tmp),
     /// otherwise in the temp directory. It is unlinked at once, so its space goes back with its last reader's handle and
     /// a crash leaves nothing behind (a start-up's index pass also drops any <c>.tmp</c> that survived).
     /// </summary>
-    /// <summary>Where spill files go when there is no disk tier: the process's temp directory ($TMPDIR); tests point it at a small mount.</summary>
-    internal string TempDirectory { get; set; } = Path.GetTempPath();
-
     public SafeFileHandle OpenSpillFile()
     {
         var directory = _directory is null ? TempDirectory : Path.Combine(_directory, "spill");
