@@ -42,18 +42,6 @@ public sealed partial class ViewerSendWatchdog : IDisposable
         _timer = time.CreateTimer(static state => ((ViewerSendWatchdog)state!).Sweep(), this, SweepInterval, SweepInterval);
     }
 
-    /// <summary>Connections being watched (for tests and diagnostics).</summary>
-    internal int Count
-    {
-        get
-        {
-            lock (_sync)
-            {
-                return _writers.Count;
-            }
-        }
-    }
-
     public void Add(ViewerSocketWriter writer)
     {
         lock (_sync)
