@@ -159,6 +159,13 @@ def median(values):
     return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
+def in_turns(caches, rounds):
+    """(round, cache) for each window: every cache once per round, the order rotating from round to round."""
+    for round_ in range(rounds):
+        for cache in caches[round_ % len(caches):] + caches[:round_ % len(caches)]:
+            yield round_, cache
+
+
 def hit_window(cache, path):
     before_origin, before_cpu = origin_count(), cpu_seconds(cache.proc.pid)
     w = wrk(cache.url(path), HIT_SECONDS)
@@ -176,9 +183,8 @@ def measure_hits(caches, results):
                 get(cache.url(path), timeout=5)
             wrk(cache.url(path), 2)  # warm the connection pools and the JIT
         windows = {cache.name: [] for cache in caches}
-        for round_ in range(HIT_ROUNDS):
-            for cache in caches[round_ % len(caches):] + caches[:round_ % len(caches)]:
-                windows[cache.name].append(hit_window(cache, path))
+        for _, cache in in_turns(caches, HIT_ROUNDS):
+            windows[cache.name].append(hit_window(cache, path))
         for cache in caches:
             ws = windows[cache.name]
             results[cache.name][f"hit_{size}"] = {
@@ -216,9 +222,8 @@ def measure_misses(caches, results):
     for cache in caches:
         miss(cache, MISS_WARM_SECONDS, "warm-up")
     windows = {cache.name: [] for cache in caches}
-    for round_ in range(MISS_ROUNDS):
-        for cache in caches[round_ % len(caches):] + caches[:round_ % len(caches)]:
-            windows[cache.name].append(miss(cache, MISS_ROUND_SECONDS, f"measured-{round_}"))
+    for round_, cache in in_turns(caches, MISS_ROUNDS):
+        windows[cache.name].append(miss(cache, MISS_ROUND_SECONDS, f"measured-{round_}"))
     for cache in caches:
         ws = windows[cache.name]
         results[cache.name]["miss"] = {**{k: median(w[k] for w in ws) for k in ("rps", "p50", "p99")}, "windows": ws}
