@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using Microsoft.Win32.SafeHandles;
 
@@ -12,6 +13,8 @@ namespace EdgeCache.Caching;
 /// A body is held in memory segments, or — for objects larger than the memory tier takes — in a file on the disk tier,
 /// written and read with positional I/O on one handle, so it is never held whole in memory. A body of unknown length
 /// starts in memory and moves to a file (<see cref="SpillToFile"/>) when it outgrows the memory tier's object limit.
+/// A body of known length may be held in one <see cref="MappedBodyMemory"/> instead of an array, so that a hit can be
+/// sent with <c>sendfile</c>; every reader sees it as memory like any other segment.
 /// </summary>
 public sealed class CachedBody
 {
@@ -19,7 +22,8 @@ public sealed class CachedBody
 
     private readonly Lock _lock = new();
     private readonly int _segmentSize;
-    private byte[][] _segments;
+    private readonly MappedBodyAllocator? _mapped;
+    private Memory<byte>[] _segments;
     private int _segmentCount;
     private long _length;
     private bool _completed;
@@ -34,10 +38,13 @@ public sealed class CachedBody
     private IncrementalHash? _hash;
 
     /// <param name="expectedLength">When the origin sent Content-Length, one segment of exactly that size is used, so a hit is one write.</param>
-    public CachedBody(long? expectedLength = null)
+    /// <param name="mapped">Where that one segment may come from instead of an array (listen.sendFile).</param>
+    public CachedBody(long? expectedLength = null, MappedBodyAllocator? mapped = null)
     {
-        _segmentSize = expectedLength is > 0 and <= int.MaxValue / 2 ? (int)expectedLength.Value : DefaultSegmentSize;
-        _segments = new byte[4][];
+        var known = expectedLength is > 0 and <= int.MaxValue / 2;
+        _segmentSize = known ? (int)expectedLength!.Value : DefaultSegmentSize;
+        _mapped = known ? mapped : null;
+        _segments = new Memory<byte>[4];
     }
 
     private CachedBody(SafeFileHandle file, long completedLength)
@@ -76,7 +83,7 @@ public sealed class CachedBody
             throw new InvalidOperationException("the body is already in a file");
         }
 
-        byte[][] segments;
+        Memory<byte>[] segments;
         int count;
         long length;
         lock (_lock)
@@ -91,7 +98,7 @@ public sealed class CachedBody
         long written = 0;
         for (var i = 0; i < count && written < length; i++)
         {
-            var chunk = segments[i].AsSpan(0, (int)Math.Min(segments[i].Length, length - written));
+            var chunk = segments[i].Span[..(int)Math.Min(segments[i].Length, length - written)];
             try
             {
                 RandomAccess.Write(file, chunk, written);
@@ -148,7 +155,7 @@ public sealed class CachedBody
 
     public bool IsFaulted => Volatile.Read(ref _fault) is not null;
 
-    /// <summary>Bytes of memory held (whole segments).</summary>
+    /// <summary>Bytes of memory held (whole segments; for a mapped one, what the kernel holds for it).</summary>
     public long AllocatedBytes
     {
         get
@@ -158,7 +165,9 @@ public sealed class CachedBody
                 long total = 0;
                 for (var i = 0; i < _segmentCount; i++)
                 {
-                    total += _segments[i].Length;
+                    total += MemoryMarshal.TryGetMemoryManager<byte, MappedBodyMemory>(_segments[i], out var mapped)
+                        ? mapped.Footprint
+                        : _segments[i].Length;
                 }
 
                 return total;
@@ -184,11 +193,14 @@ public sealed class CachedBody
                     Array.Resize(ref _segments, _segments.Length * 2);
                 }
 
-                _segments[_segmentCount++] = new byte[_segmentSize];
+                _segments[_segmentCount] = _segmentCount == 0 && _mapped?.TryAllocate(_segmentSize) is { } mapped
+                    ? mapped.Memory
+                    : new byte[_segmentSize];
+                _segmentCount++;
                 used = 0;
             }
 
-            return _segments[_segmentCount - 1].AsMemory(used);
+            return _segments[_segmentCount - 1][used..];
         }
     }
 
@@ -282,7 +294,7 @@ public sealed class CachedBody
             var needed = (int)((_length + _segmentSize - 1) / _segmentSize);
             while (_segmentCount > needed)
             {
-                _segments[--_segmentCount] = null!;
+                _segments[--_segmentCount] = default;
             }
 
             if (_segmentCount > 0)
@@ -292,7 +304,7 @@ public sealed class CachedBody
                 if (used < last.Length)
                 {
                     // Replaced, not resized in place: a reader may be copying out of the old array right now.
-                    _segments[_segmentCount - 1] = last.AsSpan(0, used).ToArray();
+                    _segments[_segmentCount - 1] = last.Span[..used].ToArray();
                 }
             }
         }
@@ -367,7 +379,7 @@ public sealed class CachedBody
             Exception? fault;
             Task wait;
             SafeFileHandle? file;
-            byte[][] segments;
+            Memory<byte>[] segments;
             lock (_lock)
             {
                 available = _length;
@@ -390,7 +402,7 @@ public sealed class CachedBody
                 var segment = segments[position / _segmentSize];
                 var offset = (int)(position % _segmentSize);
                 var count = (int)Math.Min(segment.Length - offset, limit - position);
-                await write(segment.AsMemory(offset, count), cancellationToken).ConfigureAwait(false);
+                await write(segment.Slice(offset, count), cancellationToken).ConfigureAwait(false);
                 position += count;
             }
 
@@ -449,7 +461,7 @@ public sealed class CachedBody
     {
         if (Volatile.Read(ref _completed) && Volatile.Read(ref _file) is null && _segmentCount <= 1)
         {
-            data = _segmentCount == 0 ? ReadOnlyMemory<byte>.Empty : _segments[0].AsMemory(0, (int)_length);
+            data = _segmentCount == 0 ? ReadOnlyMemory<byte>.Empty : _segments[0][..(int)_length];
             return true;
         }
 
@@ -474,7 +486,7 @@ public sealed class CachedBody
             for (var i = 0; i < _segmentCount && copied < _length; i++)
             {
                 var n = (int)Math.Min(_segments[i].Length, _length - copied);
-                _segments[i].AsSpan(0, n).CopyTo(result.AsSpan((int)copied));
+                _segments[i].Span[..n].CopyTo(result.AsSpan((int)copied));
                 copied += n;
             }
 

@@ -20,4 +20,11 @@ public sealed class ListenOptions
     /// from the cache's memory instead of being copied into Kestrel's output pipe first. Off: Kestrel's own output.
     /// </summary>
     public bool DirectBodySend { get; set; } = true;
+
+    /// <summary>
+    /// Keep stored bodies of 16 KiB and more in in-memory files and send them with <c>sendfile</c>: the kernel sends the
+    /// cached pages instead of copying them into the socket (nginx's <c>sendfile on</c>). Linux, with
+    /// <see cref="DirectBodySend"/>. Off: such bodies are held in arrays and copied by the kernel as smaller ones are.
+    /// </summary>
+    public bool SendFile { get; set; } = true;
 }

@@ -35,14 +35,16 @@ public sealed partial class FetchCoordinator : IDisposable
     private readonly CacheOptions _cacheOptions;
     private readonly PurgeLog _purges;
     private readonly DiskCacheStore _disk;
+    private readonly MappedBodyAllocator _mappedBodies;
 
     // Histogram children per origin, resolved once: WithLabels on every fetch costs a label array and a lookup.
     private readonly ConcurrentDictionary<string, (Prometheus.Histogram.Child Ok, Prometheus.Histogram.Child Error)> _fetchDurations = new(StringComparer.Ordinal);
 
-    public FetchCoordinator(MemoryCacheStore store, DiskCacheStore disk, PurgeLog purges, TimeProvider time, EdgeCacheMetrics metrics, IOptions<EdgeCacheOptions> options, ILogger<FetchCoordinator> logger)
+    public FetchCoordinator(MemoryCacheStore store, DiskCacheStore disk, MappedBodyAllocator mappedBodies, PurgeLog purges, TimeProvider time, EdgeCacheMetrics metrics, IOptions<EdgeCacheOptions> options, ILogger<FetchCoordinator> logger)
     {
         _store = store;
         _disk = disk;
+        _mappedBodies = mappedBodies;
         _purges = purges;
         _time = time;
         _metrics = metrics;
@@ -250,7 +252,7 @@ public sealed partial class FetchCoordinator : IDisposable
             StatusCode = response.StatusCode,
             Headers = StripAge(headers),
             // Large objects stream into their disk-tier file and every viewer reads them from there.
-            Body = large is null ? new CachedBody(contentLength) : CachedBody.ToFile(large.Handle),
+            Body = large is null ? new CachedBody(contentLength, _mappedBodies) : CachedBody.ToFile(large.Handle),
             ContentLength = contentLength,
             RequestTime = requestTime,
             ResponseTime = responseTime,

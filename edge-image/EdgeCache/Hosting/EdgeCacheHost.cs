@@ -71,6 +71,7 @@ public static class EdgeCacheHost
         services.AddSingleton<EdgeCacheMetrics>();
         services.AddSingleton<ViewerSendWatchdog>();
         services.AddSingleton<MemoryCacheStore>();
+        services.AddSingleton<MappedBodyAllocator>();
         services.AddSingleton<DiskCacheStore>();
         // First hosted service: the disk index is built before the node takes traffic, and flushed last on shutdown.
         services.AddHostedService(sp => sp.GetRequiredService<DiskCacheStore>());

@@ -3,6 +3,8 @@ using System.IO.Pipelines;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Threading.Tasks.Sources;
+using EdgeCache.Caching;
+using EdgeCache.Native;
 using Microsoft.AspNetCore.Connections;
 
 namespace EdgeCache.Http;
@@ -11,7 +13,8 @@ namespace EdgeCache.Http;
 /// A viewer connection's output: Kestrel writes each response here, and each flush is one <c>sendmsg</c> on the
 /// connection's socket. A stored body can be queued by reference (<see cref="TryQueueStoredBody"/>), so the kernel
 /// copies it from the cache's own memory, the one copy Varnish's <c>writev</c> makes, instead of Kestrel first
-/// copying it into its output pipe.
+/// copying it into its output pipe. A body held in a <see cref="MappedBodyMemory"/> goes with <c>sendfile</c>, which
+/// makes no copy at all: the kernel sends the cached pages (listen.sendFile).
 /// </summary>
 /// <remarks>
 /// <para>
@@ -51,8 +54,19 @@ public sealed class ViewerSocketWriter : PipeWriter, IValueTaskSource<FlushResul
     private int _currentEnd;
     private int _currentLimit;
 
-    // Set only inside TryQueueStoredBody: while it is, GetMemory hands out the marker and Advance queues this.
+    // Set only inside TryQueueStoredBody: while one is, GetMemory hands out the marker and Advance queues it.
     private ArraySegment<byte> _storedBody;
+    private FileRegion _storedFile;
+
+    // A stored body to send with sendfile, after the first Index segments of the queue (at most one per flush), and the
+    // same for the send in flight.
+    private FileRegion _queuedFile;
+    private FileRegion _sendingFile;
+    private bool _sendingPackets;
+
+    // Whether the socket is non-blocking, which sendfile from this thread needs (checked until it is; .NET makes a
+    // socket non-blocking when its first asynchronous operation starts, and Kestrel's first receive precedes any send).
+    private bool _nonBlocking;
 
     private ManualResetValueTaskSourceCore<FlushResult> _flushSource;
     private long _sendsStarted;
@@ -81,13 +95,16 @@ public sealed class ViewerSocketWriter : PipeWriter, IValueTaskSource<FlushResul
     /// <summary>Kestrel's id for the connection, for the log.</summary>
     public string ConnectionId { get; init; } = "";
 
+    /// <summary>Flushes with a file region sent whole from the flushing thread, and those finished by SendPacketsAsync (for tests).</summary>
+    internal (int Direct, int Packets) FileSends { get; private set; }
+
     public override bool CanGetUnflushedBytes => true;
 
     public override long UnflushedBytes
     {
         get
         {
-            long bytes = _currentEnd - _currentStart;
+            long bytes = _currentEnd - _currentStart + _queuedFile.Count;
             foreach (var segment in _queued)
             {
                 bytes += segment.Count;
@@ -101,18 +118,30 @@ public sealed class ViewerSocketWriter : PipeWriter, IValueTaskSource<FlushResul
     /// Queues <paramref name="body"/> as the whole body of the response being written, by reference: the caller must
     /// have started the response (its headers are in this writer), must not change the bytes until the flush that
     /// follows completes, and must flush. Returns false, having queued nothing, when the body cannot go this way (a
-    /// flush is pending and Kestrel is buffering, the connection failed, or the memory is not an array); the caller then
-    /// writes the body as usual.
+    /// flush is pending and Kestrel is buffering, the connection failed, or the memory is neither an array nor a
+    /// <see cref="MappedBodyMemory"/>); the caller then writes the body as usual.
     /// </summary>
     /// <param name="responseBodyWriter">The response's <c>BodyWriter</c>: Kestrel counts the body's bytes against Content-Length through it.</param>
     public bool TryQueueStoredBody(PipeWriter responseBodyWriter, ReadOnlyMemory<byte> body)
     {
-        if (body.IsEmpty || !MemoryMarshal.TryGetArray(body, out var segment) || _failed || _completed)
+        if (body.IsEmpty || _failed || _completed)
         {
             return false;
         }
 
-        _storedBody = segment;
+        if (MemoryMarshal.TryGetArray(body, out var segment))
+        {
+            _storedBody = segment;
+        }
+        else if (_queuedFile.Body is null && MemoryMarshal.TryGetMemoryManager(body, out MappedBodyMemory? mapped, out var start, out var length))
+        {
+            _storedFile = new FileRegion(mapped, start, length, 0);
+        }
+        else
+        {
+            return false;
+        }
+
         try
         {
             // Kestrel passes GetMemory and Advance through to this writer unless it is buffering behind a pending
@@ -124,7 +153,7 @@ public sealed class ViewerSocketWriter : PipeWriter, IValueTaskSource<FlushResul
             }
 
             responseBodyWriter.Advance(body.Length);
-            if (_storedBody.Array is not null)
+            if (StoredBodyPending)
             {
                 // Kestrel counted the bytes but they did not arrive here: the response cannot be completed correctly.
                 throw new InvalidOperationException("the stored body's Advance did not reach the connection's writer");
@@ -135,13 +164,16 @@ public sealed class ViewerSocketWriter : PipeWriter, IValueTaskSource<FlushResul
         finally
         {
             _storedBody = default;
+            _storedFile = default;
         }
     }
+
+    private bool StoredBodyPending => _storedBody.Array is not null || _storedFile.Body is not null;
 
     public override Memory<byte> GetMemory(int sizeHint = 0)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(sizeHint);
-        if (_storedBody.Array is not null)
+        if (StoredBodyPending)
         {
             return StoredBodyMarker;
         }
@@ -154,16 +186,26 @@ public sealed class ViewerSocketWriter : PipeWriter, IValueTaskSource<FlushResul
 
     public override void Advance(int bytes)
     {
-        if (_storedBody.Array is not null)
+        if (StoredBodyPending)
         {
-            if (bytes != _storedBody.Count)
+            var stored = _storedFile.Body is not null ? _storedFile.Count : _storedBody.Count;
+            if (bytes != stored)
             {
-                throw new InvalidOperationException($"advanced {bytes} bytes over a stored body of {_storedBody.Count}");
+                throw new InvalidOperationException($"advanced {bytes} bytes over a stored body of {stored}");
             }
 
             QueueCurrent();
-            _queued.Add(_storedBody);
+            if (_storedFile.Body is not null)
+            {
+                _queuedFile = _storedFile with { Index = _queued.Count };
+            }
+            else
+            {
+                _queued.Add(_storedBody);
+            }
+
             _storedBody = default;
+            _storedFile = default;
             return;
         }
 
@@ -195,21 +237,28 @@ public sealed class ViewerSocketWriter : PipeWriter, IValueTaskSource<FlushResul
             {
                 // The connection is gone: what was written is dropped, as a pipe whose reader completed drops it.
                 _queued.Clear();
+                _queuedFile = default;
                 ReturnBlocks(_queuedBlocks);
                 return new ValueTask<FlushResult>(new FlushResult(isCanceled: false, isCompleted: true));
             }
 
-            if (_queued.Count == 0)
+            if (_queued.Count == 0 && _queuedFile.Body is null)
             {
                 return default;
             }
 
             (_sending, _queued) = (_queued, _sending);
             (_sendingBlocks, _queuedBlocks) = (_queuedBlocks, _sendingBlocks);
+            (_sendingFile, _queuedFile) = (_queuedFile, default);
             ForgetCurrent();
             _sendInFlight = true;
             _sendsStarted++;
             _flushSource.Reset();
+        }
+
+        if (_sendingFile.Body is not null)
+        {
+            return SendWithFile();
         }
 
         bool pending;
@@ -261,6 +310,7 @@ public sealed class ViewerSocketWriter : PipeWriter, IValueTaskSource<FlushResul
             _completed = true;
             ForgetCurrent();
             _queued.Clear();
+            _queuedFile = default;
             ReturnBlocks(_queuedBlocks);
             if (!_sendInFlight)
             {
@@ -352,6 +402,13 @@ public sealed class ViewerSocketWriter : PipeWriter, IValueTaskSource<FlushResul
         {
             _sendInFlight = false;
             _sending.Clear();
+            _sendingFile = default;
+            if (_sendingPackets)
+            {
+                _sendingPackets = false;
+                _sendArgs.SendPacketsElements = null;
+            }
+
             ReturnBlocks(_sendingBlocks);
             canceled = _cancelFlush;
             _cancelFlush = false;
@@ -377,6 +434,173 @@ public sealed class ViewerSocketWriter : PipeWriter, IValueTaskSource<FlushResul
         exception ??= new SocketException((int)error);
         _abortConnection(new ConnectionAbortedException("sending to the viewer failed: " + exception.Message, exception));
         return new FlushResult(canceled, isCompleted: true);
+    }
+
+    /// <summary>
+    /// Sends the flush that carries a stored body's file region: the segments before it, the region with <c>sendfile</c>,
+    /// then any after, each straight from this thread while the socket takes them. When its buffer fills, the rest goes
+    /// by <see cref="Socket.SendPacketsAsync"/>, which waits for room and continues with <c>sendfile</c> from the same point.
+    /// </summary>
+    private ValueTask<FlushResult> SendWithFile()
+    {
+        var error = SendNow(out var item, out var itemSent);
+        if (error != SocketError.WouldBlock)
+        {
+            FileSends = FileSends with { Direct = FileSends.Direct + 1 };
+            return new ValueTask<FlushResult>(FinishSend(error, null));
+        }
+
+        FileSends = FileSends with { Packets = FileSends.Packets + 1 };
+
+        bool pending;
+        try
+        {
+            _sendArgs.BufferList = null;
+            _sendArgs.SetBuffer(null, 0, 0);
+            _sendArgs.SendPacketsElements = RemainingPackets(item, itemSent);
+            _sendingPackets = true;
+            pending = _socket.SendPacketsAsync(_sendArgs);
+        }
+        catch (Exception ex) when (ex is ObjectDisposedException or SocketException)
+        {
+            return new ValueTask<FlushResult>(FinishSend(SocketError.OperationAborted, ex));
+        }
+
+        return pending
+            ? new ValueTask<FlushResult>(this, _flushSource.Version)
+            : new ValueTask<FlushResult>(FinishSend(_sendArgs.SocketError, null));
+    }
+
+    /// <summary>
+    /// Sends the items of the flush in order (segment, ..., the file region, ..., segment) until done or the socket would
+    /// block; <paramref name="item"/> and <paramref name="itemSent"/> then say where the rest starts.
+    /// </summary>
+    private unsafe SocketError SendNow(out int item, out int itemSent)
+    {
+        item = 0;
+        itemSent = 0;
+        var socket = _socket.SafeHandle;
+        var file = _sendingFile.Body!.File;
+        bool socketAdded = false, fileAdded = false;
+        try
+        {
+            // The references keep both descriptors from being closed (and their numbers reused) during the calls.
+            socket.DangerousAddRef(ref socketAdded);
+            file.DangerousAddRef(ref fileAdded);
+            var fd = (int)socket.DangerousGetHandle();
+            if (!_nonBlocking && !(_nonBlocking = (Libc.Fcntl(fd, Libc.F_GETFL) & Libc.O_NONBLOCK) != 0))
+            {
+                // A blocking sendfile would hold this thread until the viewer read: all of it goes asynchronously.
+                return SocketError.WouldBlock;
+            }
+
+            var items = _sending.Count + 1;
+            for (; item < items; item++, itemSent = 0)
+            {
+                if (item == _sendingFile.Index)
+                {
+                    long offset = _sendingFile.Offset + itemSent;
+                    long end = _sendingFile.Offset + _sendingFile.Count;
+                    while (offset < end)
+                    {
+                        // sendfile moves offset past what it sent. The last call pushes out any headers held by MSG_MORE.
+                        var sent = Libc.SendFile(fd, (int)file.DangerousGetHandle(), ref offset, (nuint)(end - offset));
+                        itemSent = (int)(offset - _sendingFile.Offset);
+                        if (sent <= 0 && ErrorOrRetry(sent, out var error))
+                        {
+                            return error;
+                        }
+                    }
+
+                    continue;
+                }
+
+                var segment = _sending[item < _sendingFile.Index ? item : item - 1];
+                // MSG_MORE: the headers wait for the body instead of leaving in a packet of their own.
+                var flags = Libc.MSG_DONTWAIT | Libc.MSG_NOSIGNAL | (item < items - 1 ? Libc.MSG_MORE : 0);
+                while (itemSent < segment.Count)
+                {
+                    nint sent;
+                    fixed (byte* bytes = &segment.Array![segment.Offset + itemSent])
+                    {
+                        sent = Libc.Send(fd, bytes, (nuint)(segment.Count - itemSent), flags);
+                    }
+
+                    if (sent > 0)
+                    {
+                        itemSent += (int)sent;
+                    }
+                    else if (ErrorOrRetry(sent, out var error))
+                    {
+                        return error;
+                    }
+                }
+            }
+
+            return SocketError.Success;
+        }
+        catch (ObjectDisposedException)
+        {
+            return SocketError.OperationAborted;
+        }
+        finally
+        {
+            if (fileAdded)
+            {
+                file.DangerousRelease();
+            }
+
+            if (socketAdded)
+            {
+                socket.DangerousRelease();
+            }
+        }
+    }
+
+    /// <summary>After a call that sent nothing: false to call again (interrupted), else true and what to report.</summary>
+    private static bool ErrorOrRetry(nint result, out SocketError error)
+    {
+        var errno = result == 0 ? 0 : Marshal.GetLastPInvokeError();
+        error = errno switch
+        {
+            Libc.EINTR => SocketError.Success,
+            Libc.EAGAIN => SocketError.WouldBlock,
+            Libc.EPIPE => SocketError.Shutdown,
+            Libc.ECONNRESET => SocketError.ConnectionReset,
+            // sendfile at the end of its file, which a region never reaches: the body is not what was queued.
+            0 => SocketError.NoData,
+            _ => SocketError.SocketError,
+        };
+        return errno != Libc.EINTR;
+    }
+
+    /// <summary>The flush's items from <paramref name="item"/> on, less the <paramref name="itemSent"/> bytes of it already sent.</summary>
+    private SendPacketsElement[] RemainingPackets(int item, int itemSent)
+    {
+        var items = _sending.Count + 1;
+        var packets = new List<SendPacketsElement>(items - item);
+        for (var i = item; i < items; i++, itemSent = 0)
+        {
+            var last = i == items - 1;
+            if (i == _sendingFile.Index)
+            {
+                // A count of 0 would mean "to the end of the file": a region sent whole is left out instead.
+                if (itemSent < _sendingFile.Count)
+                {
+                    packets.Add(new SendPacketsElement(_sendingFile.Body!.FilePath, _sendingFile.Offset + itemSent, _sendingFile.Count - itemSent, last));
+                }
+
+                continue;
+            }
+
+            var segment = _sending[i < _sendingFile.Index ? i : i - 1];
+            if (itemSent < segment.Count)
+            {
+                packets.Add(new SendPacketsElement(segment.Array!, segment.Offset + itemSent, segment.Count - itemSent, last));
+            }
+        }
+
+        return [.. packets];
     }
 
     private void EnsureCapacity(int sizeHint)
@@ -441,4 +665,7 @@ public sealed class ViewerSocketWriter : PipeWriter, IValueTaskSource<FlushResul
 
     void IValueTaskSource<FlushResult>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
         _flushSource.OnCompleted(continuation, state, token, flags);
+
+    /// <summary>Bytes [Offset, Offset + Count) of a mapped body's file, to go after the first Index queued segments.</summary>
+    private readonly record struct FileRegion(MappedBodyMemory? Body, int Offset, int Count, int Index);
 }

@@ -585,6 +585,9 @@ public sealed partial class EdgeProxy
             }
 
             await response.BodyWriter.WriteAsync(whole, context.RequestAborted).ConfigureAwait(false);
+            // Kestrel copies from the body's span: a mapped body (MappedBodyMemory) must outlive that copy even if it is
+            // evicted meanwhile, and the span alone does not keep it reachable.
+            GC.KeepAlive(body);
             return;
         }
 

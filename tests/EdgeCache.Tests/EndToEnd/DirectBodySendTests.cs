@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
+using EdgeCache.Caching;
 using EdgeCache.Http;
 using EdgeCache.Observability;
 using EdgeCache.Tests.Infrastructure;
@@ -66,6 +67,31 @@ public sealed class DirectBodySendTests
         }
 
         Assert.Equal(1, origin.Count("/large.bin"));
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Large_bodies_are_held_in_in_memory_files_for_sendfile_and_hits_come_out_the_same(bool sendFile)
+    {
+        await using var origin = await StartOriginAsync();
+        await using var edge = await EdgeNode.StartAsync(origin, options => options.Listen.SendFile = sendFile);
+        var mapped = edge.Get<MappedBodyAllocator>();
+        using var viewer = await ConnectAsync(edge);
+        foreach (var path in new[] { "/large.bin", "/small.bin", "/huge.bin" })
+        {
+            for (var i = 0; i < 3; i++)
+            {
+                var (status, headers, body) = await ExchangeAsync(viewer, "GET " + path);
+                Assert.Equal(200, status);
+                Assert.Contains(i == 0 ? "X-Cache: Miss" : "X-Cache: Hit", headers, StringComparison.Ordinal);
+                Assert.Equal(Bodies[path], body);
+            }
+        }
+
+        // The 1 MiB and 6 MiB bodies, not the 1 KiB one (which goes out with its headers in one sendmsg).
+        Assert.Equal(sendFile ? 2 : 0, mapped.Live);
+        Assert.Equal(sendFile ? MappedBodyMemory.FootprintOf(Large) + MappedBodyMemory.FootprintOf(Huge) : 0, mapped.FootprintBytes);
     }
 
     [Fact]

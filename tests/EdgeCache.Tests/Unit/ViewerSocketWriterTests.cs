@@ -3,6 +3,7 @@ using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
+using EdgeCache.Caching;
 using EdgeCache.Http;
 using Microsoft.AspNetCore.Connections;
 
@@ -154,6 +155,95 @@ public sealed class ViewerSocketWriterTests : IAsyncLifetime
         _server.Shutdown(SocketShutdown.Send);
         var buffer = new byte[16];
         Assert.Equal(0, await _peer.ReceiveAsync(buffer)); // FIN, no bytes
+    }
+
+    [Fact]
+    public async Task A_mapped_body_goes_by_sendfile_between_the_bytes_around_it_and_the_flush_completes_at_once()
+    {
+        _server.Blocking = false; // as Kestrel's sockets are once their first receive has started
+        var headers = "HTTP/1.1 200 OK\r\nContent-Length: 200000\r\n\r\n"u8.ToArray();
+        var (mapped, stored) = Mapped(200_000);
+        var trailer = "next"u8.ToArray();
+
+        _writer.Write(headers);
+        Assert.True(_writer.TryQueueStoredBody(_writer, mapped.Memory));
+        Assert.Equal(headers.Length + stored.Length, _writer.UnflushedBytes);
+        _writer.Write(trailer);
+        var flush = _writer.FlushAsync();
+
+        // 200 kB fits in the loopback socket's buffer: sent whole from this thread, nothing left to wait for.
+        Assert.True(flush.IsCompletedSuccessfully);
+        Assert.Equal((1, 0), _writer.FileSends);
+        Assert.Equal(Concat(headers, stored, trailer), await ReadAsync(headers.Length + stored.Length + trailer.Length));
+        GC.KeepAlive(mapped);
+    }
+
+    [Fact]
+    public async Task A_mapped_body_larger_than_the_socket_takes_waits_for_the_viewer_and_arrives_whole()
+    {
+        _server.Blocking = false;
+        _server.SendBufferSize = 64 * 1024;
+        _peer.ReceiveBufferSize = 64 * 1024;
+        var headers = "HTTP/1.1 200 OK\r\n\r\n"u8.ToArray();
+        var (mapped, stored) = Mapped(8 * 1024 * 1024);
+
+        _writer.Write(headers);
+        Assert.True(_writer.TryQueueStoredBody(_writer, mapped.Memory));
+        var flush = _writer.FlushAsync();
+
+        Assert.False(flush.IsCompleted, "the viewer has not read: the rest waits for room");
+        Assert.Equal((0, 1), _writer.FileSends);
+        var received = ReadAsync(headers.Length + stored.Length);
+        Assert.False((await flush).IsCompleted);
+        Assert.Equal(Concat(headers, stored), await received);
+
+        // The connection goes on as before.
+        _writer.Write("after"u8);
+        await _writer.FlushAsync();
+        Assert.Equal("after"u8.ToArray(), await ReadAsync(5));
+        Assert.Empty(_aborts);
+    }
+
+    [Fact]
+    public async Task On_a_blocking_socket_a_mapped_body_never_blocks_the_flushing_thread()
+    {
+        Assert.True(_server.Blocking);
+        var (mapped, stored) = Mapped(100_000);
+
+        Assert.True(_writer.TryQueueStoredBody(_writer, mapped.Memory));
+        var flush = _writer.FlushAsync();
+
+        Assert.Equal((0, 1), _writer.FileSends);
+        Assert.Equal(stored, await ReadAsync(stored.Length));
+        Assert.False((await flush).IsCompleted);
+    }
+
+    [Fact]
+    public async Task A_viewer_that_resets_during_a_waiting_mapped_body_aborts_the_connection_once()
+    {
+        _server.Blocking = false;
+        _server.SendBufferSize = 64 * 1024;
+        _peer.ReceiveBufferSize = 64 * 1024;
+        var (mapped, _) = Mapped(8 * 1024 * 1024);
+        Assert.True(_writer.TryQueueStoredBody(_writer, mapped.Memory));
+        var flush = _writer.FlushAsync();
+        Assert.False(flush.IsCompleted);
+
+        _peer.LingerState = new LingerOption(true, 0); // close with RST
+        _peer.Close();
+
+        Assert.True((await flush).IsCompleted);
+        Assert.Single(_aborts);
+        Assert.True((await _writer.FlushAsync()).IsCompleted);
+        Assert.Single(_aborts);
+    }
+
+    private static (MappedBodyMemory Mapped, byte[] Bytes) Mapped(int length)
+    {
+        var mapped = MappedBodyMemory.TryCreate(length)!;
+        var bytes = RandomNumberGenerator.GetBytes(length);
+        bytes.CopyTo(mapped.Memory.Span);
+        return (mapped, bytes);
     }
 
     private static byte[] Concat(params byte[][] parts) => parts.SelectMany(p => p).ToArray();
