@@ -13,8 +13,9 @@ namespace EdgeCache.Caching;
 /// A body is held in memory segments, or — for objects larger than the memory tier takes — in a file on the disk tier,
 /// written and read with positional I/O on one handle, so it is never held whole in memory. A body of unknown length
 /// starts in memory and moves to a file (<see cref="SpillToFile"/>) when it outgrows the memory tier's object limit.
-/// A body of known length may be held in one <see cref="MappedBodyMemory"/> instead of an array, so that a hit can be
-/// sent with <c>sendfile</c>; every reader sees it as memory like any other segment.
+/// A complete body of 16 KiB or more that is hit again moves from its array into a <see cref="MappedBodyMemory"/>
+/// (<see cref="PrepareForSendFile"/>), so that later hits can be sent with <c>sendfile</c>; every reader sees it as
+/// memory like any other segment.
 /// </summary>
 public sealed class CachedBody
 {
@@ -24,6 +25,7 @@ public sealed class CachedBody
     private readonly int _segmentSize;
     private readonly MappedBodyAllocator? _mapped;
     private Memory<byte>[] _segments;
+    private int _hitsInArray;
     private int _segmentCount;
     private long _length;
     private bool _completed;
@@ -38,7 +40,7 @@ public sealed class CachedBody
     private IncrementalHash? _hash;
 
     /// <param name="expectedLength">When the origin sent Content-Length, one segment of exactly that size is used, so a hit is one write.</param>
-    /// <param name="mapped">Where that one segment may come from instead of an array (listen.sendFile).</param>
+    /// <param name="mapped">Where the body moves when hit again (listen.sendFile); it is counted as if it were there already.</param>
     public CachedBody(long? expectedLength = null, MappedBodyAllocator? mapped = null)
     {
         var known = expectedLength is > 0 and <= int.MaxValue / 2;
@@ -155,13 +157,21 @@ public sealed class CachedBody
 
     public bool IsFaulted => Volatile.Read(ref _fault) is not null;
 
-    /// <summary>Bytes of memory held (whole segments; for a mapped one, what the kernel holds for it).</summary>
+    /// <summary>
+    /// Bytes of memory held (whole segments; for a mapped one, what the kernel holds for it). A body that may yet move
+    /// to an in-memory file is counted as if it had: the tier's count of an entry is taken once, when it is stored.
+    /// </summary>
     public long AllocatedBytes
     {
         get
         {
             lock (_lock)
             {
+                if (MayMoveToFile())
+                {
+                    return MappedBodyMemory.FootprintOf(_length);
+                }
+
                 long total = 0;
                 for (var i = 0; i < _segmentCount; i++)
                 {
@@ -193,10 +203,7 @@ public sealed class CachedBody
                     Array.Resize(ref _segments, _segments.Length * 2);
                 }
 
-                _segments[_segmentCount] = _segmentCount == 0 && _mapped?.TryAllocate(_segmentSize) is { } mapped
-                    ? mapped.Memory
-                    : new byte[_segmentSize];
-                _segmentCount++;
+                _segments[_segmentCount++] = new byte[_segmentSize];
                 used = 0;
             }
 
@@ -455,6 +462,53 @@ public sealed class CachedBody
             ArrayPool<byte>.Shared.Return(buffer);
         }
     }
+
+    /// <summary>
+    /// A hit on this body is about to be served. On the second hit, a complete body of 16 KiB or more held in one array
+    /// is copied once into an in-memory file, so that this and later hits can go out with <c>sendfile</c>. Not at the
+    /// fetch: a file per miss costs more than the copy (a descriptor, a mapping, fresh pages, and unmapping them at
+    /// eviction), and most objects in a large catalogue are never hit again. Readers that already hold the array keep
+    /// reading it; it is the same bytes.
+    /// </summary>
+    public void PrepareForSendFile()
+    {
+        // Counted up to 3 and then only read, so that hits on a hot body do not all write to it. The count is not exact
+        // under concurrent hits: a body whose second hit is missed stays in its array, and is served as before.
+        if (_mapped is null || _hitsInArray > 2 || !Volatile.Read(ref _completed) || ++_hitsInArray != 2)
+        {
+            return;
+        }
+
+        Memory<byte> segment;
+        int length;
+        lock (_lock)
+        {
+            if (!MayMoveToFile() || MemoryMarshal.TryGetMemoryManager<byte, MappedBodyMemory>(_segments[0], out _))
+            {
+                return;
+            }
+
+            segment = _segments[0];
+            length = (int)_length;
+        }
+
+        if (_mapped.TryAllocate(length) is not { } mapped)
+        {
+            return;
+        }
+
+        // Complete, so immutable: copied outside the lock.
+        segment.Span[..length].CopyTo(mapped.Memory.Span);
+        lock (_lock)
+        {
+            // A new array, as in SpillToFile: a reader may be indexing the old one.
+            _segments = [mapped.Memory];
+        }
+    }
+
+    // Not tied to completion: the memory tier takes an entry's size when it stores it, which may be before Complete.
+    private bool MayMoveToFile() =>
+        _mapped is { Enabled: true } && _file is null && _segmentCount == 1 && _length >= MappedBodyAllocator.MinimumBytes;
 
     /// <summary>A completed in-memory body held in one segment (the usual hit): the bytes, for a single write.</summary>
     public bool TryGetSingleSegment(out ReadOnlyMemory<byte> data)

@@ -1,5 +1,6 @@
 using EdgeCache.Configuration;
 using EdgeCache.Native;
+using EdgeCache.Observability;
 using Microsoft.Extensions.Options;
 
 namespace EdgeCache.Caching;
@@ -21,9 +22,15 @@ public sealed class MappedBodyAllocator
     private int _live;
     private long _footprint;
 
-    public MappedBodyAllocator(IOptions<EdgeCacheOptions> options)
+    public MappedBodyAllocator(IOptions<EdgeCacheOptions> options, EdgeCacheMetrics metrics)
         : this(options.Value.Listen.DirectBodySend && options.Value.Listen.SendFile && OperatingSystem.IsLinux(), DefaultLimit())
     {
+        // Read at scrape time: nothing on the fetch path but the two interlocked counters.
+        metrics.Registry.AddBeforeCollectCallback(() =>
+        {
+            metrics.SendFileBodies.Set(Live);
+            metrics.SendFileBodyBytes.Set(FootprintBytes);
+        });
     }
 
     internal MappedBodyAllocator(bool enabled, int limit)

@@ -33,6 +33,8 @@ public sealed class EdgeCacheMetrics
         DiskDegraded = factory.CreateGauge("edgecache_disk_degraded", "1 while the disk tier is off after an error and the node serves from memory only.");
         OriginFailovers = factory.CreateCounter("edgecache_origin_failovers_total", "Requests an origin group sent to its secondary, by group and reason (status, connect, timeout, protocol, circuit-open).", "group", "reason");
         OriginErrors = factory.CreateCounter("edgecache_origin_errors_total", "Origin fetches that failed, by origin and kind (connect, timeout, protocol, body).", "origin", "kind");
+        SendFileBodies = factory.CreateGauge("edgecache_sendfile_bodies", "Stored bodies held in in-memory files for sendfile (listen.sendFile), evicted ones included until collected. Each holds one file descriptor and one mapping.");
+        SendFileBodyBytes = factory.CreateGauge("edgecache_sendfile_body_bytes", "Memory those bodies hold: whole pages plus the kernel's structures for each file.");
         ViewerSendTimeouts = factory.CreateCounter("edgecache_viewer_send_timeouts_total", "Viewer connections closed because a response waited limits.viewerSendTimeoutSeconds without the viewer acknowledging a byte.");
 
         // The process and runtime figures an operator reads beside the cache's own: CPU, resident memory, GC counts
@@ -81,4 +83,8 @@ public sealed class EdgeCacheMetrics
     public Gauge DiskDegraded { get; }
 
     public Counter ViewerSendTimeouts { get; }
+
+    public Gauge SendFileBodies { get; }
+
+    public Gauge SendFileBodyBytes { get; }
 }

@@ -557,6 +557,7 @@ public sealed partial class EdgeProxy
             await Task.Factory.StartNew(static () => { }, CancellationToken.None, TaskCreationOptions.PreferFairness, TaskScheduler.Default).ConfigureAwait(false);
         }
 
+        body.PrepareForSendFile();
         if (body.TryGetSingleSegment(out var whole))
         {
             // The common hit: one write of the stored bytes, no streaming loop.

@@ -83,31 +83,63 @@ public sealed class MappedBodyTests
     }
 
     [Fact]
-    public async Task A_body_of_known_length_is_stored_mapped_and_reads_as_any_other()
+    public async Task A_body_moves_to_an_in_memory_file_at_its_second_hit_and_reads_the_same_before_and_after()
     {
         var allocator = new MappedBodyAllocator(enabled: true, limit: 10);
         var data = RandomNumberGenerator.GetBytes(200_000);
         var body = new CachedBody(data.Length, allocator);
         body.Write(data.AsSpan(0, 1000));
+        body.PrepareForSendFile(); // not complete yet: not a hit on a stored body
         var reader = Read(body);
         body.Write(data.AsSpan(1000));
         body.TrimExcess();
         body.Complete();
-
-        Assert.True(body.TryGetSingleSegment(out var whole));
-        Assert.True(MemoryMarshal.TryGetMemoryManager<byte, MappedBodyMemory>(whole, out _));
-        Assert.Equal(data, whole.ToArray());
-        Assert.Equal(data, await reader);
-        Assert.Equal(data, body.ToArray());
+        // Counted as it will be held, from the start: the tier counts an entry once, when it is stored.
         Assert.Equal(MappedBodyMemory.FootprintOf(data.Length), body.AllocatedBytes);
 
-        // Unknown length, or too small: arrays, as before.
-        var small = new CachedBody(1000, allocator);
-        small.Write(new byte[1000]);
-        small.Complete();
-        Assert.True(small.TryGetSingleSegment(out var smallWhole));
-        Assert.True(MemoryMarshal.TryGetArray(smallWhole, out _));
+        body.PrepareForSendFile();
+        Assert.True(body.TryGetSingleSegment(out var first));
+        Assert.True(MemoryMarshal.TryGetArray(first, out _), "one hit: still the array the fetch filled");
+        Assert.Equal(0, allocator.Live);
+
+        body.PrepareForSendFile();
+        Assert.True(body.TryGetSingleSegment(out var second));
+        Assert.True(MemoryMarshal.TryGetMemoryManager<byte, MappedBodyMemory>(second, out _), "second hit: in a file");
         Assert.Equal(1, allocator.Live);
+        body.PrepareForSendFile();
+        Assert.Equal(1, allocator.Live);
+
+        Assert.Equal(data, first.ToArray()); // a reader holding the array keeps valid bytes
+        Assert.Equal(data, second.ToArray());
+        Assert.Equal(data, await reader);
+        Assert.Equal(data, await Read(body));
+        Assert.Equal(data, body.ToArray());
+        Assert.Equal(MappedBodyMemory.FootprintOf(data.Length), body.AllocatedBytes);
+    }
+
+    [Fact]
+    public void Small_bodies_bodies_of_unknown_length_and_an_allocator_that_is_off_keep_their_arrays()
+    {
+        var on = new MappedBodyAllocator(enabled: true, limit: 10);
+        var off = new MappedBodyAllocator(enabled: false, limit: 10);
+        foreach (var body in new[] { Filled(new CachedBody(1000, on), 1000), Filled(new CachedBody(null, on), 40_000), Filled(new CachedBody(40_000, off), 40_000) })
+        {
+            body.PrepareForSendFile();
+            body.PrepareForSendFile();
+            Assert.True(body.TryGetSingleSegment(out var whole));
+            Assert.True(MemoryMarshal.TryGetArray(whole, out var array));
+            Assert.Equal(array.Array!.Length, body.AllocatedBytes);
+        }
+
+        Assert.Equal(0, on.Live);
+    }
+
+    private static CachedBody Filled(CachedBody body, int length)
+    {
+        body.Write(new byte[length]);
+        body.TrimExcess();
+        body.Complete();
+        return body;
     }
 
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
