@@ -45,7 +45,7 @@ public sealed class CachedBody
     {
         var known = expectedLength is > 0 and <= int.MaxValue / 2;
         _segmentSize = known ? (int)expectedLength!.Value : DefaultSegmentSize;
-        _mapped = known ? mapped : null;
+        _mapped = known && expectedLength >= MappedBodyAllocator.MinimumBytes ? mapped : null;
         _segments = new Memory<byte>[4];
     }
 

@@ -6,9 +6,9 @@ using Microsoft.Win32.SafeHandles;
 namespace EdgeCache.Caching;
 
 /// <summary>
-/// A stored body's memory held in an anonymous in-memory file (<c>memfd</c>) and mapped into the process: the fetch
-/// writes the origin's bytes into the mapping as to any memory, every reader reads them as memory, and a hit can hand
-/// the file to the kernel with <c>sendfile</c>, which sends the pages themselves instead of copying them into the
+/// A stored body's memory held in an anonymous in-memory file (<c>memfd</c>) and mapped into the process: the body is
+/// copied into the mapping once (<see cref="CachedBody.PrepareForSendFile"/>), every reader reads it as memory, and a
+/// hit can hand the file to the kernel with <c>sendfile</c>, which sends the pages themselves instead of copying them into the
 /// socket first (<see cref="Http.ViewerSocketWriter"/>). This is what nginx does with its cache files.
 /// </summary>
 /// <remarks>
@@ -76,7 +76,7 @@ public sealed class MappedBodyMemory : MemoryManager<byte>
             return null;
         }
 
-        // MAP_POPULATE: the pages are allocated in one call instead of one fault per 4 KiB as the fetch writes them.
+        // MAP_POPULATE: the pages are allocated in one call instead of one fault per 4 KiB as the body is copied in.
         var address = Libc.Mmap(0, (nuint)length, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED | Libc.MAP_POPULATE, fd, 0);
         if (address == -1)
         {

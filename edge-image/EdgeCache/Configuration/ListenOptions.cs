@@ -22,9 +22,10 @@ public sealed class ListenOptions
     public bool DirectBodySend { get; set; } = true;
 
     /// <summary>
-    /// Keep stored bodies of 16 KiB and more in in-memory files and send them with <c>sendfile</c>: the kernel sends the
-    /// cached pages instead of copying them into the socket (nginx's <c>sendfile on</c>). Linux, with
-    /// <see cref="DirectBodySend"/>. Off: such bodies are held in arrays and copied by the kernel as smaller ones are.
+    /// Move a stored body of 16 KiB or more into an in-memory file at its second hit and send it with <c>sendfile</c>
+    /// from then on: the kernel sends the cached pages instead of copying them into the socket (nginx's
+    /// <c>sendfile on</c>). Linux, with <see cref="DirectBodySend"/>. Off: bodies stay in arrays and the kernel copies
+    /// them, as it does smaller ones.
     /// </summary>
     public bool SendFile { get; set; } = true;
 }
