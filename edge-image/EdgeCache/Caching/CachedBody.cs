@@ -501,6 +501,13 @@ public sealed class CachedBody
         segment.Span[..length].CopyTo(mapped.Memory.Span);
         lock (_lock)
         {
+            if (!_segments[0].Equals(segment))
+            {
+                // Two hits both counted 2 and the other moved it first: this copy was never seen by anyone.
+                ((IDisposable)mapped).Dispose();
+                return;
+            }
+
             // A new array, as in SpillToFile: a reader may be indexing the old one.
             _segments = [mapped.Memory];
         }
