@@ -464,11 +464,11 @@ public sealed class CachedBody
     }
 
     /// <summary>
-    /// A hit on this body is about to be served. On the second hit, a complete body of 16 KiB or more held in one array
-    /// is copied once into an in-memory file, so that this and later hits can go out with <c>sendfile</c>. Not at the
-    /// fetch: a file per miss costs more than the copy (a descriptor, a mapping, fresh pages, and unmapping them at
-    /// eviction), and most objects in a large catalogue are never hit again. Readers that already hold the array keep
-    /// reading it; it is the same bytes.
+    /// A hit on this body is about to be served. At the second hit, a complete body of 16 KiB or more held in one array
+    /// is copied once into an in-memory file, so that later hits can go out with <c>sendfile</c>. Not at the fetch: a
+    /// file per miss costs more than the copy (a descriptor, a mapping, fresh pages, and unmapping them at eviction),
+    /// and most objects in a large catalogue are never hit again. Readers that already hold the array keep reading it;
+    /// it is the same bytes.
     /// </summary>
     public void PrepareForSendFile()
     {
@@ -479,6 +479,14 @@ public sealed class CachedBody
             return;
         }
 
+        // On the thread pool, not on the socket thread serving this hit: the new file's pages and the copy take about a
+        // millisecond for a few MiB, and every connection that thread serves would wait. Hits until then use the array.
+        ThreadPool.UnsafeQueueUserWorkItem(static body => body.MoveToFile(), this, preferLocal: false);
+    }
+
+    /// <summary>The move itself (internal for tests, which call it where they need it to have happened).</summary>
+    internal void MoveToFile()
+    {
         Memory<byte> segment;
         int length;
         lock (_lock)
@@ -492,7 +500,7 @@ public sealed class CachedBody
             length = (int)_length;
         }
 
-        if (_mapped.TryAllocate(length) is not { } mapped)
+        if (_mapped!.TryAllocate(length) is not { } mapped)
         {
             return;
         }
@@ -503,7 +511,7 @@ public sealed class CachedBody
         {
             if (!_segments[0].Equals(segment))
             {
-                // Two hits both counted 2 and the other moved it first: this copy was never seen by anyone.
+                // Two hits both counted 2 and the other move came first: this copy was never seen by anyone.
                 ((IDisposable)mapped).Dispose();
                 return;
             }

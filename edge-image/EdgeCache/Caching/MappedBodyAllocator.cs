@@ -98,7 +98,7 @@ public sealed class MappedBodyAllocator
                 maps = value;
             }
         }
-        catch (IOException)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             // Not readable (a restricted /proc): the kernel's default.
         }

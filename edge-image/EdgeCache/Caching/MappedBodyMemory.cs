@@ -37,6 +37,7 @@ public sealed class MappedBodyMemory : MemoryManager<byte>
         File = file;
         _mapping = mapping;
         _length = length;
+        FilePath = "/proc/self/fd/" + file.DangerousGetHandle();
     }
 
     /// <summary>
@@ -91,8 +92,9 @@ public sealed class MappedBodyMemory : MemoryManager<byte>
     /// A path that opens the in-memory file again, for the one API that sends a file asynchronously and waits for the
     /// socket to take it (<see cref="System.Net.Sockets.SendPacketsElement"/>, which wants a path or a stream opened
     /// for asynchronous use, and opens the path for the length of one send). Valid while this object is reachable.
+    /// Tests set it to a path that does not open, to see the writer fall back to the memory.
     /// </summary>
-    public string FilePath => "/proc/self/fd/" + File.DangerousGetHandle();
+    public string FilePath { get; internal set; }
 
     public override unsafe Span<byte> GetSpan() => new((void*)_mapping.DangerousGetHandle(), _length);
 

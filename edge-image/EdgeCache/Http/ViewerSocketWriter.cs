@@ -457,12 +457,21 @@ public sealed class ViewerSocketWriter : PipeWriter, IValueTaskSource<FlushResul
         {
             _sendArgs.BufferList = null;
             _sendArgs.SetBuffer(null, 0, 0);
-            _sendArgs.SendPacketsElements = RemainingPackets(item, itemSent);
             _sendingPackets = true;
-            pending = _socket.SendPacketsAsync(_sendArgs);
+            try
+            {
+                pending = SendPackets(RemainingPackets(item, itemSent, fromFile: true));
+            }
+            catch (Exception ex) when (ex is not (ObjectDisposedException or SocketException))
+            {
+                // SendPacketsAsync opens the file's path before it sends a byte. Where that fails (no /proc, no descriptor
+                // left), the rest goes from the mapping instead: the kernel copies it, the bytes are the same.
+                pending = SendPackets(RemainingPackets(item, itemSent, fromFile: false));
+            }
         }
-        catch (Exception ex) when (ex is ObjectDisposedException or SocketException)
+        catch (Exception ex)
         {
+            // Whatever stopped the send, the flush ends here and the connection is aborted, never left half-sent.
             return new ValueTask<FlushResult>(FinishSend(SocketError.OperationAborted, ex));
         }
 
@@ -574,8 +583,17 @@ public sealed class ViewerSocketWriter : PipeWriter, IValueTaskSource<FlushResul
         return errno != Libc.EINTR;
     }
 
-    /// <summary>The flush's items from <paramref name="item"/> on, less the <paramref name="itemSent"/> bytes of it already sent.</summary>
-    private SendPacketsElement[] RemainingPackets(int item, int itemSent)
+    private bool SendPackets(SendPacketsElement[] packets)
+    {
+        _sendArgs.SendPacketsElements = packets;
+        return _socket.SendPacketsAsync(_sendArgs);
+    }
+
+    /// <summary>
+    /// The flush's items from <paramref name="item"/> on, less the <paramref name="itemSent"/> bytes of it already sent;
+    /// the file region by its path (<paramref name="fromFile"/>, sent with <c>sendfile</c>) or as the mapped memory.
+    /// </summary>
+    private SendPacketsElement[] RemainingPackets(int item, int itemSent, bool fromFile)
     {
         var items = _sending.Count + 1;
         var packets = new List<SendPacketsElement>(items - item);
@@ -587,7 +605,10 @@ public sealed class ViewerSocketWriter : PipeWriter, IValueTaskSource<FlushResul
                 // A count of 0 would mean "to the end of the file": a region sent whole is left out instead.
                 if (itemSent < _sendingFile.Count)
                 {
-                    packets.Add(new SendPacketsElement(_sendingFile.Body!.FilePath, _sendingFile.Offset + itemSent, _sendingFile.Count - itemSent, last));
+                    var (offset, count) = (_sendingFile.Offset + itemSent, _sendingFile.Count - itemSent);
+                    packets.Add(fromFile
+                        ? new SendPacketsElement(_sendingFile.Body!.FilePath, offset, count, last)
+                        : new SendPacketsElement(_sendingFile.Body!.Memory.Slice(offset, count), last));
                 }
 
                 continue;

@@ -557,7 +557,13 @@ public sealed partial class EdgeProxy
             await Task.Factory.StartNew(static () => { }, CancellationToken.None, TaskCreationOptions.PreferFairness, TaskScheduler.Default).ConfigureAwait(false);
         }
 
-        body.PrepareForSendFile();
+        if (outcome is not CacheOutcome.Miss)
+        {
+            // Served from the cache: the second such hit moves a large body into an in-memory file (listen.sendFile).
+            // Not misses: a body a fetch's own viewers read may never be stored.
+            body.PrepareForSendFile();
+        }
+
         if (body.TryGetSingleSegment(out var whole))
         {
             // The common hit: one write of the stored bytes, no streaming loop.

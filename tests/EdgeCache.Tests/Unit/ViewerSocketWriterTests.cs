@@ -205,6 +205,26 @@ public sealed class ViewerSocketWriterTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task When_the_file_cannot_be_opened_again_the_rest_goes_from_the_mapping_intact()
+    {
+        _server.Blocking = false;
+        _server.SendBufferSize = 64 * 1024;
+        _peer.ReceiveBufferSize = 64 * 1024;
+        var headers = "HTTP/1.1 200 OK\r\n\r\n"u8.ToArray();
+        var (mapped, stored) = Mapped(8 * 1024 * 1024);
+        mapped.FilePath = "/nonexistent/edgecache-test"; // as with no /proc, or no descriptor left to open it with
+
+        _writer.Write(headers);
+        Assert.True(_writer.TryQueueStoredBody(_writer, mapped.Memory));
+        var flush = _writer.FlushAsync();
+        Assert.Equal((0, 1), _writer.FileSends);
+
+        Assert.Equal(Concat(headers, stored), await ReadAsync(headers.Length + stored.Length));
+        Assert.False((await flush).IsCompleted);
+        Assert.Empty(_aborts);
+    }
+
+    [Fact]
     public async Task On_a_blocking_socket_a_mapped_body_never_blocks_the_flushing_thread()
     {
         Assert.True(_server.Blocking);
