@@ -37,6 +37,7 @@ public sealed class ViewerSocketWriter : PipeWriter, IValueTaskSource<FlushResul
     private readonly Socket _socket;
     private readonly MemoryPool<byte> _pool;
     private readonly Action<ConnectionAbortedException> _abortConnection;
+    private readonly Prometheus.Counter? _fileResponses;
     private readonly SocketSendEventArgs _sendArgs;
     private readonly Lock _sync = new();
 
@@ -63,6 +64,7 @@ public sealed class ViewerSocketWriter : PipeWriter, IValueTaskSource<FlushResul
     private FileRegion _queuedFile;
     private FileRegion _sendingFile;
     private bool _sendingPackets;
+    private bool _sendingFileFromMemory;
 
     // Whether the socket is non-blocking, which sendfile from this thread needs (checked until it is; .NET makes a
     // socket non-blocking when its first asynchronous operation starts, and Kestrel's first receive precedes any send).
@@ -84,11 +86,12 @@ public sealed class ViewerSocketWriter : PipeWriter, IValueTaskSource<FlushResul
     /// <param name="socket">The connection's socket; its transport still reads from it and closes it.</param>
     /// <param name="pool">Where the blocks for response headers and copied bodies come from (Kestrel's connection pool).</param>
     /// <param name="abortConnection">Called once when a send fails, so that Kestrel tears the connection down.</param>
-    public ViewerSocketWriter(Socket socket, MemoryPool<byte> pool, Action<ConnectionAbortedException> abortConnection)
+    public ViewerSocketWriter(Socket socket, MemoryPool<byte> pool, Action<ConnectionAbortedException> abortConnection, Prometheus.Counter? fileResponses = null)
     {
         _socket = socket;
         _pool = pool;
         _abortConnection = abortConnection;
+        _fileResponses = fileResponses;
         _sendArgs = new SocketSendEventArgs(this);
     }
 
@@ -402,7 +405,14 @@ public sealed class ViewerSocketWriter : PipeWriter, IValueTaskSource<FlushResul
         {
             _sendInFlight = false;
             _sending.Clear();
+            if (_sendingFile.Body is not null && !_sendingFileFromMemory && error == SocketError.Success && exception is null)
+            {
+                // edgecache_sendfile_responses_total: the stored body went out of its file, all of it.
+                _fileResponses?.Inc();
+            }
+
             _sendingFile = default;
+            _sendingFileFromMemory = false;
             if (_sendingPackets)
             {
                 _sendingPackets = false;
@@ -466,6 +476,7 @@ public sealed class ViewerSocketWriter : PipeWriter, IValueTaskSource<FlushResul
             {
                 // SendPacketsAsync opens the file's path before it sends a byte. Where that fails (no /proc, no descriptor
                 // left), the rest goes from the mapping instead: the kernel copies it, the bytes are the same.
+                _sendingFileFromMemory = true;
                 pending = SendPackets(RemainingPackets(item, itemSent, fromFile: false));
             }
         }

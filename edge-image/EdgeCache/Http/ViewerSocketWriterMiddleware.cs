@@ -1,4 +1,5 @@
 using System.Buffers;
+using EdgeCache.Observability;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.Extensions.DependencyInjection;
@@ -17,12 +18,13 @@ public static class ViewerSocketWriterMiddleware
         listen.Use(next =>
         {
             var watchdog = listen.ApplicationServices.GetRequiredService<ViewerSendWatchdog>();
-            return connection => RunAsync(next, connection, watchdog);
+            var fileResponses = listen.ApplicationServices.GetRequiredService<EdgeCacheMetrics>().SendFileResponses;
+            return connection => RunAsync(next, connection, watchdog, fileResponses);
         });
         return listen;
     }
 
-    private static async Task RunAsync(ConnectionDelegate next, ConnectionContext connection, ViewerSendWatchdog watchdog)
+    private static async Task RunAsync(ConnectionDelegate next, ConnectionContext connection, ViewerSendWatchdog watchdog, Prometheus.Counter fileResponses)
     {
         // Only Kestrel's socket transport exposes its socket; any other transport keeps its own output.
         if (connection.Features.Get<IConnectionSocketFeature>()?.Socket is not { } socket)
@@ -33,7 +35,7 @@ public static class ViewerSocketWriterMiddleware
 
         var pool = connection.Features.Get<IMemoryPoolFeature>()?.MemoryPool ?? MemoryPool<byte>.Shared;
         var transport = connection.Transport;
-        var writer = new ViewerSocketWriter(socket, pool, connection.Abort) { ConnectionId = connection.ConnectionId };
+        var writer = new ViewerSocketWriter(socket, pool, connection.Abort, fileResponses) { ConnectionId = connection.ConnectionId };
         connection.Transport = new ViewerConnectionPipe(transport.Input, writer);
         connection.Features.Set(writer);
         watchdog.Add(writer);

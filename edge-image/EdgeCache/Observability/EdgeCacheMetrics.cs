@@ -34,6 +34,7 @@ public sealed class EdgeCacheMetrics
         OriginFailovers = factory.CreateCounter("edgecache_origin_failovers_total", "Requests an origin group sent to its secondary, by group and reason (status, connect, timeout, protocol, circuit-open).", "group", "reason");
         OriginErrors = factory.CreateCounter("edgecache_origin_errors_total", "Origin fetches that failed, by origin and kind (connect, timeout, protocol, body).", "origin", "kind");
         SendFileBodies = factory.CreateGauge("edgecache_sendfile_bodies", "Stored bodies held in in-memory files for sendfile (listen.sendFile), evicted ones included until collected. Each holds one file descriptor and one mapping.");
+        SendFileResponses = factory.CreateCounter("edgecache_sendfile_responses_total", "Viewer responses whose stored body went out with sendfile from its in-memory file (listen.sendFile).");
         SendFileBodyBytes = factory.CreateGauge("edgecache_sendfile_body_bytes", "Memory those bodies hold: whole pages plus the kernel's structures for each file.");
         ViewerSendTimeouts = factory.CreateCounter("edgecache_viewer_send_timeouts_total", "Viewer connections closed because a response waited limits.viewerSendTimeoutSeconds without the viewer acknowledging a byte.");
 
@@ -87,4 +88,6 @@ public sealed class EdgeCacheMetrics
     public Gauge SendFileBodies { get; }
 
     public Gauge SendFileBodyBytes { get; }
+
+    public Counter SendFileResponses { get; }
 }

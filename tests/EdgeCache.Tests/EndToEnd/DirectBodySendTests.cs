@@ -98,10 +98,18 @@ public sealed class DirectBodySendTests
         }
 
         Assert.Equal(sendFile ? 2 : 0, mapped.Live);
+        foreach (var path in new[] { "/large.bin", "/huge.bin" })
+        {
+            Assert.Equal(Bodies[path], (await ExchangeAsync(viewer, "GET " + path)).Body);
+        }
+
         Assert.Equal(sendFile ? MappedBodyMemory.FootprintOf(Large) + MappedBodyMemory.FootprintOf(Huge) : 0, mapped.FootprintBytes);
         var metrics = await edge.Admin.GetStringAsync("/metrics");
         Assert.Contains($"\nedgecache_sendfile_bodies {mapped.Live}\n", metrics, StringComparison.Ordinal);
         Assert.Contains($"\nedgecache_sendfile_body_bytes {mapped.FootprintBytes}\n", metrics, StringComparison.Ordinal);
+        // At least the last two hits, after the move; a hit before it could also have found it done.
+        var sent = double.Parse(metrics.Split('\n').Single(l => l.StartsWith("edgecache_sendfile_responses_total ", StringComparison.Ordinal)).Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(sent, sendFile ? 2 : 0, sendFile ? 4 : 0);
     }
 
     [Fact]

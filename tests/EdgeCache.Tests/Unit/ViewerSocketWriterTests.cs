@@ -14,6 +14,7 @@ public sealed class ViewerSocketWriterTests : IAsyncLifetime
 {
     private readonly LargeBlockMemoryPool _pool = new(blockSize: 4096);
     private readonly List<ConnectionAbortedException> _aborts = [];
+    private readonly Prometheus.Counter _fileResponses = Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry()).CreateCounter("file_responses", "test");
     private Socket _server = null!;
     private Socket _peer = null!;
     private ViewerSocketWriter _writer = null!;
@@ -26,7 +27,7 @@ public sealed class ViewerSocketWriterTests : IAsyncLifetime
         _peer = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         await _peer.ConnectAsync(listener.LocalEndPoint!);
         _server = await listener.AcceptAsync();
-        _writer = new ViewerSocketWriter(_server, _pool, _aborts.Add);
+        _writer = new ViewerSocketWriter(_server, _pool, _aborts.Add, _fileResponses);
     }
 
     public Task DisposeAsync()
@@ -174,6 +175,7 @@ public sealed class ViewerSocketWriterTests : IAsyncLifetime
         // 200 kB fits in the loopback socket's buffer: sent whole from this thread, nothing left to wait for.
         Assert.True(flush.IsCompletedSuccessfully);
         Assert.Equal((1, 0), _writer.FileSends);
+        Assert.Equal(1, _fileResponses.Value);
         Assert.Equal(Concat(headers, stored, trailer), await ReadAsync(headers.Length + stored.Length + trailer.Length));
         GC.KeepAlive(mapped);
     }
@@ -196,6 +198,7 @@ public sealed class ViewerSocketWriterTests : IAsyncLifetime
         var received = ReadAsync(headers.Length + stored.Length);
         Assert.False((await flush).IsCompleted);
         Assert.Equal(Concat(headers, stored), await received);
+        Assert.Equal(1, _fileResponses.Value);
 
         // The connection goes on as before.
         _writer.Write("after"u8);
@@ -222,6 +225,7 @@ public sealed class ViewerSocketWriterTests : IAsyncLifetime
         Assert.Equal(Concat(headers, stored), await ReadAsync(headers.Length + stored.Length));
         Assert.False((await flush).IsCompleted);
         Assert.Empty(_aborts);
+        Assert.Equal(0, _fileResponses.Value); // part of it went from memory: not counted as sent with sendfile
     }
 
     [Fact]
