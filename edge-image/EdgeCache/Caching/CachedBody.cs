@@ -40,12 +40,12 @@ public sealed class CachedBody
     private IncrementalHash? _hash;
 
     /// <param name="expectedLength">When the origin sent Content-Length, one segment of exactly that size is used, so a hit is one write.</param>
-    /// <param name="mapped">Where the body moves when hit again (listen.sendFile); it is counted as if it were there already.</param>
+    /// <param name="mapped">Where the body moves when hit again (listen.sendFile; none when it is off); it is counted as if it were there already.</param>
     public CachedBody(long? expectedLength = null, MappedBodyAllocator? mapped = null)
     {
         var known = expectedLength is > 0 and <= int.MaxValue / 2;
         _segmentSize = known ? (int)expectedLength!.Value : DefaultSegmentSize;
-        _mapped = known && expectedLength >= MappedBodyAllocator.MinimumBytes ? mapped : null;
+        _mapped = known && expectedLength >= MappedBodyAllocator.MinimumBytes && mapped is { Enabled: true } ? mapped : null;
         _segments = new Memory<byte>[4];
     }
 
@@ -158,8 +158,9 @@ public sealed class CachedBody
     public bool IsFaulted => Volatile.Read(ref _fault) is not null;
 
     /// <summary>
-    /// Bytes of memory held (whole segments; for a mapped one, what the kernel holds for it). A body that may yet move
-    /// to an in-memory file is counted as if it had: the tier's count of an entry is taken once, when it is stored.
+    /// Bytes of memory held: whole segments, or, for a body that may move (or has moved) to an in-memory file, what the
+    /// kernel holds for that file. It counts as moved from the start: the tier's count of an entry is taken once, when
+    /// it is stored. Only such a body is ever mapped, so the segments below are always arrays.
     /// </summary>
     public long AllocatedBytes
     {
@@ -175,9 +176,7 @@ public sealed class CachedBody
                 long total = 0;
                 for (var i = 0; i < _segmentCount; i++)
                 {
-                    total += MemoryMarshal.TryGetMemoryManager<byte, MappedBodyMemory>(_segments[i], out var mapped)
-                        ? mapped.Footprint
-                        : _segments[i].Length;
+                    total += _segments[i].Length;
                 }
 
                 return total;
@@ -523,7 +522,7 @@ public sealed class CachedBody
 
     // Not tied to completion: the memory tier takes an entry's size when it stores it, which may be before Complete.
     private bool MayMoveToFile() =>
-        _mapped is { Enabled: true } && _file is null && _segmentCount == 1 && _length >= MappedBodyAllocator.MinimumBytes;
+        _mapped is not null && _file is null && _segmentCount == 1 && _length >= MappedBodyAllocator.MinimumBytes;
 
     /// <summary>A completed in-memory body held in one segment (the usual hit): the bytes, for a single write.</summary>
     public bool TryGetSingleSegment(out ReadOnlyMemory<byte> data)
