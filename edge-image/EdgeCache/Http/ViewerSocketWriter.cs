@@ -63,7 +63,6 @@ public sealed class ViewerSocketWriter : PipeWriter, IValueTaskSource<FlushResul
     // same for the send in flight.
     private FileRegion _queuedFile;
     private FileRegion _sendingFile;
-    private bool _sendingPackets;
     private bool _sendingFileFromMemory;
 
     // Whether the socket is non-blocking, which sendfile from this thread needs (checked until it is; .NET makes a
@@ -413,9 +412,8 @@ public sealed class ViewerSocketWriter : PipeWriter, IValueTaskSource<FlushResul
 
             _sendingFile = default;
             _sendingFileFromMemory = false;
-            if (_sendingPackets)
+            if (_sendArgs.SendPacketsElements is not null)
             {
-                _sendingPackets = false;
                 _sendArgs.SendPacketsElements = null;
             }
 
@@ -467,7 +465,6 @@ public sealed class ViewerSocketWriter : PipeWriter, IValueTaskSource<FlushResul
         {
             _sendArgs.BufferList = null;
             _sendArgs.SetBuffer(null, 0, 0);
-            _sendingPackets = true;
             try
             {
                 pending = SendPackets(RemainingPackets(item, itemSent, fromFile: true));
