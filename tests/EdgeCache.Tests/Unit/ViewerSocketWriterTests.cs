@@ -183,21 +183,13 @@ public sealed class ViewerSocketWriterTests : IAsyncLifetime
     [Fact]
     public async Task A_mapped_body_larger_than_the_socket_takes_waits_for_the_viewer_and_arrives_whole()
     {
-        _server.Blocking = false;
-        _server.SendBufferSize = 64 * 1024;
-        _peer.ReceiveBufferSize = 64 * 1024;
-        var headers = "HTTP/1.1 200 OK\r\n\r\n"u8.ToArray();
-        var (mapped, stored) = Mapped(8 * 1024 * 1024);
-
-        _writer.Write(headers);
-        Assert.True(_writer.TryQueueStoredBody(_writer, mapped.Memory));
-        var flush = _writer.FlushAsync();
+        var (expected, flush) = FlushLargeMappedBody();
 
         Assert.False(flush.IsCompleted, "the viewer has not read: the rest waits for room");
         Assert.Equal((0, 1), _writer.FileSends);
-        var received = ReadAsync(headers.Length + stored.Length);
+        var received = ReadAsync(expected.Length);
         Assert.False((await flush).IsCompleted);
-        Assert.Equal(Concat(headers, stored), await received);
+        Assert.Equal(expected, await received);
         Assert.Equal(1, _fileResponses.Value);
 
         // The connection goes on as before.
@@ -210,19 +202,11 @@ public sealed class ViewerSocketWriterTests : IAsyncLifetime
     [Fact]
     public async Task When_the_file_cannot_be_opened_again_the_rest_goes_from_the_mapping_intact()
     {
-        _server.Blocking = false;
-        _server.SendBufferSize = 64 * 1024;
-        _peer.ReceiveBufferSize = 64 * 1024;
-        var headers = "HTTP/1.1 200 OK\r\n\r\n"u8.ToArray();
-        var (mapped, stored) = Mapped(8 * 1024 * 1024);
-        mapped.FilePath = "/nonexistent/edgecache-test"; // as with no /proc, or no descriptor left to open it with
-
-        _writer.Write(headers);
-        Assert.True(_writer.TryQueueStoredBody(_writer, mapped.Memory));
-        var flush = _writer.FlushAsync();
+        // As with no /proc, or no descriptor left to open it with.
+        var (expected, flush) = FlushLargeMappedBody(mapped => mapped.FilePath = "/nonexistent/edgecache-test");
         Assert.Equal((0, 1), _writer.FileSends);
 
-        Assert.Equal(Concat(headers, stored), await ReadAsync(headers.Length + stored.Length));
+        Assert.Equal(expected, await ReadAsync(expected.Length));
         Assert.False((await flush).IsCompleted);
         Assert.Empty(_aborts);
         Assert.Equal(0, _fileResponses.Value); // part of it went from memory: not counted as sent with sendfile
@@ -245,12 +229,7 @@ public sealed class ViewerSocketWriterTests : IAsyncLifetime
     [Fact]
     public async Task A_viewer_that_resets_during_a_waiting_mapped_body_aborts_the_connection_once()
     {
-        _server.Blocking = false;
-        _server.SendBufferSize = 64 * 1024;
-        _peer.ReceiveBufferSize = 64 * 1024;
-        var (mapped, _) = Mapped(8 * 1024 * 1024);
-        Assert.True(_writer.TryQueueStoredBody(_writer, mapped.Memory));
-        var flush = _writer.FlushAsync();
+        var (_, flush) = FlushLargeMappedBody();
         Assert.False(flush.IsCompleted);
 
         _peer.LingerState = new LingerOption(true, 0); // close with RST
@@ -260,6 +239,25 @@ public sealed class ViewerSocketWriterTests : IAsyncLifetime
         Assert.Single(_aborts);
         Assert.True((await _writer.FlushAsync()).IsCompleted);
         Assert.Single(_aborts);
+    }
+
+    /// <summary>
+    /// Headers and an 8 MiB mapped body, flushed on a non-blocking socket with 64 KiB buffers that the peer is not
+    /// reading: far more than the socket takes, so the send goes on by SendPacketsAsync. Returns the bytes the peer
+    /// should read and the pending flush.
+    /// </summary>
+    private (byte[] Expected, ValueTask<FlushResult> Flush) FlushLargeMappedBody(Action<MappedBodyMemory>? prepare = null)
+    {
+        _server.Blocking = false;
+        _server.SendBufferSize = 64 * 1024;
+        _peer.ReceiveBufferSize = 64 * 1024;
+        var headers = "HTTP/1.1 200 OK\r\n\r\n"u8.ToArray();
+        var (mapped, stored) = Mapped(8 * 1024 * 1024);
+        prepare?.Invoke(mapped);
+
+        _writer.Write(headers);
+        Assert.True(_writer.TryQueueStoredBody(_writer, mapped.Memory));
+        return (Concat(headers, stored), _writer.FlushAsync());
     }
 
     private static (MappedBodyMemory Mapped, byte[] Bytes) Mapped(int length)
