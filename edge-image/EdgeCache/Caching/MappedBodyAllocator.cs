@@ -6,9 +6,10 @@ using Microsoft.Extensions.Options;
 namespace EdgeCache.Caching;
 
 /// <summary>
-/// Gives stored bodies their <see cref="MappedBodyMemory"/> (at their second hit, <see cref="CachedBody.PrepareForSendFile"/>),
-/// so that they go to viewers by <c>sendfile</c>, and keeps their number inside what the process may open: each holds one file descriptor and one mapping until it is
-/// collected. A body it declines goes in an array as before; nothing fails for want of a mapping.
+/// Gives stored bodies their <see cref="MappedBodyMemory"/> (at their second hit,
+/// <see cref="CachedBody.PrepareForSendFile"/>), so that they go to viewers by <c>sendfile</c>, and keeps their number
+/// inside what the process may open: each holds one file descriptor and one mapping until it is collected. A body it
+/// declines stays in its array; nothing fails for want of a mapping.
 /// </summary>
 public sealed class MappedBodyAllocator
 {
