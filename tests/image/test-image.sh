@@ -105,13 +105,11 @@ step "X-Cache: $first then $second"
 # A 256 KiB object: its second hit moves it into an in-memory file (memfd, on the thread pool) and the hits after that
 # go out with sendfile, under the container's seccomp profile, read-only root and non-root user. Bytes i % 251, as the
 # sample origin makes them.
+# Every response is checked until one has gone out with sendfile: the miss and the first two hits (from the array) at
+# least, then the hits after the move.
 expected=$(python3 -c 'import hashlib; print(hashlib.sha256(bytes(i % 251 for i in range(262144))).hexdigest())')
-for i in 1 2 3; do
-  got=$(curl -sf "http://127.0.0.1:$viewer/downloads/sample.bin" | sha256sum | cut -d' ' -f1)
-  [ "$got" = "$expected" ] || fail "/downloads/sample.bin request $i: sha256 $got, expected $expected"
-done
 sent=0
-for i in $(seq 4 20); do
+for i in $(seq 1 20); do
   got=$(curl -sf "http://127.0.0.1:$viewer/downloads/sample.bin" | sha256sum | cut -d' ' -f1)
   [ "$got" = "$expected" ] || fail "/downloads/sample.bin request $i: sha256 $got, expected $expected"
   sent=$(curl -sf "http://127.0.0.1:$admin/metrics" | awk '$1 == "edgecache_sendfile_responses_total" {print $2}')
