@@ -39,6 +39,8 @@ public sealed class ViewerSocketWriter : PipeWriter, IValueTaskSource<FlushResul
     private readonly Action<ConnectionAbortedException> _abortConnection;
     private readonly Prometheus.Counter? _fileResponses;
     private readonly SocketSendEventArgs _sendArgs;
+    private readonly IViewerSocketReadiness? _readiness;
+    private static readonly Action<object?> ResumeOnWritable = static state => ((ViewerSocketWriter)state!).ResumeSend();
     private readonly Lock _sync = new();
 
     // Bytes to send on the next flush, in order, and the rented blocks behind them (returned once sent).
@@ -65,6 +67,10 @@ public sealed class ViewerSocketWriter : PipeWriter, IValueTaskSource<FlushResul
     private FileRegion _sendingFile;
     private bool _sendingFileFromMemory;
 
+    // With a polling transport (_readiness): where the flush in flight resumes, as SendNow's item and bytes of it sent.
+    private int _resumeItem;
+    private int _resumeItemSent;
+
     // Whether the socket is non-blocking, which sendfile from this thread needs (checked until it is; .NET makes a
     // socket non-blocking when its first asynchronous operation starts, and Kestrel's first receive precedes any send).
     private bool _nonBlocking;
@@ -85,12 +91,18 @@ public sealed class ViewerSocketWriter : PipeWriter, IValueTaskSource<FlushResul
     /// <param name="socket">The connection's socket; its transport still reads from it and closes it.</param>
     /// <param name="pool">Where the blocks for response headers and copied bodies come from (Kestrel's connection pool).</param>
     /// <param name="abortConnection">Called once when a send fails, so that Kestrel tears the connection down.</param>
-    public ViewerSocketWriter(Socket socket, MemoryPool<byte> pool, Action<ConnectionAbortedException> abortConnection, Prometheus.Counter? fileResponses = null)
+    /// <param name="readiness">
+    /// The transport's write-readiness, when it polls the socket itself: every send is then made from the flushing
+    /// thread without blocking, and resumed from the poller; without it, sends that cannot finish at once go through
+    /// the socket's asynchronous API.
+    /// </param>
+    public ViewerSocketWriter(Socket socket, MemoryPool<byte> pool, Action<ConnectionAbortedException> abortConnection, Prometheus.Counter? fileResponses = null, IViewerSocketReadiness? readiness = null)
     {
         _socket = socket;
         _pool = pool;
         _abortConnection = abortConnection;
         _fileResponses = fileResponses;
+        _readiness = readiness;
         _sendArgs = new SocketSendEventArgs(this);
     }
 
@@ -256,6 +268,12 @@ public sealed class ViewerSocketWriter : PipeWriter, IValueTaskSource<FlushResul
             _sendInFlight = true;
             _sendsStarted++;
             _flushSource.Reset();
+        }
+
+        if (_readiness is not null)
+        {
+            _resumeItem = _resumeItemSent = 0;
+            return SendPolled();
         }
 
         if (_sendingFile.Body is not null)
@@ -445,13 +463,110 @@ public sealed class ViewerSocketWriter : PipeWriter, IValueTaskSource<FlushResul
     }
 
     /// <summary>
+    /// Sends the flush in flight without blocking, from where it stopped, until it is sent or the socket is full; then
+    /// waits for the transport's next write-readiness event and goes on from there (<see cref="ResumeSend"/>).
+    /// </summary>
+    private ValueTask<FlushResult> SendPolled()
+    {
+        while (true)
+        {
+            var seen = _readiness!.WritableEvents;
+            var error = SendAvailable();
+            if (error != SocketError.WouldBlock)
+            {
+                if (_sendingFile.Body is not null)
+                {
+                    FileSends = FileSends with { Direct = FileSends.Direct + 1 };
+                }
+
+                return new ValueTask<FlushResult>(FinishSend(error, null));
+            }
+
+            if (_readiness.NotifyWhenWritable(seen, ResumeOnWritable, this))
+            {
+                return new ValueTask<FlushResult>(this, _flushSource.Version);
+            }
+        }
+    }
+
+    /// <summary>On an I/O thread, at a write-readiness event: the rest of the flush in flight, or another wait.</summary>
+    private void ResumeSend()
+    {
+        while (true)
+        {
+            var seen = _readiness!.WritableEvents;
+            var error = SendAvailable();
+            if (error != SocketError.WouldBlock)
+            {
+                if (_sendingFile.Body is not null)
+                {
+                    FileSends = FileSends with { Packets = FileSends.Packets + 1 };
+                }
+
+                _flushSource.SetResult(FinishSend(error, null));
+                return;
+            }
+
+            if (_readiness.NotifyWhenWritable(seen, ResumeOnWritable, this))
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>Sends from (<see cref="_resumeItem"/>, <see cref="_resumeItemSent"/>) until done or the socket would block.</summary>
+    private SocketError SendAvailable()
+    {
+        if (_sendingFile.Body is not null)
+        {
+            return SendNow(ref _resumeItem, ref _resumeItemSent);
+        }
+
+        try
+        {
+            // One sendmsg for all the segments (the runtime's non-blocking Send: this socket is non-blocking). What was
+            // sent is dropped from the front of the list, so a resumed send starts where this one stopped.
+            while (_sending.Count > 0)
+            {
+                var sent = _sending.Count == 1
+                    ? _socket.Send(_sending[0].Array!, _sending[0].Offset, _sending[0].Count, SocketFlags.None, out var error)
+                    : _socket.Send(_sending, SocketFlags.None, out error);
+                if (error != SocketError.Success)
+                {
+                    return error;
+                }
+
+                var done = 0;
+                while (done < _sending.Count && sent >= _sending[done].Count)
+                {
+                    sent -= _sending[done].Count;
+                    done++;
+                }
+
+                _sending.RemoveRange(0, done);
+                if (sent > 0)
+                {
+                    _sending[0] = _sending[0][sent..];
+                }
+            }
+
+            return SocketError.Success;
+        }
+        catch (ObjectDisposedException)
+        {
+            return SocketError.OperationAborted;
+        }
+    }
+
+    /// <summary>
     /// Sends the flush that carries a stored body's file region: the segments before it, the region with <c>sendfile</c>,
     /// then any after, each straight from this thread while the socket takes them. When its buffer fills, the rest goes
     /// by <see cref="Socket.SendPacketsAsync"/>, which waits for room and continues with <c>sendfile</c> from the same point.
     /// </summary>
     private ValueTask<FlushResult> SendWithFile()
     {
-        var error = SendNow(out var item, out var itemSent);
+        int item = 0, itemSent = 0;
+        var error = SendNow(ref item, ref itemSent);
         if (error != SocketError.WouldBlock)
         {
             FileSends = FileSends with { Direct = FileSends.Direct + 1 };
@@ -489,13 +604,12 @@ public sealed class ViewerSocketWriter : PipeWriter, IValueTaskSource<FlushResul
     }
 
     /// <summary>
-    /// Sends the items of the flush in order (segment, ..., the file region, ..., segment) until done or the socket would
-    /// block; <paramref name="item"/> and <paramref name="itemSent"/> then say where the rest starts.
+    /// Sends the items of the flush in order (segment, ..., the file region, ..., segment), from <paramref name="item"/>
+    /// less the <paramref name="itemSent"/> bytes of it already sent, until done or the socket would block; the two then
+    /// say where the rest starts.
     /// </summary>
-    private unsafe SocketError SendNow(out int item, out int itemSent)
+    private unsafe SocketError SendNow(ref int item, ref int itemSent)
     {
-        item = 0;
-        itemSent = 0;
         var socket = _socket.SafeHandle;
         var file = _sendingFile.Body!.File;
         bool socketAdded = false, fileAdded = false;

@@ -35,7 +35,8 @@ public static class ViewerSocketWriterMiddleware
 
         var pool = connection.Features.Get<IMemoryPoolFeature>()?.MemoryPool ?? MemoryPool<byte>.Shared;
         var transport = connection.Transport;
-        var writer = new ViewerSocketWriter(socket, pool, connection.Abort, fileResponses) { ConnectionId = connection.ConnectionId };
+        var readiness = connection.Features.Get<IViewerSocketReadiness>();
+        var writer = new ViewerSocketWriter(socket, pool, connection.Abort, fileResponses, readiness) { ConnectionId = connection.ConnectionId };
         connection.Transport = new ViewerConnectionPipe(transport.Input, writer);
         connection.Features.Set(writer);
         watchdog.Add(writer);
