@@ -47,6 +47,11 @@ public sealed class EdgeCacheOptionsValidator : IValidateOptions<EdgeCacheOption
             errors.Add($"listen.adminPort: must differ from listen.viewerPort ({options.Listen.ViewerPort}); admin endpoints are never served to viewers");
         }
 
+        if (options.Listen.IoThreads is < 0 or > ListenOptions.MaxIoThreads)
+        {
+            errors.Add($"listen.ioThreads: must be from 0 (one per CPU) to {ListenOptions.MaxIoThreads}, not {options.Listen.IoThreads}");
+        }
+
         if (options.Limits.MaxRequestHeadersBytes < 1024)
         {
             errors.Add("limits.maxRequestHeadersBytes: must be at least 1024");

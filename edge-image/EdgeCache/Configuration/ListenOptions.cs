@@ -19,6 +19,18 @@ public sealed class ListenOptions
     public bool InlineIo { get; set; } = true;
 
     /// <summary>
+    /// Serve the viewer port from one epoll set shared by <see cref="IoThreads"/> I/O threads (Linux), instead of the
+    /// runtime's socket engine, whose I/O threads each own their connections. Any free thread serves any ready
+    /// connection, on that thread, with no hand-off. The admin port and origin connections are not affected.
+    /// </summary>
+    public bool SharedIo { get; set; } = true;
+
+    public const int MaxIoThreads = 256;
+
+    /// <summary>I/O threads for <see cref="SharedIo"/>; 0: one per CPU the process may use (its cgroup's CPU limit).</summary>
+    public int IoThreads { get; set; }
+
+    /// <summary>
     /// Send viewer responses through <see cref="Http.ViewerSocketWriter"/>, which lets a stored body go to the kernel
     /// from the cache's memory instead of being copied into Kestrel's output pipe first. Off: Kestrel's own output.
     /// </summary>

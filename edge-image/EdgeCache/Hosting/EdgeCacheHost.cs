@@ -8,6 +8,7 @@ using EdgeCache.Observability;
 using EdgeCache.Origins;
 using EdgeCache.Proxy;
 using EdgeCache.Purging;
+using EdgeCache.Transport;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -63,6 +64,12 @@ public static class EdgeCacheHost
         }
 
         var services = builder.Services;
+        if (options.Listen.SharedIo && OperatingSystem.IsLinux())
+        {
+            // Registered after Kestrel's socket transport, so asked first; it binds the viewer port only.
+            services.AddSingleton<IConnectionListenerFactory, SharedEpollTransportFactory>();
+        }
+
         // Kestrel's connection pipes from 64 KiB blocks (LargeBlockMemoryPool says why). Kestrel and its socket
         // transport take their pools from this service (.NET 10).
         services.AddSingleton<IMemoryPoolFactory<byte>, LargeBlockMemoryPoolFactory>();

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
@@ -7,15 +8,18 @@ using EdgeCache.Caching;
 using EdgeCache.Http;
 using EdgeCache.Observability;
 using EdgeCache.Tests.Infrastructure;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace EdgeCache.Tests.EndToEnd;
 
 /// <summary>
 /// listen.directBodySend: the viewer connection's bytes go out through <see cref="ViewerSocketWriter"/>, and a stored
-/// body goes to the socket from the cache's memory instead of through Kestrel's pipe blocks. Raw sockets, so that
-/// what is checked is the bytes on the wire, in order.
+/// body goes to the socket from the cache's memory instead of through Kestrel's pipe blocks; listen.sharedIo: the
+/// viewer port's I/O threads share its connections. Raw sockets, so that what is checked is the bytes on the wire, in
+/// order.
 /// </summary>
 public sealed class DirectBodySendTests
 {
@@ -70,12 +74,17 @@ public sealed class DirectBodySendTests
     }
 
     [Theory]
-    [InlineData(true)]
-    [InlineData(false)]
-    public async Task Large_bodies_are_held_in_in_memory_files_for_sendfile_and_hits_come_out_the_same(bool sendFile)
+    [InlineData(true, true)]
+    [InlineData(false, true)]
+    [InlineData(true, false)] // the runtime's socket engine on the viewer port: sends it cannot finish go by SendPacketsAsync
+    public async Task Large_bodies_are_held_in_in_memory_files_for_sendfile_and_hits_come_out_the_same(bool sendFile, bool sharedIo)
     {
         await using var origin = await StartOriginAsync();
-        await using var edge = await EdgeNode.StartAsync(origin, options => options.Listen.SendFile = sendFile);
+        await using var edge = await EdgeNode.StartAsync(origin, options =>
+        {
+            options.Listen.SendFile = sendFile;
+            options.Listen.SharedIo = sharedIo;
+        });
         var mapped = edge.Get<MappedBodyAllocator>();
         using var viewer = await ConnectAsync(edge);
         foreach (var path in new[] { "/large.bin", "/small.bin", "/huge.bin" })
@@ -112,11 +121,13 @@ public sealed class DirectBodySendTests
         Assert.InRange(sent, sendFile ? 2 : 0, sendFile ? 4 : 0);
     }
 
-    [Fact]
-    public async Task Pipelined_requests_get_their_responses_in_order_and_intact()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Pipelined_requests_get_their_responses_in_order_and_intact(bool sharedIo)
     {
         await using var origin = await StartOriginAsync();
-        await using var edge = await EdgeNode.StartAsync(origin);
+        await using var edge = await EdgeNode.StartAsync(origin, options => options.Listen.SharedIo = sharedIo);
         using var viewer = await ConnectAsync(edge);
         await ExchangeAsync(viewer, "GET /large.bin");
         await ExchangeAsync(viewer, "GET /small.bin");
@@ -137,11 +148,17 @@ public sealed class DirectBodySendTests
         }
     }
 
-    [Fact]
-    public async Task A_viewer_that_reads_slowly_gets_every_byte_of_every_response()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_viewer_that_reads_slowly_gets_every_byte_of_every_response(bool sharedIo)
     {
         await using var origin = await StartOriginAsync();
-        await using var edge = await EdgeNode.StartAsync(origin, options => options.Cache.MaxObjectBytes = 8L * 1024 * 1024);
+        await using var edge = await EdgeNode.StartAsync(origin, options =>
+        {
+            options.Cache.MaxObjectBytes = 8L * 1024 * 1024;
+            options.Listen.SharedIo = sharedIo;
+        });
         using var viewer = await ConnectAsync(edge);
         viewer.ReceiveBufferSize = 16 * 1024;
         await ExchangeAsync(viewer, "GET /huge.bin");
@@ -278,6 +295,76 @@ public sealed class DirectBodySendTests
         Assert.True(edge.Time.GetElapsedTime(started) > TimeSpan.FromSeconds(60));
         Assert.Equal(Bodies["/huge.bin"], response.Body.ToArray());
         Assert.Equal(0, timeouts.Value);
+    }
+
+    [Fact]
+    public async Task With_one_io_thread_a_viewer_that_stops_reading_does_not_hold_up_the_others()
+    {
+        await using var origin = await StartOriginAsync();
+        await using var edge = await EdgeNode.StartAsync(origin, options =>
+        {
+            options.Cache.MaxObjectBytes = 8L * 1024 * 1024;
+            options.Listen.IoThreads = 1;
+        });
+        using var stalled = await ConnectAsync(edge);
+        stalled.ReceiveBufferSize = 16 * 1024;
+        await ExchangeAsync(stalled, "GET /huge.bin");
+        await stalled.SendAsync(Encoding.ASCII.GetBytes(RequestText("GET /huge.bin") + RequestText("GET /huge.bin")));
+        await UntilSocketBuffersAreFullAsync(stalled);
+
+        // The node's one I/O thread is not waiting on that send: other viewers' hits and misses go on.
+        using var other = await ConnectAsync(edge);
+        foreach (var path in new[] { "/small.bin", "/large.bin", "/small.bin", "/large.bin" })
+        {
+            var (status, _, body) = await ExchangeAsync(other, "GET " + path).WaitAsync(TimeSpan.FromSeconds(10));
+            Assert.Equal(200, status);
+            Assert.Equal(Bodies[path], body);
+        }
+
+        var reader = new RawHttpResponseReader(stalled);
+        Assert.Equal(Bodies["/huge.bin"], (await reader.ReadAsync()).Body.ToArray());
+        Assert.Equal(Bodies["/huge.bin"], (await reader.ReadAsync()).Body.ToArray());
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Viewer_requests_are_served_on_the_shared_io_threads_and_admin_requests_are_not(bool sharedIo)
+    {
+        await using var origin = await StartOriginAsync();
+        var threads = new ConcurrentQueue<(int Port, string? Thread)>();
+        await using var edge = await EdgeNode.StartAsync(
+            origin,
+            options => options.Listen.SharedIo = sharedIo,
+            configureServices: services => services.AddSingleton<IStartupFilter>(new ThreadRecorder(threads)));
+
+        using var viewer = await ConnectAsync(edge);
+        await ExchangeAsync(viewer, "GET /small.bin");
+        for (var i = 0; i < 5; i++)
+        {
+            await ExchangeAsync(viewer, "GET /small.bin");
+        }
+
+        Assert.Equal(200, (int)(await edge.Admin.GetAsync("/healthz")).StatusCode);
+        var viewerThreads = threads.Where(t => t.Port == edge.ViewerPort).Select(t => t.Thread ?? "").ToList();
+        Assert.Equal(6, viewerThreads.Count);
+        // A request is handled on the thread that read it: with shared I/O, one of the node's viewer I/O threads.
+        Assert.Equal(sharedIo, viewerThreads.All(name => name.StartsWith("viewer I/O", StringComparison.Ordinal)));
+        Assert.DoesNotContain(threads, t => t.Port == edge.Options.Listen.AdminPort && (t.Thread ?? "").StartsWith("viewer I/O", StringComparison.Ordinal));
+    }
+
+    /// <summary>Records, first thing in the pipeline, which thread each request reached the application on.</summary>
+    private sealed class ThreadRecorder(ConcurrentQueue<(int Port, string? Thread)> threads) : IStartupFilter
+    {
+        public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
+        {
+            app.Use((context, nextMiddleware) =>
+            {
+                threads.Enqueue((context.Connection.LocalPort, Thread.CurrentThread.Name));
+                return nextMiddleware(context);
+            });
+            next(app);
+        };
     }
 
     /// <summary>Waits until bytes stop arriving at a viewer that reads nothing: the node's send of the rest is then pending.</summary>

@@ -31,6 +31,8 @@ public sealed class ConfigurationTests
     [InlineData("""{"origins":[{"id":"o","type":"s3","region":"us-east-1"}],"behaviors":[{"pathPattern":"*","origin":"o"}]}""", "origins[0]")]
     [InlineData("""{"origins":[{"id":"o","type":"http","url":"http://x"}],"behaviors":[{"pathPattern":"*","origin":"o","minTtlSeconds":"10"}]}""", "behaviors[0].minTtlSeconds")]
     [InlineData("""{"origins":[{"id":"o","type":"http","url":"http://x"}],"behaviors":[{"pathPattern":"*","origin":"o"}],"limits":{"viewerSendTimeoutSeconds":0}}""", "limits.viewerSendTimeoutSeconds")]
+    [InlineData("""{"origins":[{"id":"o","type":"http","url":"http://x"}],"behaviors":[{"pathPattern":"*","origin":"o"}],"listen":{"ioThreads":-1}}""", "listen.ioThreads")]
+    [InlineData("""{"origins":[{"id":"o","type":"http","url":"http://x"}],"behaviors":[{"pathPattern":"*","origin":"o"}],"listen":{"sharedIo":"yes"}}""", "listen.sharedIo")]
     public void The_schema_names_the_field_at_fault(string json, string field)
     {
         var errors = EdgeCacheConfigLoader.ValidateAgainstSchema(json);
@@ -42,7 +44,7 @@ public sealed class ConfigurationTests
     {
         var options = new EdgeCacheOptions
         {
-            Listen = new ListenOptions { ViewerPort = 8080, AdminPort = 8080 },
+            Listen = new ListenOptions { ViewerPort = 8080, AdminPort = 8080, IoThreads = 1000 },
             Cache = new CacheOptions { MemoryBytes = 2 * 1024 * 1024, MaxObjectBytes = 4 * 1024 * 1024 },
             Limits = new LimitsOptions { ViewerSendTimeoutSeconds = 0 },
             Origins =
@@ -63,7 +65,7 @@ public sealed class ConfigurationTests
 
         string[] expected =
         [
-            "listen.adminPort", "limits.viewerSendTimeoutSeconds", "cache.maxObjectBytes", "origins[1].id", "origins[2].secondary",
+            "listen.adminPort", "listen.ioThreads", "limits.viewerSendTimeoutSeconds", "cache.maxObjectBytes", "origins[1].id", "origins[2].secondary",
             "behaviors[0].pathPattern", "behaviors[1].origin", "behaviors[1].minTtlSeconds", "behaviors[1].defaultTtlSeconds",
             "behaviors[2].pathPattern", "behaviors[2].cacheKey.queryStringNames", "behaviors[2].cacheKey.headers[0]",
         ];
@@ -83,19 +85,23 @@ public sealed class ConfigurationTests
             var options = EdgeCacheConfigLoader.Load(file, new Dictionary<string, string?>
             {
                 ["EDGECACHE_Cache__MemoryBytes"] = "134217728",
+                ["EDGECACHE_Listen__IoThreads"] = "3",
                 ["EDGECACHE_Origins__0__Url"] = "http://origin.internal:8080",
                 ["EDGECACHE_ADMIN_TOKEN"] = "a-long-enough-admin-token",
             });
             Assert.Equal(134217728, options.Cache.MemoryBytes);
+            Assert.Equal(3, options.Listen.IoThreads);
             Assert.Equal("http://origin.internal:8080", options.Origins[0].Url);
             Assert.Equal("a-long-enough-admin-token", options.AdminToken);
 
             var bad = Assert.Throws<ConfigurationException>(() => EdgeCacheConfigLoader.Load(file, new Dictionary<string, string?>
             {
                 ["EDGECACHE_Behaviors__0__Origin"] = "elsewhere",
+                ["EDGECACHE_Listen__IoThreads"] = "-2",
                 ["EDGECACHE_ADMIN_TOKEN"] = "short",
             }));
             Assert.Contains(bad.Errors, e => e.StartsWith("behaviors[0].origin", StringComparison.Ordinal));
+            Assert.Contains(bad.Errors, e => e.StartsWith("listen.ioThreads", StringComparison.Ordinal));
             Assert.Contains(bad.Errors, e => e.StartsWith("EDGECACHE_ADMIN_TOKEN", StringComparison.Ordinal));
         }
         finally
