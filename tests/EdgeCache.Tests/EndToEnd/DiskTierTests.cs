@@ -103,6 +103,9 @@ public sealed class DiskTierTests : IDisposable
         Assert.Equal(Body("/victim.bin"), await response.Content.ReadAsByteArrayAsync());
         Assert.Equal(2, origin.Count("/victim.bin"));
         Assert.Equal(1, second.Get<EdgeCacheMetrics>().DiskCorruptEntries.Value);
+        // The dropped record left the count and the refetch joined it: one object, one file.
+        await CachingTests.Eventually(() => second.Get<DiskCacheStore>().Count == 1
+            && Directory.EnumerateFiles(_directory, "*.entry", SearchOption.AllDirectories).Count() == 1);
     }
 
     [Theory]
