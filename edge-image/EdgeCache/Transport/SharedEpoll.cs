@@ -80,8 +80,6 @@ internal sealed partial class SharedEpoll : IDisposable
     /// <summary>Forgets a connection whose socket is closed; an event already taken for it finds nothing.</summary>
     public void Unregister(SharedEpollConnection connection) => _connections.TryRemove(connection.PollId, out _);
 
-    public int ConnectionCount => _connections.Count;
-
     private unsafe int Add(int fd, ulong id, uint events)
     {
         var epollEvent = stackalloc byte[16];

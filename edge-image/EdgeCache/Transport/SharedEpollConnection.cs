@@ -107,11 +107,14 @@ internal sealed partial class SharedEpollConnection : ConnectionContext,
     /// <summary>Completes when the receive side has ended (FIN, reset, abort) and the input pipe is complete.</summary>
     public Task ReceiveEnded => _receiveEnded.Task;
 
-    /// <summary>Starts the send loop and adds the socket to the shared set: reads start with its first event.</summary>
+    /// <summary>
+    /// Adds the socket to the shared set (reads start with its first event, into the input pipe, which holds them until
+    /// Kestrel reads), then starts the send loop; when the set refuses the socket, nothing has started.
+    /// </summary>
     public void Start()
     {
-        _sending = SendAsync();
         _poller.Register(this, (int)_socket.SafeHandle.DangerousGetHandle());
+        _sending = SendAsync();
     }
 
     /// <summary>From an I/O thread, on an event for this socket: a waiting send goes on first, then the read.</summary>
