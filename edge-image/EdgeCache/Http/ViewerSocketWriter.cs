@@ -468,48 +468,53 @@ public sealed class ViewerSocketWriter : PipeWriter, IValueTaskSource<FlushResul
     /// </summary>
     private ValueTask<FlushResult> SendPolled()
     {
-        while (true)
+        if (!SendOrWait(out var error))
         {
-            var seen = _readiness!.WritableEvents;
-            var error = SendAvailable();
-            if (error != SocketError.WouldBlock)
-            {
-                if (_sendingFile.Body is not null)
-                {
-                    FileSends = FileSends with { Direct = FileSends.Direct + 1 };
-                }
-
-                return new ValueTask<FlushResult>(FinishSend(error, null));
-            }
-
-            if (_readiness.NotifyWhenWritable(seen, ResumeOnWritable, this))
-            {
-                return new ValueTask<FlushResult>(this, _flushSource.Version);
-            }
+            return new ValueTask<FlushResult>(this, _flushSource.Version);
         }
+
+        if (_sendingFile.Body is not null)
+        {
+            FileSends = FileSends with { Direct = FileSends.Direct + 1 };
+        }
+
+        return new ValueTask<FlushResult>(FinishSend(error, null));
     }
 
     /// <summary>On an I/O thread, at a write-readiness event: the rest of the flush in flight, or another wait.</summary>
     private void ResumeSend()
     {
+        if (!SendOrWait(out var error))
+        {
+            return;
+        }
+
+        if (_sendingFile.Body is not null)
+        {
+            FileSends = FileSends with { Packets = FileSends.Packets + 1 };
+        }
+
+        _flushSource.SetResult(FinishSend(error, null));
+    }
+
+    /// <summary>
+    /// Sends what the socket takes; true when the flush in flight is done (sent, or failed with <paramref name="error"/>),
+    /// false when the socket is full and <see cref="ResumeSend"/> will go on at the next write-readiness event.
+    /// </summary>
+    private bool SendOrWait(out SocketError error)
+    {
         while (true)
         {
             var seen = _readiness!.WritableEvents;
-            var error = SendAvailable();
+            error = SendAvailable();
             if (error != SocketError.WouldBlock)
             {
-                if (_sendingFile.Body is not null)
-                {
-                    FileSends = FileSends with { Packets = FileSends.Packets + 1 };
-                }
-
-                _flushSource.SetResult(FinishSend(error, null));
-                return;
+                return true;
             }
 
             if (_readiness.NotifyWhenWritable(seen, ResumeOnWritable, this))
             {
-                return;
+                return false;
             }
         }
     }
