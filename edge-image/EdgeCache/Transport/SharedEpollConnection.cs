@@ -19,9 +19,12 @@ namespace EdgeCache.Transport;
 /// or, on the viewer port, through <see cref="Http.ViewerSocketWriter"/>, which replaces this output.
 /// </summary>
 /// <remarks>
-/// Shutdown, abort and the connection-closed signal follow Kestrel's socket transport (SocketConnection): the
-/// end of the receive side fires <see cref="ConnectionClosed"/>; an abort resets the connection; a completed output
-/// closes it gracefully.
+/// Shutdown and the connection-closed signal follow Kestrel's socket transport (SocketConnection): the end of the
+/// receive side fires <see cref="ConnectionClosed"/>, and a completed output closes the connection gracefully. One
+/// difference: an abort resets the connection, where Kestrel's transport sends a FIN for aborts too. A viewer is cut
+/// off by an abort for not reading (the send watchdog) or mid-body (an origin failure); a reset frees the socket's
+/// buffers at once instead of leaving the kernel to deliver them to a viewer that may never read, and a viewer cannot
+/// take a cut-off body for a whole one either way.
 /// </remarks>
 internal sealed partial class SharedEpollConnection : ConnectionContext,
     IConnectionIdFeature, IConnectionTransportFeature, IConnectionItemsFeature, IConnectionLifetimeFeature,
@@ -428,7 +431,7 @@ internal sealed partial class SharedEpollConnection : ConnectionContext,
     void IConnectionLifetimeFeature.Abort() => Abort(new ConnectionAbortedException("The connection was aborted by the application."));
 
     /// <summary>
-    /// Closes the socket once: with a reason (an abort or a failed send), by reset, as Kestrel's socket transport does;
+    /// Closes the socket once: with a reason (an abort or a failed send), by reset (see the remarks on the class);
     /// without, gracefully. Then ends the receive side if no read has yet.
     /// </summary>
     private void Shutdown(Exception? reason)
