@@ -52,6 +52,11 @@ public sealed class EdgeCacheOptionsValidator : IValidateOptions<EdgeCacheOption
             errors.Add($"listen.ioThreads: must be from 0 (one per CPU) to {ListenOptions.MaxIoThreads}, not {options.Listen.IoThreads}");
         }
 
+        if (options.Listen.NotSentLowWaterBytes is < 0 or > ListenOptions.MaxNotSentLowWaterBytes)
+        {
+            errors.Add($"listen.notSentLowWaterBytes: must be from 0 (the kernel's default) to {ListenOptions.MaxNotSentLowWaterBytes}, not {options.Listen.NotSentLowWaterBytes}");
+        }
+
         if (options.Limits.MaxRequestHeadersBytes < 1024)
         {
             errors.Add("limits.maxRequestHeadersBytes: must be at least 1024");

@@ -50,7 +50,7 @@ public static class EdgeCacheHost
                 listen.Protocols = HttpProtocols.Http1;
                 if (options.Listen.DirectBodySend)
                 {
-                    listen.UseViewerSocketWriter();
+                    listen.UseViewerSocketWriter(options.Listen.NotSentLowWaterBytes);
                 }
             });
             kestrel.Listen(address, options.Listen.AdminPort, listen => listen.Protocols = HttpProtocols.Http1);

@@ -393,6 +393,32 @@ public sealed class DirectBodySendTests
         options.Limits.ViewerSendTimeoutSeconds = 10;
     });
 
+    [Theory]
+    [InlineData(true, 64 * 1024)]
+    [InlineData(false, 64 * 1024)] // the runtime's socket engine on the viewer port
+    [InlineData(true, 16 * 1024)]
+    [InlineData(true, 0)]
+    public async Task Viewer_sockets_carry_the_configured_not_sent_low_water_mark(bool sharedIo, int lowWater)
+    {
+        await using var origin = await StartOriginAsync();
+        await using var edge = await EdgeNode.StartAsync(origin, options =>
+        {
+            options.Listen.SharedIo = sharedIo;
+            options.Listen.NotSentLowWaterBytes = lowWater;
+        });
+        using var viewer = await ConnectAsync(edge);
+        var (status, _, body) = await ExchangeAsync(viewer, "GET /large.bin");
+        Assert.Equal(200, status);
+        Assert.Equal(Bodies["/large.bin"], body);
+
+        // The node runs in this process: its end of the connection is one of this process's sockets.
+        using var served = NodeSideOf(viewer, edge.ViewerPort);
+        Span<byte> value = stackalloc byte[sizeof(int)];
+        Assert.Equal(sizeof(int), served.GetRawSocketOption(6 /* IPPROTO_TCP */, 25 /* TCP_NOTSENT_LOWAT */, value));
+        // 0 read back: no per-socket value, so the net.ipv4.tcp_notsent_lowat sysctl applies.
+        Assert.Equal(lowWater, BitConverter.ToInt32(value));
+    }
+
     private static Task<TestOrigin> StartOriginAsync() => TestOrigin.StartAsync(ctx =>
     {
         var body = Bodies[ctx.Request.Path.Value!];
@@ -416,6 +442,23 @@ public sealed class DirectBodySendTests
         await socket.SendAsync(Encoding.ASCII.GetBytes(RequestText(methodAndPath)));
         var response = await new RawHttpResponseReader(socket).ReadAsync(head: methodAndPath.StartsWith("HEAD", StringComparison.Ordinal));
         return (response.Status, response.Headers, response.Body.ToArray());
+    }
+
+    /// <summary>
+    /// The node's socket for <paramref name="viewer"/>'s connection, found through /proc (the connection's inode, then
+    /// the descriptor that refers to it) and wrapped without taking ownership of the descriptor.
+    /// </summary>
+    private static Socket NodeSideOf(Socket viewer, int viewerPort)
+    {
+        var viewerLocal = (IPEndPoint)viewer.LocalEndPoint!;
+        var local = $"0100007F:{viewerPort:X4}";
+        var remote = $"0100007F:{viewerLocal.Port:X4}";
+        var inode = File.ReadLines("/proc/net/tcp").Skip(1)
+            .Select(line => line.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .Single(fields => fields[1] == local && fields[2] == remote)[9];
+        var fd = new DirectoryInfo("/proc/self/fd").EnumerateFileSystemInfos()
+            .Single(entry => entry.LinkTarget == $"socket:[{inode}]").Name;
+        return new Socket(new SafeSocketHandle(int.Parse(fd, System.Globalization.CultureInfo.InvariantCulture), ownsHandle: false));
     }
 
     /// <summary>Kestrel's pools, counting the blocks rented from them.</summary>
