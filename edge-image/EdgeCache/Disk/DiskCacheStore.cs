@@ -73,6 +73,8 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
     /// <summary>
     /// Test hook: called at each step of a write ("open", "header", "body", "flush", "rename"). An IOException thrown here
     /// is handled like a real one; any other exception stands for the process dying at that point (nothing is cleaned up).
+    /// Also called as "index" between reading a key's current record and swapping in the new one, so a test can hold one
+    /// write there while another lands.
     /// </summary>
     internal Action<string>? FaultHook { get; set; }
 
@@ -508,17 +510,29 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
     private void Add(DiskRecord record, string[] varyNames)
     {
         var variants = VariantsFor(record, varyNames);
-        if (variants.Records.TryGetValue(record.SecondaryKey, out var previous))
+        // Compare-and-swap, not look-then-store: writes of one key and variant can land together (the write queue, a
+        // large body's commit, a 304's trailer rewrite), and each must release exactly the record it replaced, or the
+        // counts drift.
+        while (true)
         {
-            Interlocked.Add(ref _bytes, -previous.Size);
-        }
-        else
-        {
-            Interlocked.Increment(ref _objects);
+            var replacing = variants.Records.TryGetValue(record.SecondaryKey, out var previous);
+            FaultHook?.Invoke("index");
+            if (replacing)
+            {
+                if (variants.Records.TryUpdate(record.SecondaryKey, record, previous!))
+                {
+                    Interlocked.Add(ref _bytes, record.Size - previous!.Size);
+                    break;
+                }
+            }
+            else if (variants.Records.TryAdd(record.SecondaryKey, record))
+            {
+                Interlocked.Increment(ref _objects);
+                Interlocked.Add(ref _bytes, record.Size);
+                break;
+            }
         }
 
-        variants.Records[record.SecondaryKey] = record;
-        Interlocked.Add(ref _bytes, record.Size);
         _insertionOrder.Enqueue(record);
     }
 
@@ -578,11 +592,10 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
     {
         while (Interlocked.Read(ref _bytes) > _options.MaxBytes && _insertionOrder.TryDequeue(out var oldest))
         {
+            // Removed only if still the indexed record, in one step: one replaced meanwhile was released by Add.
             if (_index.TryGetValue(oldest.PrimaryKey, out var variants)
-                && variants.Records.TryGetValue(oldest.SecondaryKey, out var current)
-                && ReferenceEquals(current, oldest))
+                && variants.Records.TryRemove(new KeyValuePair<string, DiskRecord>(oldest.SecondaryKey, oldest)))
             {
-                variants.Records.TryRemove(oldest.SecondaryKey, out _);
                 DeleteFile(oldest);
                 _metrics.DiskEvictions.Inc();
             }
@@ -721,8 +734,17 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
         public long Generation { get; init; }
     }
 
-    private sealed record DiskRecord(string PrimaryKey, string SecondaryKey, string Path, long Size)
+    /// <summary>One indexed file. A class, not a record: the index swaps and removes records by identity.</summary>
+    private sealed class DiskRecord(string primaryKey, string secondaryKey, string path, long size)
     {
+        public string PrimaryKey { get; } = primaryKey;
+
+        public string SecondaryKey { get; } = secondaryKey;
+
+        public string Path { get; } = path;
+
+        public long Size { get; } = size;
+
         /// <summary>The body's SHA-256 has been checked (or computed while writing) by this process.</summary>
         public bool BodyVerified { get; set; }
     }

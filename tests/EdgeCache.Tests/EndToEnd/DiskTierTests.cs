@@ -4,7 +4,9 @@ using EdgeCache.Caching;
 using EdgeCache.Configuration;
 using EdgeCache.Disk;
 using EdgeCache.Observability;
+using EdgeCache.Purging;
 using EdgeCache.Tests.Infrastructure;
+using EdgeCache.Tests.Unit;
 using Microsoft.AspNetCore.Http;
 
 namespace EdgeCache.Tests.EndToEnd;
@@ -516,6 +518,56 @@ public sealed class DiskTierTests : IDisposable
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);
 
+    [Fact]
+    public async Task Two_writes_of_one_object_landing_together_leave_one_record_counted_once()
+    {
+        await using var origin = await Origin();
+        await using var edge = await Start(origin);
+        var disk = edge.Get<DiskCacheStore>();
+        var generation = edge.Get<PurgeLog>().Generation;
+        const string PrimaryKey = "0|/race.bin";
+        var body = Body("/race.bin");
+        var received = DateTimeOffset.UtcNow;
+
+        async Task CommitAsync()
+        {
+            // As a fetch streams a large body: into the write's temp file, then committed.
+            var write = disk.BeginLarge(PrimaryKey, "", generation);
+            var stored = CachedBody.ToFile(write.Handle);
+            stored.Write(body);
+            stored.Complete();
+            await disk.CommitLargeAsync(write, PrimaryKey, LargeEntry(stored, received));
+            write.Handle.Dispose();
+        }
+
+        // Two fetches of one object (the same bytes, so the same file). The first write stops after it has looked the key
+        // up and found nothing; the second lands meanwhile.
+        var holding = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var release = new ManualResetEventSlim();
+        var calls = 0;
+        disk.FaultHook = at =>
+        {
+            if (at == "index" && Interlocked.Increment(ref calls) == 1)
+            {
+                holding.SetResult();
+                release.Wait(TimeSpan.FromSeconds(30));
+            }
+        };
+        var first = Task.Run(CommitAsync);
+        await Task.WhenAny(holding.Task, first).WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.False(first.IsCompleted, $"the first write ended before the index: {first.Exception}, degraded {disk.Degraded}");
+        await CommitAsync();
+        Assert.Equal(1, disk.Count);
+        var size = disk.Bytes;
+        release.Set();
+        await first.WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Equal(1, disk.Count);
+        Assert.Equal(size, disk.Bytes);
+        var file = Assert.Single(Directory.EnumerateFiles(_directory, "*.entry", SearchOption.AllDirectories));
+        Assert.Equal(size, new FileInfo(file).Length);
+    }
+
     private Task<EdgeNode> Start(TestOrigin origin, string? token = null) => EdgeNode.StartAsync(origin, o =>
     {
         o.Cache.Disk.Directory = _directory;
@@ -528,6 +580,22 @@ public sealed class DiskTierTests : IDisposable
         o.Cache.Disk.Directory = _directory;
         o.Cache.MaxObjectBytes = 64 * 1024;
     });
+
+    /// <summary>A stored 200 from the origin received at <paramref name="at"/>, with <paramref name="body"/> as its body.</summary>
+    private static CacheEntry LargeEntry(CachedBody body, DateTimeOffset at) => new()
+    {
+        StatusCode = 200,
+        Headers = FreshnessTests.Headers(("Content-Type", "application/octet-stream")),
+        Body = body,
+        ContentLength = body.Length,
+        RequestTime = at,
+        ResponseTime = at,
+        CorrectedInitialAge = TimeSpan.Zero,
+        FreshnessLifetime = TimeSpan.FromHours(1),
+        CacheControl = CacheControl.Empty,
+        VaryNames = [],
+        SecondaryKey = "",
+    };
 
     private static Task<TestOrigin> Origin() => TestOrigin.StartAsync(async ctx =>
     {
