@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Text;
 using EdgeCache.Caching;
 using EdgeCache.Configuration;
@@ -97,7 +98,26 @@ public sealed partial class EdgeProxy
         _outcomeMetrics = [.. Enum.GetValues<CacheOutcome>().Select(o => (metrics.Requests.WithLabels(Label(o)), metrics.ResponseBytes.WithLabels(Label(o))))];
     }
 
-    public async Task InvokeAsync(HttpContext context)
+    /// <summary>
+    /// The viewer port's request delegate. A request served without waiting (most hits) allocates nothing here. One that
+    /// waits (a large hit whose viewer's socket takes it a window at a time, listen.notSentLowWaterBytes; any miss) has
+    /// its state machines from pools, and only the Task handed back to Kestrel is new.
+    /// </summary>
+    public Task InvokeAsync(HttpContext context)
+    {
+        var running = ServeAsync(context);
+        if (running.IsCompletedSuccessfully)
+        {
+            // Consumed, so that a state machine which did wait goes back to its pool.
+            running.GetAwaiter().GetResult();
+            return Task.CompletedTask;
+        }
+
+        return running.AsTask();
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask ServeAsync(HttpContext context)
     {
         var started = Stopwatch.GetTimestamp();
         var state = _states.Get();
@@ -144,7 +164,8 @@ public sealed partial class EdgeProxy
         }
     }
 
-    private async Task HandleAsync(HttpContext context, RequestState state)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask HandleAsync(HttpContext context, RequestState state)
     {
         var request = context.Request;
         var path = request.Path.Value;
@@ -462,7 +483,8 @@ public sealed partial class EdgeProxy
     /// it hears the response has started — Varnish's streaming to waiters, not nginx's lock polling.
     /// </param>
     /// <param name="cacheStatus">The whole Cache-Status value (<see cref="CacheStatus"/>), or null for a fresh hit, which formats its own.</param>
-    private async Task ServeEntryAsync(HttpContext context, RequestState state, CacheEntry entry, CacheOutcome outcome, string? cacheStatus, long hitTtl = 0, bool herd = false)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask ServeEntryAsync(HttpContext context, RequestState state, CacheEntry entry, CacheOutcome outcome, string? cacheStatus, long hitTtl = 0, bool herd = false)
     {
         state.Outcome = outcome;
         var response = context.Response;

@@ -17,16 +17,19 @@ public sealed partial class HitAllocationTests(ITestOutputHelper output)
     private static readonly byte[] Request = "GET /assets/app.css HTTP/1.1\r\nHost: cdn.example\r\n\r\n"u8.ToArray();
 
     [OptimizedBuildTheory]
-    [InlineData(1024, 20_000)]
-    [InlineData(128 * 1024, 5_000)]
-    [InlineData(1024 * 1024, 5_000)]
-    public async Task A_hit_allocates_next_to_nothing_in_the_whole_server(int bodySize, int hits)
+    [InlineData(1024, 20_000, 128)]
+    [InlineData(128 * 1024, 5_000, 128)]
+    [InlineData(1024 * 1024, 5_000, 384)]
+    public async Task A_hit_allocates_next_to_nothing_in_the_whole_server(int bodySize, int hits, int maxBytesPerHit)
     {
         // Every allocated byte is paid again by the GC, in pauses that land on some viewer's request. ASP.NET Core's
         // per-request Activity and log scope (created whenever its hosting logger is enabled at all) were ~860 B per
         // 1 KiB hit, 11 gen0 collections a second under load. At 128 KiB, Kestrel's 4 KiB pipe blocks made each send
         // 33 iovecs, and past 8 the runtime allocates its iovec and pin-handle arrays per send (~900 B). At 1 MiB the
-        // stored body goes to the socket by reference (listen.directBodySend) and the send completes asynchronously.
+        // stored body goes to the socket by reference (listen.directBodySend), a window at a time (listen.notSentLowWaterBytes),
+        // so the hit waits for the viewer: its state machines come from pools, but the Task Kestrel awaits and the
+        // runtime's await machinery are new each time (measured 150-220 B per hit, against 250-290 B with
+        // ordinary async methods; 0.02 % of the body).
         var body = new byte[bodySize];
         await using var origin = await TestOrigin.StartAsync(ctx =>
         {
@@ -59,7 +62,7 @@ public sealed partial class HitAllocationTests(ITestOutputHelper output)
         var perHit = (await AllocatedBytesAsync(admin) - before) / hits;
         output.WriteLine($"{bodySize} B body: {perHit:0.0} B allocated per hit");
         Assert.Single(origin.Requests);
-        Assert.True(perHit < 128, $"a hit allocated {perHit:0} B in the server");
+        Assert.True(perHit < maxBytesPerHit, $"a hit allocated {perHit:0} B in the server");
     }
 
     /// <summary>Sends the request and reads one whole 200 response (headers and Content-Length body).</summary>
