@@ -69,7 +69,7 @@ public static class ViewerSocketWriterMiddleware
         BitConverter.TryWriteBytes(value, bytes);
         try
         {
-            socket.SetRawSocketOption(Libc.IPPROTO_TCP, Libc.TCP_NOTSENT_LOWAT, value);
+            socket.SetRawSocketOption((int)SocketOptionLevel.Tcp, Libc.TCP_NOTSENT_LOWAT, value);
         }
         catch (SocketException)
         {

@@ -26,7 +26,6 @@ internal static partial class Libc
     public const int MSG_MORE = 0x8000;
     public const int MSG_NOSIGNAL = 0x4000;
 
-    public const int IPPROTO_TCP = 6;
     public const int TCP_NOTSENT_LOWAT = 25;
 
     public const int EPOLL_CLOEXEC = 0x80000;

@@ -414,7 +414,7 @@ public sealed class DirectBodySendTests
         // The node runs in this process: its end of the connection is one of this process's sockets.
         using var served = NodeSideOf(viewer, edge.ViewerPort);
         Span<byte> value = stackalloc byte[sizeof(int)];
-        Assert.Equal(sizeof(int), served.GetRawSocketOption(6 /* IPPROTO_TCP */, 25 /* TCP_NOTSENT_LOWAT */, value));
+        Assert.Equal(sizeof(int), served.GetRawSocketOption((int)SocketOptionLevel.Tcp, 25 /* TCP_NOTSENT_LOWAT */, value));
         // 0 read back: no per-socket value, so the net.ipv4.tcp_notsent_lowat sysctl applies.
         Assert.Equal(lowWater, BitConverter.ToInt32(value));
     }
