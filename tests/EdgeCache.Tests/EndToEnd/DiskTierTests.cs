@@ -536,7 +536,7 @@ public sealed class DiskTierTests : IDisposable
             var stored = CachedBody.ToFile(write.Handle);
             stored.Write(body);
             stored.Complete();
-            await disk.CommitLargeAsync(write, PrimaryKey, LargeEntry(stored, received));
+            await disk.CommitLargeAsync(write, PrimaryKey, FreshnessTests.Entry(3600, 0, received, "max-age=3600", stored));
             write.Handle.Dispose();
         }
 
@@ -580,22 +580,6 @@ public sealed class DiskTierTests : IDisposable
         o.Cache.Disk.Directory = _directory;
         o.Cache.MaxObjectBytes = 64 * 1024;
     });
-
-    /// <summary>A stored 200 from the origin received at <paramref name="at"/>, with <paramref name="body"/> as its body.</summary>
-    private static CacheEntry LargeEntry(CachedBody body, DateTimeOffset at) => new()
-    {
-        StatusCode = 200,
-        Headers = FreshnessTests.Headers(("Content-Type", "application/octet-stream")),
-        Body = body,
-        ContentLength = body.Length,
-        RequestTime = at,
-        ResponseTime = at,
-        CorrectedInitialAge = TimeSpan.Zero,
-        FreshnessLifetime = TimeSpan.FromHours(1),
-        CacheControl = CacheControl.Empty,
-        VaryNames = [],
-        SecondaryKey = "",
-    };
 
     private static Task<TestOrigin> Origin() => TestOrigin.StartAsync(async ctx =>
     {

@@ -154,11 +154,11 @@ public sealed class FreshnessTests
     internal static List<KeyValuePair<string, StringValues>> Headers(params (string Name, string Value)[] headers) =>
         [.. headers.Select(h => new KeyValuePair<string, StringValues>(h.Name, h.Value))];
 
-    internal static CacheEntry Entry(int lifetime, int initialAge, DateTimeOffset responseTime, string cacheControl = "max-age=60") => new()
+    internal static CacheEntry Entry(int lifetime, int initialAge, DateTimeOffset responseTime, string cacheControl = "max-age=60", CachedBody? body = null) => new()
     {
         StatusCode = 200,
         Headers = Headers(("Cache-Control", cacheControl)),
-        Body = CachedBody.FromBytes([1, 2, 3]),
+        Body = body ?? CachedBody.FromBytes([1, 2, 3]),
         RequestTime = responseTime,
         ResponseTime = responseTime,
         CorrectedInitialAge = TimeSpan.FromSeconds(initialAge),
