@@ -71,10 +71,11 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
     public int Count => Volatile.Read(ref _objects);
 
     /// <summary>
-    /// Test hook: called at each step of a write ("open", "header", "body", "flush", "rename"). An IOException thrown here
+    /// Test hook: called at each step of a write ("open", "body", "trailer", "flush", "rename"). An IOException thrown here
     /// is handled like a real one; any other exception stands for the process dying at that point (nothing is cleaned up).
-    /// Also called as "index" between reading a key's current record and swapping in the new one, so a test can hold one
-    /// write there while another lands.
+    /// Also called as "commit" just before a write (queued or large) waits for its path's gate to rename and index, and as
+    /// "index" between reading a key's current record and swapping in the new one, so a test can hold one write there
+    /// while another arrives.
     /// </summary>
     internal Action<string>? FaultHook { get; set; }
 
@@ -251,8 +252,7 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
             var trailer = DiskEntryFormat.EncodeTrailer(metadata);
             await RandomAccess.WriteAsync(write.Handle, trailer, body.Length).ConfigureAwait(false);
             RandomAccess.FlushToDisk(write.Handle);
-            File.Move(write.TempPath, write.Path, overwrite: true);
-            Add(new DiskRecord(primaryKey, entry.SecondaryKey, write.Path, body.Length + trailer.Length) { BodyVerified = true }, entry.VaryNames);
+            await CommitAsync(write.TempPath, new DiskRecord(primaryKey, entry.SecondaryKey, write.Path, body.Length + trailer.Length) { BodyVerified = true }, entry.VaryNames).ConfigureAwait(false);
             EvictOverBudget();
             Publish();
         }
@@ -493,8 +493,7 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
                 file.Flush(flushToDisk: true);
             }
 
-            FaultHook?.Invoke("rename");
-            File.Move(temp, path, overwrite: true);
+            await CommitAsync(temp, new DiskRecord(primaryKey, entry.SecondaryKey, path, (long)body.Length + trailer.Length), entry.VaryNames).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
@@ -502,9 +501,32 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
             throw;
         }
 
-        Add(new DiskRecord(primaryKey, entry.SecondaryKey, path, (long)body.Length + trailer.Length), entry.VaryNames);
         EvictOverBudget();
         Publish();
+    }
+
+    /// <summary>
+    /// Renames a written temp file to its entry's path and indexes it, under the path's gate. Two commits of one entry
+    /// (the write queue, a large body's commit) then land in the same order on disk and in the index, so the indexed
+    /// record always describes the file at its path (without it, the index could keep the record of the write whose file
+    /// the other's rename replaced, and its size); and a 304's trailer rewrite, which holds the same gate, never works
+    /// on a file that is being replaced. The fsync is done before, so the gate is held only for the rename.
+    /// </summary>
+    private async Task CommitAsync(string temp, DiskRecord record, string[] varyNames)
+    {
+        FaultHook?.Invoke("commit");
+        var gate = GateFor(record.Path);
+        await gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            FaultHook?.Invoke("rename");
+            File.Move(temp, record.Path, overwrite: true);
+            Add(record, varyNames);
+        }
+        finally
+        {
+            gate.Release();
+        }
     }
 
     private void Add(DiskRecord record, string[] varyNames)

@@ -519,7 +519,7 @@ public sealed class DiskTierTests : IDisposable
     public void Dispose() => Directory.Delete(_directory, recursive: true);
 
     [Fact]
-    public async Task Two_writes_of_one_object_landing_together_leave_one_record_counted_once()
+    public async Task Two_writes_of_one_object_landing_together_leave_the_record_of_the_file_on_disk_counted_once()
     {
         await using var origin = await Origin();
         await using var edge = await Start(origin);
@@ -529,20 +529,22 @@ public sealed class DiskTierTests : IDisposable
         var body = Body("/race.bin");
         var received = DateTimeOffset.UtcNow;
 
-        async Task CommitAsync()
+        async Task CommitAsync(string cacheControl)
         {
             // As a fetch streams a large body: into the write's temp file, then committed.
             var write = disk.BeginLarge(PrimaryKey, "", generation);
             var stored = CachedBody.ToFile(write.Handle);
             stored.Write(body);
             stored.Complete();
-            await disk.CommitLargeAsync(write, PrimaryKey, FreshnessTests.Entry(3600, 0, received, "max-age=3600", stored));
+            await disk.CommitLargeAsync(write, PrimaryKey, FreshnessTests.Entry(3600, 0, received, cacheControl, stored));
             write.Handle.Dispose();
         }
 
-        // Two fetches of one object (the same bytes, so the same file). The first write stops after it has looked the key
-        // up and found nothing; the second lands meanwhile.
+        // Two fetches of one object (one file name). The first write stops after its rename, once it has looked the key
+        // up and found nothing; the second arrives meanwhile. Their trailers differ in length (the Cache-Control each
+        // stored), so whose record the index keeps shows against the file's size.
         var holding = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var secondArrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         using var release = new ManualResetEventSlim();
         var calls = 0;
         disk.FaultHook = at =>
@@ -552,20 +554,27 @@ public sealed class DiskTierTests : IDisposable
                 holding.SetResult();
                 release.Wait(TimeSpan.FromSeconds(30));
             }
+            else if (at == "commit" && Volatile.Read(ref calls) == 1)
+            {
+                secondArrived.TrySetResult();
+            }
         };
-        var first = Task.Run(CommitAsync);
+        var first = Task.Run(() => CommitAsync("max-age=3600"));
         await Task.WhenAny(holding.Task, first).WaitAsync(TimeSpan.FromSeconds(10));
         Assert.False(first.IsCompleted, $"the first write ended before the index: {first.Exception}, degraded {disk.Degraded}");
-        await CommitAsync();
-        Assert.Equal(1, disk.Count);
-        var size = disk.Bytes;
+        var second = Task.Run(() => CommitAsync("public, max-age=3600, stale-while-revalidate=60"));
+        // Nothing makes the second wait unless the store orders commits: it lands now, or waits for the first.
+        await Task.WhenAny(second, secondArrived.Task).WaitAsync(TimeSpan.FromSeconds(10));
         release.Set();
-        await first.WaitAsync(TimeSpan.FromSeconds(10));
+        await Task.WhenAll(first, second).WaitAsync(TimeSpan.FromSeconds(10));
 
         Assert.Equal(1, disk.Count);
-        Assert.Equal(size, disk.Bytes);
         var file = Assert.Single(Directory.EnumerateFiles(_directory, "*.entry", SearchOption.AllDirectories));
-        Assert.Equal(size, new FileInfo(file).Length);
+        Assert.Equal(new FileInfo(file).Length, disk.Bytes);
+        using var hit = await edge.Viewer.GetAsync("/race.bin");
+        Assert.Equal("Hit", hit.XCache());
+        Assert.Equal("public, max-age=3600, stale-while-revalidate=60", string.Join(", ", hit.Headers.GetValues("Cache-Control")));
+        Assert.Equal(body, await hit.Content.ReadAsByteArrayAsync());
     }
 
     private Task<EdgeNode> Start(TestOrigin origin, string? token = null) => EdgeNode.StartAsync(origin, o =>
