@@ -43,6 +43,13 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
     // takes the gate of the entry's path while it reads the trailer, so it never sees one half-written.
     private readonly SemaphoreSlim[] _trailerGates = [.. Enumerable.Range(0, 32).Select(_ => new SemaphoreSlim(1, 1))];
 
+    // Every change to a primary key's variant set, and the file moves that go with it, is made under the key's lock
+    // (striped): a write's rename and index, a Vary change, an invalidation's or purge's removal, an eviction. Otherwise
+    // a write that had taken the key's set just before a Vary change or a purge replaced it would add its record to a
+    // set no lookup finds (its file and bytes never released), or bring back what a purge had just removed. Lookups
+    // read without it.
+    private readonly Lock[] _keyLocks = [.. Enumerable.Range(0, 32).Select(_ => new Lock())];
+
     private long _bytes;
     private int _objects;
     private long _disabledUntilTicks;
@@ -252,7 +259,7 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
             var trailer = DiskEntryFormat.EncodeTrailer(metadata);
             await RandomAccess.WriteAsync(write.Handle, trailer, body.Length).ConfigureAwait(false);
             RandomAccess.FlushToDisk(write.Handle);
-            await CommitAsync(write.TempPath, new DiskRecord(primaryKey, entry.SecondaryKey, write.Path, body.Length + trailer.Length) { BodyVerified = true }, entry.VaryNames).ConfigureAwait(false);
+            await CommitAsync(write.TempPath, new DiskRecord(primaryKey, entry.SecondaryKey, write.Path, body.Length + trailer.Length) { BodyVerified = true }, entry.VaryNames, write.Generation).ConfigureAwait(false);
             EvictOverBudget();
             Publish();
         }
@@ -297,7 +304,16 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
             await RandomAccess.WriteAsync(handle, trailer, current.BodyLength, cancellationToken).ConfigureAwait(false);
             RandomAccess.SetLength(handle, current.BodyLength + trailer.Length);
             RandomAccess.FlushToDisk(handle);
-            Add(new DiskRecord(primaryKey, record.SecondaryKey, record.Path, current.BodyLength + trailer.Length) { BodyVerified = record.BodyVerified }, refreshed.VaryNames);
+            lock (KeyLock(primaryKey))
+            {
+                // Only a record still indexed: one an invalidation, purge or eviction took out meanwhile had its file
+                // deleted (this handle wrote to the unlinked file), and must not come back.
+                if (IsIndexed(record))
+                {
+                    Add(new DiskRecord(primaryKey, record.SecondaryKey, record.Path, current.BodyLength + trailer.Length) { BodyVerified = record.BodyVerified }, refreshed.VaryNames);
+                }
+            }
+
             Publish();
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
@@ -356,12 +372,17 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
     /// <summary>Removes every variant stored under <paramref name="primaryKey"/> (invalidation after an unsafe method); returns how many.</summary>
     public int Remove(string primaryKey)
     {
-        if (_directory is null || !_index.TryRemove(primaryKey, out var variants))
+        if (_directory is null)
         {
             return 0;
         }
 
-        var removed = DeleteFiles(variants);
+        int removed;
+        lock (KeyLock(primaryKey))
+        {
+            removed = _index.TryRemove(primaryKey, out var variants) ? DeleteFiles(variants) : 0;
+        }
+
         Publish();
         return removed;
     }
@@ -370,11 +391,18 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
     public int RemoveWhere(Func<string, bool> predicate)
     {
         var removed = 0;
-        foreach (var (primary, variants) in _index)
+        foreach (var (primary, _) in _index)
         {
-            if (predicate(primary) && _index.TryRemove(primary, out _))
+            if (predicate(primary))
             {
-                removed += DeleteFiles(variants);
+                lock (KeyLock(primary))
+                {
+                    // The set removed, not the one enumerated: a Vary change may have replaced it since.
+                    if (_index.TryRemove(primary, out var variants))
+                    {
+                        removed += DeleteFiles(variants);
+                    }
+                }
             }
         }
 
@@ -434,7 +462,11 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
                 continue;
             }
 
-            Add(new DiskRecord(metadata.PrimaryKey, metadata.SecondaryKey, path, size), metadata.VaryNames);
+            lock (KeyLock(metadata.PrimaryKey))
+            {
+                Add(new DiskRecord(metadata.PrimaryKey, metadata.SecondaryKey, path, size), metadata.VaryNames);
+            }
+
             indexed++;
         }
 
@@ -455,7 +487,7 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
 
             try
             {
-                await WriteAsync(primaryKey, entry).ConfigureAwait(false);
+                await WriteAsync(primaryKey, entry, generation).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
@@ -470,7 +502,7 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
         }
     }
 
-    private async Task WriteAsync(string primaryKey, CacheEntry entry)
+    private async Task WriteAsync(string primaryKey, CacheEntry entry, long generation)
     {
         var body = entry.Body.ToArray();
         var trailer = DiskEntryFormat.EncodeTrailer(ToMetadata(primaryKey, entry, body.Length, Convert.ToHexString(SHA256.HashData(body))));
@@ -493,7 +525,7 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
                 file.Flush(flushToDisk: true);
             }
 
-            await CommitAsync(temp, new DiskRecord(primaryKey, entry.SecondaryKey, path, (long)body.Length + trailer.Length), entry.VaryNames).ConfigureAwait(false);
+            await CommitAsync(temp, new DiskRecord(primaryKey, entry.SecondaryKey, path, (long)body.Length + trailer.Length), entry.VaryNames, generation).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
@@ -510,9 +542,10 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
     /// (the write queue, a large body's commit) then land in the same order on disk and in the index, so the indexed
     /// record always describes the file at its path (without it, the index could keep the record of the write whose file
     /// the other's rename replaced, and its size); and a 304's trailer rewrite, which holds the same gate, never works
-    /// on a file that is being replaced. The fsync is done before, so the gate is held only for the rename.
+    /// on a file that is being replaced. The fsync is done before, so the gate is held only for the rename. False when
+    /// a purge or invalidation since <paramref name="generation"/> covers the entry: the temp file is deleted instead.
     /// </summary>
-    private async Task CommitAsync(string temp, DiskRecord record, string[] varyNames)
+    private async Task<bool> CommitAsync(string temp, DiskRecord record, string[] varyNames, long generation)
     {
         FaultHook?.Invoke("commit");
         var gate = GateFor(record.Path);
@@ -520,8 +553,20 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
         try
         {
             FaultHook?.Invoke("rename");
-            File.Move(temp, record.Path, overwrite: true);
-            Add(record, varyNames);
+            lock (KeyLock(record.PrimaryKey))
+            {
+                // Checked again where a purge's sweep cannot interleave. A purge is recorded before it sweeps, so one
+                // that came after the write's first check is either seen here or sweeps this record once it is in.
+                if (_purges.PurgedSince(generation, CacheKeyBuilder.PathOf(record.PrimaryKey)))
+                {
+                    TryDelete(temp);
+                    return false;
+                }
+
+                File.Move(temp, record.Path, overwrite: true);
+                Add(record, varyNames);
+                return true;
+            }
         }
         finally
         {
@@ -529,34 +574,30 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
         }
     }
 
+    /// <summary>Indexes <paramref name="record"/>, releasing the one it replaces. The caller holds the key's lock.</summary>
     private void Add(DiskRecord record, string[] varyNames)
     {
         var variants = VariantsFor(record, varyNames);
-        // Compare-and-swap, not look-then-store: writes of one key and variant can land together (the write queue, a
-        // large body's commit, a 304's trailer rewrite), and each must release exactly the record it replaced, or the
-        // counts drift.
-        while (true)
+        var replacing = variants.Records.TryGetValue(record.SecondaryKey, out var previous);
+        FaultHook?.Invoke("index");
+        variants.Records[record.SecondaryKey] = record;
+        if (replacing)
         {
-            var replacing = variants.Records.TryGetValue(record.SecondaryKey, out var previous);
-            FaultHook?.Invoke("index");
-            if (replacing)
-            {
-                if (variants.Records.TryUpdate(record.SecondaryKey, record, previous!))
-                {
-                    Interlocked.Add(ref _bytes, record.Size - previous!.Size);
-                    break;
-                }
-            }
-            else if (variants.Records.TryAdd(record.SecondaryKey, record))
-            {
-                Interlocked.Increment(ref _objects);
-                Interlocked.Add(ref _bytes, record.Size);
-                break;
-            }
+            Interlocked.Add(ref _bytes, record.Size - previous!.Size);
+        }
+        else
+        {
+            Interlocked.Increment(ref _objects);
+            Interlocked.Add(ref _bytes, record.Size);
         }
 
         _insertionOrder.Enqueue(record);
     }
+
+    private bool IsIndexed(DiskRecord record) =>
+        _index.TryGetValue(record.PrimaryKey, out var variants)
+        && variants.Records.TryGetValue(record.SecondaryKey, out var indexed)
+        && ReferenceEquals(indexed, record);
 
     /// <summary>
     /// The variant set <paramref name="record"/> joins. When the origin changed the key's Vary, the variants selected by
@@ -614,12 +655,16 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
     {
         while (Interlocked.Read(ref _bytes) > _options.MaxBytes && _insertionOrder.TryDequeue(out var oldest))
         {
-            // Removed only if still the indexed record, in one step: one replaced meanwhile was released by Add.
-            if (_index.TryGetValue(oldest.PrimaryKey, out var variants)
-                && variants.Records.TryRemove(new KeyValuePair<string, DiskRecord>(oldest.SecondaryKey, oldest)))
+            // Removed only if still the indexed record: one replaced meanwhile was released by Add. Under the key's lock,
+            // so a write renaming a newer file to the same name cannot land between the removal and the delete.
+            lock (KeyLock(oldest.PrimaryKey))
             {
-                DeleteFile(oldest);
-                _metrics.DiskEvictions.Inc();
+                if (_index.TryGetValue(oldest.PrimaryKey, out var variants)
+                    && variants.Records.TryRemove(new KeyValuePair<string, DiskRecord>(oldest.SecondaryKey, oldest)))
+                {
+                    DeleteFile(oldest);
+                    _metrics.DiskEvictions.Inc();
+                }
             }
         }
     }
@@ -630,10 +675,13 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
         LogDropped(_logger, record.Path, problem);
         // Only a record still indexed: one already replaced or removed had its bytes and count released then, and a
         // replacement at the same path is a different, newer file.
-        if (_index.TryGetValue(record.PrimaryKey, out var variants)
-            && variants.Records.TryRemove(new KeyValuePair<string, DiskRecord>(record.SecondaryKey, record)))
+        lock (KeyLock(record.PrimaryKey))
         {
-            DeleteFile(record);
+            if (_index.TryGetValue(record.PrimaryKey, out var variants)
+                && variants.Records.TryRemove(new KeyValuePair<string, DiskRecord>(record.SecondaryKey, record)))
+            {
+                DeleteFile(record);
+            }
         }
 
         Publish();
@@ -668,6 +716,8 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
         var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(primaryKey + "\n" + secondaryKey)));
         return Path.Combine(_directory!, hash[..2], hash + EntrySuffix);
     }
+
+    private Lock KeyLock(string primaryKey) => _keyLocks[(primaryKey.GetHashCode(StringComparison.Ordinal) & int.MaxValue) % _keyLocks.Length];
 
     private SemaphoreSlim GateFor(string path) => _trailerGates[(path.GetHashCode(StringComparison.Ordinal) & int.MaxValue) % _trailerGates.Length];
 

@@ -577,6 +577,102 @@ public sealed class DiskTierTests : IDisposable
         Assert.Equal(body, await hit.Content.ReadAsByteArrayAsync());
     }
 
+    [Fact]
+    public async Task A_purge_that_lands_while_a_write_commits_is_not_undone_by_it()
+    {
+        await using var origin = await Origin();
+        await using var edge = await Start(origin);
+        var disk = edge.Get<DiskCacheStore>();
+
+        // The disk write of /purged.bin has passed the write queue's purge check and stops at its rename; a purge of the
+        // path lands meanwhile. A second write is queued behind it, so its start says the first has finished.
+        var atRename = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var nextWriteStarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var release = new ManualResetEventSlim();
+        int renames = 0, opens = 0;
+        disk.FaultHook = at =>
+        {
+            if (at == "rename" && Interlocked.Increment(ref renames) == 1)
+            {
+                atRename.SetResult();
+                release.Wait(TimeSpan.FromSeconds(30));
+            }
+            else if (at == "open" && Interlocked.Increment(ref opens) == 2)
+            {
+                nextWriteStarted.SetResult();
+            }
+        };
+        using (var miss = await edge.Viewer.GetAsync("/purged.bin"))
+        {
+            Assert.Equal("Miss", miss.XCache());
+        }
+
+        await atRename.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        edge.Get<Purging.PurgeService>().Purge(Purging.PurgeMatcher.TryCreate(new Purging.PurgeRequest { Paths = ["/purged.bin"] }, out _)!);
+        release.Set();
+        (await edge.Viewer.GetAsync("/next.bin")).Dispose();
+        await nextWriteStarted.Task.WaitAsync(TimeSpan.FromSeconds(10));
+
+        // Purged from memory, and nothing came back on disk: the next request goes to the origin.
+        using var after = await edge.Viewer.GetAsync("/purged.bin");
+        Assert.Equal("Miss", after.XCache());
+        Assert.Equal(Body("/purged.bin"), await after.Content.ReadAsByteArrayAsync());
+        Assert.Equal(2, origin.Count("/purged.bin"));
+    }
+
+    [Fact]
+    public async Task A_Vary_change_racing_a_write_of_the_old_Vary_leaves_no_file_the_index_does_not_know()
+    {
+        await using var origin = await Origin();
+        await using var edge = await Start(origin);
+        var disk = edge.Get<DiskCacheStore>();
+        var generation = edge.Get<PurgeLog>().Generation;
+        const string PrimaryKey = "0|/vary.bin";
+        var body = Body("/vary.bin");
+        var received = DateTimeOffset.UtcNow;
+
+        async Task CommitAsync(string[] varyNames, string secondaryKey)
+        {
+            var write = disk.BeginLarge(PrimaryKey, secondaryKey, generation);
+            var stored = CachedBody.ToFile(write.Handle);
+            stored.Write(body);
+            stored.Complete();
+            await disk.CommitLargeAsync(write, PrimaryKey, FreshnessTests.Entry(3600, 0, received, "max-age=3600", stored, varyNames, secondaryKey));
+            write.Handle.Dispose();
+        }
+
+        // The first write, a variant under Vary: Accept-Language, stops once it has the key's variant set in hand; the
+        // second, stored after the origin changed its Vary to Accept-Encoding, arrives meanwhile.
+        var holding = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var secondArrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var release = new ManualResetEventSlim();
+        var calls = 0;
+        disk.FaultHook = at =>
+        {
+            if (at == "index" && Interlocked.Increment(ref calls) == 1)
+            {
+                holding.SetResult();
+                release.Wait(TimeSpan.FromSeconds(30));
+            }
+            else if (at == "commit" && Volatile.Read(ref calls) == 1)
+            {
+                secondArrived.TrySetResult();
+            }
+        };
+        var first = Task.Run(() => CommitAsync(["Accept-Language"], "en"));
+        await Task.WhenAny(holding.Task, first).WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.False(first.IsCompleted, $"the first write ended before the index: {first.Exception}, degraded {disk.Degraded}");
+        var second = Task.Run(() => CommitAsync(["Accept-Encoding"], "identity"));
+        await Task.WhenAny(second, secondArrived.Task).WaitAsync(TimeSpan.FromSeconds(10));
+        release.Set();
+        await Task.WhenAll(first, second).WaitAsync(TimeSpan.FromSeconds(10));
+
+        // The old Vary's variant can never be looked up again: its file is gone, and the counts are of what is on disk.
+        var file = Assert.Single(Directory.EnumerateFiles(_directory, "*.entry", SearchOption.AllDirectories));
+        Assert.Equal(1, disk.Count);
+        Assert.Equal(new FileInfo(file).Length, disk.Bytes);
+    }
+
     private Task<EdgeNode> Start(TestOrigin origin, string? token = null) => EdgeNode.StartAsync(origin, o =>
     {
         o.Cache.Disk.Directory = _directory;

@@ -154,7 +154,7 @@ public sealed class FreshnessTests
     internal static List<KeyValuePair<string, StringValues>> Headers(params (string Name, string Value)[] headers) =>
         [.. headers.Select(h => new KeyValuePair<string, StringValues>(h.Name, h.Value))];
 
-    internal static CacheEntry Entry(int lifetime, int initialAge, DateTimeOffset responseTime, string cacheControl = "max-age=60", CachedBody? body = null) => new()
+    internal static CacheEntry Entry(int lifetime, int initialAge, DateTimeOffset responseTime, string cacheControl = "max-age=60", CachedBody? body = null, string[]? varyNames = null, string secondaryKey = "") => new()
     {
         StatusCode = 200,
         Headers = Headers(("Cache-Control", cacheControl)),
@@ -164,7 +164,7 @@ public sealed class FreshnessTests
         CorrectedInitialAge = TimeSpan.FromSeconds(initialAge),
         FreshnessLifetime = TimeSpan.FromSeconds(lifetime),
         CacheControl = CacheControl.Parse(cacheControl),
-        VaryNames = [],
-        SecondaryKey = "",
+        VaryNames = varyNames ?? [],
+        SecondaryKey = secondaryKey,
     };
 }
