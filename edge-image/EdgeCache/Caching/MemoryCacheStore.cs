@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using EdgeCache.Configuration;
 using EdgeCache.Observability;
+using EdgeCache.Purging;
 using Microsoft.Extensions.Options;
 
 namespace EdgeCache.Caching;
@@ -76,43 +77,68 @@ public sealed class MemoryCacheStore
     {
         lock (_listLock)
         {
-            if (_map.TryGetValue(primaryKey, out var node))
-            {
-                var set = node.Set.With(entry);
-                var size = AccountedSize(primaryKey, set);
-                _bytes += size - node.Size;
-                node.Set = set;
-                node.Size = size;
-            }
-            else
-            {
-                var set = VariantSet.Single(entry);
-                node = new Node(primaryKey, set, AccountedSize(primaryKey, set));
-                if (node.Size > _capacity)
-                {
-                    return;
-                }
-
-                _map[primaryKey] = node;
-                _count++;
-                node.Next = _head;
-                if (_head is not null)
-                {
-                    _head.Prev = node;
-                }
-
-                _head = node;
-                _tail ??= node;
-                _bytes += node.Size;
-            }
-
-            while (_bytes > _capacity && _tail is not null)
-            {
-                Evict();
-            }
-
-            Publish();
+            StoreLocked(primaryKey, entry);
         }
+    }
+
+    /// <summary>
+    /// Stores a fetched variant unless a purge or invalidation recorded since the fetch began (<paramref name="generation"/>)
+    /// covers <paramref name="path"/>; false when it does. Checked under the store's lock: a purge is recorded before it
+    /// sweeps the store, so one landing around this call is either seen here or finds the entry in its sweep. Checked
+    /// only before, the entry could go in just after the sweep and be served after the purge had returned.
+    /// </summary>
+    public bool Store(string primaryKey, CacheEntry entry, PurgeLog purges, long generation, string path)
+    {
+        lock (_listLock)
+        {
+            if (purges.PurgedSince(generation, path))
+            {
+                return false;
+            }
+
+            StoreLocked(primaryKey, entry);
+            return true;
+        }
+    }
+
+    private void StoreLocked(string primaryKey, CacheEntry entry)
+    {
+        if (_map.TryGetValue(primaryKey, out var node))
+        {
+            var set = node.Set.With(entry);
+            var size = AccountedSize(primaryKey, set);
+            _bytes += size - node.Size;
+            node.Set = set;
+            node.Size = size;
+        }
+        else
+        {
+            var set = VariantSet.Single(entry);
+            node = new Node(primaryKey, set, AccountedSize(primaryKey, set));
+            if (node.Size > _capacity)
+            {
+                return;
+            }
+
+            _map[primaryKey] = node;
+            _count++;
+            node.Next = _head;
+            if (_head is not null)
+            {
+                _head.Prev = node;
+            }
+
+            _head = node;
+            _tail ??= node;
+            _bytes += node.Size;
+        }
+
+        while (_bytes > _capacity && _tail is not null)
+        {
+            Evict();
+        }
+
+        Publish();
     }
 
     /// <summary>Replaces a variant only if the key still holds <paramref name="expected"/> (a 304 refresh racing a purge or a newer fill).</summary>
@@ -124,10 +150,11 @@ public sealed class MemoryCacheStore
             {
                 return false;
             }
-        }
 
-        Store(primaryKey, replacement);
-        return true;
+            // In the same hold as the check: a purge's sweep between the two would otherwise be undone by the store.
+            StoreLocked(primaryKey, replacement);
+            return true;
+        }
     }
 
     public bool Remove(string primaryKey)

@@ -378,7 +378,8 @@ public sealed partial class FetchCoordinator : IDisposable
             }
             else if (store)
             {
-                _store.Store(fetch.Request.PrimaryKey, entry);
+                // Checked again under the store's lock: a purge that lands from here on must not find the entry back.
+                store = _store.Store(fetch.Request.PrimaryKey, entry, _purges, fetch.Generation, fetch.Request.Path);
             }
 
             _inFlight.TryRemove(new KeyValuePair<string, InFlightFetch>(fetch.CollapseKey, fetch));

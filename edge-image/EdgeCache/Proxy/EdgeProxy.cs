@@ -224,13 +224,15 @@ public sealed partial class EdgeProxy
             }
 
             primaryKey ??= CacheKeyBuilder.PrimaryKey(behavior, path!, keyQuery, request.Headers);
+            var generation = _purges.Generation;
             if (entry is null && _disk.Enabled && await _disk.LoadAsync(primaryKey, request.Headers, context.RequestAborted).ConfigureAwait(false) is { } fromDisk)
             {
                 // Promoted: the disk tier's copy (checksums verified) becomes the memory tier's, unless it is too large
-                // for memory, in which case it keeps being served from its file.
+                // for memory, in which case it keeps being served from its file. Not if a purge or invalidation landed
+                // while it was read: that one swept memory already, and would find the copy back there after it.
                 if (!fromDisk.Body.IsFileBacked)
                 {
-                    _store.Store(primaryKey, fromDisk);
+                    _store.Store(primaryKey, fromDisk, _purges, generation, CacheKeyBuilder.PathOf(primaryKey));
                 }
 
                 entry = fromDisk;

@@ -1,5 +1,6 @@
 using EdgeCache.Caching;
 using EdgeCache.Observability;
+using EdgeCache.Purging;
 
 namespace EdgeCache.Tests.Unit;
 
@@ -87,6 +88,25 @@ public sealed class MemoryCacheStoreTests
         store.Store("0|/a?x=1", Entry());
         Assert.Same(store.Get("0|/a?x=1"), store.Get("0|/a?x=1!".AsSpan(0, 8)));
         Assert.Null(store.Get("0|/a".AsSpan()));
+    }
+
+    [Fact]
+    public void A_fill_is_not_stored_when_a_purge_recorded_since_its_fetch_began_covers_it()
+    {
+        var store = new MemoryCacheStore(1_000_000, new EdgeCacheMetrics());
+        var purges = new PurgeLog();
+        var began = purges.Generation;
+        purges.Record(PurgeMatcher.TryCreate(new PurgeRequest { Paths = ["/purged"] }, out _)!);
+
+        // The purge had already swept the store when these fills arrive: the covered one must not go in after it.
+        Assert.False(store.Store("0|/purged", Entry(), purges, began, "/purged"));
+        Assert.Null(store.Get("0|/purged"));
+        Assert.Equal(0, store.Count);
+
+        Assert.True(store.Store("0|/other", Entry(), purges, began, "/other"));
+        Assert.NotNull(store.Get("0|/other"));
+        Assert.True(store.Store("0|/purged", Entry(), purges, purges.Generation, "/purged"));
+        Assert.NotNull(store.Get("0|/purged"));
     }
 
     private static CacheEntry Entry() => new()
