@@ -164,8 +164,8 @@ public sealed class DirectBodySendTests
         await ExchangeAsync(viewer, "GET /huge.bin");
 
         await viewer.SendAsync(Encoding.ASCII.GetBytes(RequestText("GET /huge.bin") + RequestText("GET /small.bin") + RequestText("GET /huge.bin")));
-        // Not reading for a while fills the socket buffers, so the node's send of the first body is left pending.
-        await Task.Delay(200);
+        // Not reading fills the socket buffers, so the node's send of the first body is left pending.
+        await UntilSocketBuffersAreFullAsync(viewer);
         var reader = new RawHttpResponseReader(viewer, receiveChunk: 4096);
         Assert.Equal(Bodies["/huge.bin"], (await reader.ReadAsync()).Body.ToArray());
         Assert.Equal(Bodies["/small.bin"], (await reader.ReadAsync()).Body.ToArray());
@@ -280,7 +280,7 @@ public sealed class DirectBodySendTests
         viewer.ReceiveBufferSize = 64 * 1024;
 
         await viewer.SendAsync(Encoding.ASCII.GetBytes(RequestText("GET /huge.bin")));
-        await Task.Delay(200);
+        await UntilSocketBuffersAreFullAsync(viewer);
 
         // A second of the node's clock for every 64 KiB at most: over a minute and a half in all, far past the timeout,
         // but the one send in flight keeps moving (the viewer acknowledges bytes) and that is what the watchdog looks

@@ -44,18 +44,18 @@ public sealed class FetchResumptionTests
         var joinerFetch = coordinator.GetOrStart("thread", request, out var joinerIsLeader);
         Assert.False(joinerIsLeader);
 
+        // Called here, not through Task.Run: each runs to its await before it returns, so both are waiting when the
+        // origin answers (no sleep to make that likely). ConfigureAwait(false): the test's own context is not theirs.
         var resumedOn = new ConcurrentDictionary<string, int>();
-        var leader = Task.Run(async () =>
+        async Task ResumeAsync(string who, Task waitedOn)
         {
-            await leaderFetch.Running;
-            resumedOn["leader"] = Environment.CurrentManagedThreadId;
-        });
-        var joiner = Task.Run(async () =>
-        {
-            await joinerFetch.Outcome;
-            resumedOn["joiner"] = Environment.CurrentManagedThreadId;
-        });
-        await Task.Delay(100); // both are waiting
+            await waitedOn.ConfigureAwait(false);
+            resumedOn[who] = Environment.CurrentManagedThreadId;
+        }
+
+        var leader = ResumeAsync("leader", leaderFetch.Running);
+        var joiner = ResumeAsync("joiner", joinerFetch.Outcome);
+        Assert.False(leader.IsCompleted || joiner.IsCompleted, "the fetch completed before the origin answered");
 
         var origins = 0;
         var originThread = new Thread(() =>
