@@ -529,44 +529,13 @@ public sealed class DiskTierTests : IDisposable
         var body = Body("/race.bin");
         var received = DateTimeOffset.UtcNow;
 
-        async Task CommitAsync(string cacheControl)
-        {
-            // As a fetch streams a large body: into the write's temp file, then committed.
-            var write = disk.BeginLarge(PrimaryKey, "", generation);
-            var stored = CachedBody.ToFile(write.Handle);
-            stored.Write(body);
-            stored.Complete();
-            await disk.CommitLargeAsync(write, PrimaryKey, FreshnessTests.Entry(3600, 0, received, cacheControl, stored));
-            write.Handle.Dispose();
-        }
+        Task CommitAsync(string cacheControl) => CommitLargeAsync(disk, generation, PrimaryKey, "", body, stored =>
+            FreshnessTests.Entry(3600, 0, received, cacheControl, stored));
 
         // Two fetches of one object (one file name). The first write stops after its rename, once it has looked the key
         // up and found nothing; the second arrives meanwhile. Their trailers differ in length (the Cache-Control each
         // stored), so whose record the index keeps shows against the file's size.
-        var holding = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var secondArrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        using var release = new ManualResetEventSlim();
-        var calls = 0;
-        disk.FaultHook = at =>
-        {
-            if (at == "index" && Interlocked.Increment(ref calls) == 1)
-            {
-                holding.SetResult();
-                release.Wait(TimeSpan.FromSeconds(30));
-            }
-            else if (at == "commit" && Volatile.Read(ref calls) == 1)
-            {
-                secondArrived.TrySetResult();
-            }
-        };
-        var first = Task.Run(() => CommitAsync("max-age=3600"));
-        await Task.WhenAny(holding.Task, first).WaitAsync(TimeSpan.FromSeconds(10));
-        Assert.False(first.IsCompleted, $"the first write ended before the index: {first.Exception}, degraded {disk.Degraded}");
-        var second = Task.Run(() => CommitAsync("public, max-age=3600, stale-while-revalidate=60"));
-        // Nothing makes the second wait unless the store orders commits: it lands now, or waits for the first.
-        await Task.WhenAny(second, secondArrived.Task).WaitAsync(TimeSpan.FromSeconds(10));
-        release.Set();
-        await Task.WhenAll(first, second).WaitAsync(TimeSpan.FromSeconds(10));
+        await RaceAsync(disk, () => CommitAsync("max-age=3600"), () => CommitAsync("public, max-age=3600, stale-while-revalidate=60"));
 
         Assert.Equal(1, disk.Count);
         var file = Assert.Single(Directory.EnumerateFiles(_directory, "*.entry", SearchOption.AllDirectories));
@@ -631,18 +600,37 @@ public sealed class DiskTierTests : IDisposable
         var body = Body("/vary.bin");
         var received = DateTimeOffset.UtcNow;
 
-        async Task CommitAsync(string[] varyNames, string secondaryKey)
-        {
-            var write = disk.BeginLarge(PrimaryKey, secondaryKey, generation);
-            var stored = CachedBody.ToFile(write.Handle);
-            stored.Write(body);
-            stored.Complete();
-            await disk.CommitLargeAsync(write, PrimaryKey, FreshnessTests.Entry(3600, 0, received, "max-age=3600", stored, varyNames, secondaryKey));
-            write.Handle.Dispose();
-        }
+        Task CommitAsync(string[] varyNames, string secondaryKey) => CommitLargeAsync(disk, generation, PrimaryKey, secondaryKey, body, stored =>
+            FreshnessTests.Entry(3600, 0, received, "max-age=3600", stored, varyNames, secondaryKey));
 
         // The first write, a variant under Vary: Accept-Language, stops once it has the key's variant set in hand; the
         // second, stored after the origin changed its Vary to Accept-Encoding, arrives meanwhile.
+        await RaceAsync(disk, () => CommitAsync(["Accept-Language"], "en"), () => CommitAsync(["Accept-Encoding"], "identity"));
+
+        // The old Vary's variant can never be looked up again: its file is gone, and the counts are of what is on disk.
+        var file = Assert.Single(Directory.EnumerateFiles(_directory, "*.entry", SearchOption.AllDirectories));
+        Assert.Equal(1, disk.Count);
+        Assert.Equal(new FileInfo(file).Length, disk.Bytes);
+    }
+
+    /// <summary>As a fetch streams a large body: into the write's temp file, then committed as the entry made of it.</summary>
+    private static async Task CommitLargeAsync(DiskCacheStore disk, long generation, string primaryKey, string secondaryKey, byte[] body, Func<CachedBody, CacheEntry> entry)
+    {
+        var write = disk.BeginLarge(primaryKey, secondaryKey, generation);
+        var stored = CachedBody.ToFile(write.Handle);
+        stored.Write(body);
+        stored.Complete();
+        await disk.CommitLargeAsync(write, primaryKey, entry(stored));
+        write.Handle.Dispose();
+    }
+
+    /// <summary>
+    /// Runs two writes so that the second arrives while the first is held at its "index" step (between looking the key
+    /// up and storing its record), then lets both finish. Nothing makes the second wait unless the store orders the
+    /// two: it lands at once, or reaches its "commit" step and waits there for the first.
+    /// </summary>
+    private static async Task RaceAsync(DiskCacheStore disk, Func<Task> first, Func<Task> second)
+    {
         var holding = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var secondArrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         using var release = new ManualResetEventSlim();
@@ -659,18 +647,13 @@ public sealed class DiskTierTests : IDisposable
                 secondArrived.TrySetResult();
             }
         };
-        var first = Task.Run(() => CommitAsync(["Accept-Language"], "en"));
-        await Task.WhenAny(holding.Task, first).WaitAsync(TimeSpan.FromSeconds(10));
-        Assert.False(first.IsCompleted, $"the first write ended before the index: {first.Exception}, degraded {disk.Degraded}");
-        var second = Task.Run(() => CommitAsync(["Accept-Encoding"], "identity"));
-        await Task.WhenAny(second, secondArrived.Task).WaitAsync(TimeSpan.FromSeconds(10));
+        var firstWrite = Task.Run(first);
+        await Task.WhenAny(holding.Task, firstWrite).WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.False(firstWrite.IsCompleted, $"the first write ended before the index: {firstWrite.Exception}, degraded {disk.Degraded}");
+        var secondWrite = Task.Run(second);
+        await Task.WhenAny(secondWrite, secondArrived.Task).WaitAsync(TimeSpan.FromSeconds(10));
         release.Set();
-        await Task.WhenAll(first, second).WaitAsync(TimeSpan.FromSeconds(10));
-
-        // The old Vary's variant can never be looked up again: its file is gone, and the counts are of what is on disk.
-        var file = Assert.Single(Directory.EnumerateFiles(_directory, "*.entry", SearchOption.AllDirectories));
-        Assert.Equal(1, disk.Count);
-        Assert.Equal(new FileInfo(file).Length, disk.Bytes);
+        await Task.WhenAll(firstWrite, secondWrite).WaitAsync(TimeSpan.FromSeconds(10));
     }
 
     private Task<EdgeNode> Start(TestOrigin origin, string? token = null) => EdgeNode.StartAsync(origin, o =>
