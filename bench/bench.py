@@ -323,8 +323,12 @@ def main():
     versions = subprocess.run("nginx -v 2>&1; varnishd -V 2>&1 | head -1; wrk -v 2>&1 | head -1", shell=True, capture_output=True, text=True).stdout
     with open("/proc/loadavg") as f:
         load = " ".join(f.read().split()[:3])
+    # The congestion control decides whether the kernel paces each socket with its own timers on loopback (BBR does,
+    # at a rate it estimates per connection), which moves CPU per hit (RESULTS.md, item 24): part of the machine.
+    with open("/proc/sys/net/ipv4/tcp_congestion_control") as f:
+        congestion = f.read().strip()
     meta = (f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC — {os.uname().sysname} {os.uname().release}, {os.cpu_count()} cores, "
-            f"load {load} at the end; " + "; ".join(v.strip() for v in versions.splitlines() if v.strip())
+            f"load {load} at the end, TCP congestion control {congestion}; " + "; ".join(v.strip() for v in versions.splitlines() if v.strip())
             + f"; hits: wrk -t1 -c32, {HIT_ROUNDS} rounds of {HIT_SECONDS} s per cache and size, misses {MISS_ROUNDS} of"
             + f" {MISS_ROUND_SECONDS} s after warming, caches in turn, medians"
             + (f"; **EdgeCache not as shipped: {', '.join(OVERRIDES)}**" if OVERRIDES else ""))
