@@ -52,9 +52,10 @@ public sealed class ListenOptions
     /// <c>TCP_NOTSENT_LOWAT</c> on viewer sockets (Linux, with <see cref="DirectBodySend"/>): how many bytes a response may
     /// have queued in the kernel beyond what is already on the wire. A large body is then handed over a window at a time
     /// as the viewer reads, instead of the whole body waiting in the socket, so a slow viewer pins less kernel memory and
-    /// the node, not the ACK that opens the window, pushes the next bytes. Measured in bench/: 1 MiB hits/s +12–20 % with
-    /// 16–256 KiB (64 KiB chosen), 128 KiB and 1 KiB unchanged. 0: the kernel's default (the
-    /// <c>net.ipv4.tcp_notsent_lowat</c> sysctl, unlimited unless set).
+    /// the node, not the ACK that opens the window, pushes the next bytes. Measured in bench/ with BBR: 1 MiB hits/s
+    /// +12–20 % with 16–256 KiB (64 KiB chosen), 128 KiB and 1 KiB unchanged; with cubic, 0 cost less CPU per 1 MiB hit
+    /// (bench/RESULTS.md, item 24). 0: the kernel's default (the <c>net.ipv4.tcp_notsent_lowat</c> sysctl, unlimited
+    /// unless set).
     /// </summary>
     public int NotSentLowWaterBytes { get; set; } = 64 * 1024;
 }
