@@ -17,7 +17,9 @@ npm ci --prefix tests/s3rver --no-audit --no-fund --loglevel=error
 
 phase ".NET build and tests (Infra.sln, Release: the build that ships; allocation tests skip in Debug)"
 dotnet_status=0
-dotnet test Infra.sln -c Release --nologo -v quiet 2>&1 | tee "$logs/dotnet.txt" || dotnet_status=$?
+# The console logger at "minimal" prints each failed test's message and stack (and nothing for passed ones); without
+# it, -v quiet leaves only the failed test's name, which is not enough to tell a flaky test from a broken one.
+dotnet test Infra.sln -c Release --nologo -v quiet --logger "console;verbosity=minimal" 2>&1 | tee "$logs/dotnet.txt" || dotnet_status=$?
 
 npm_status=0
 touch "$logs/npm.txt"
