@@ -42,11 +42,13 @@ public sealed class MemoryAccountingTests(ITestOutputHelper output)
 
         await CachingTests.Eventually(() => edge.Get<FetchCoordinator>().InFlightCount == 0);
 
-        // Two rounds, the smaller live figure kept: anything else the process happens to keep in a round (a thread-pool
-        // thread's buffers, a pool growing) only ever adds to it.
-        var live = double.MaxValue;
+        // Three rounds, the median live figure kept. Something else the process keeps during a round (a thread-pool
+        // thread's buffers, a pool growing) adds to that round's figure; pooled memory it lets go of during one (idle
+        // blocks trimmed) takes from it, which once read 1,552 B against the usual ~2,330.
+        const int Rounds = 3;
+        var lives = new List<double>();
         var counted = 0.0;
-        for (var round = 0; round < 2; round++)
+        for (var round = 0; round < Rounds; round++)
         {
             origin.Requests.Clear(); // the test origin's own record of each request is not the node's memory
             var liveBefore = LiveBytes() + mapped.FootprintBytes;
@@ -59,12 +61,13 @@ public sealed class MemoryAccountingTests(ITestOutputHelper output)
             await CachingTests.Eventually(() => edge.Get<FetchCoordinator>().InFlightCount == 0);
             Assert.Equal(Count, origin.Requests.Count);
             origin.Requests.Clear();
-            live = Math.Min(live, (LiveBytes() + mapped.FootprintBytes - liveBefore) / (double)Count);
+            lives.Add((LiveBytes() + mapped.FootprintBytes - liveBefore) / (double)Count);
             counted = (store.Bytes - countedBefore) / (double)Count;
         }
 
-        output.WriteLine($"body {bodySize} B: live {live:0} B per entry, counted {counted:0} B, {mapped.Live} bodies mapped");
-        Assert.Equal(Warm + (2 * Count), store.Count);
+        var live = lives.Order().ElementAt(Rounds / 2);
+        output.WriteLine($"body {bodySize} B: live {live:0} B per entry ({string.Join(", ", lives.Select(l => l.ToString("0", System.Globalization.CultureInfo.InvariantCulture)))}), counted {counted:0} B, {mapped.Live} bodies mapped");
+        Assert.Equal(Warm + (Rounds * Count), store.Count);
         // Misses alone move no body to an in-memory file (the second hit does); a 16 KiB one is counted as if it had.
         Assert.Equal(0, mapped.Live);
         Assert.True(counted >= live, $"counted {counted:0} B per entry but {live:0} B stay alive");
