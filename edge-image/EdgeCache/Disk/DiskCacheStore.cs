@@ -80,7 +80,7 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
     /// <summary>
     /// Test hook: called at each step of a write ("open", "body", "trailer", "flush", "rename"). An IOException thrown here
     /// is handled like a real one; any other exception stands for the process dying at that point (nothing is cleaned up).
-    /// Also called as "commit" just before a write (queued or large) waits for its path's gate to rename and index, and as
+    /// Also called as "commit" when a write (queued or large) finds its key's lock taken and waits for it, and as
     /// "index" between reading a key's current record and swapping in the new one, so a test can hold one write there
     /// while another arrives.
     /// </summary>
@@ -259,7 +259,7 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
             var trailer = DiskEntryFormat.EncodeTrailer(metadata);
             await RandomAccess.WriteAsync(write.Handle, trailer, body.Length).ConfigureAwait(false);
             RandomAccess.FlushToDisk(write.Handle);
-            await CommitAsync(write.TempPath, new DiskRecord(primaryKey, entry.SecondaryKey, write.Path, body.Length + trailer.Length) { BodyVerified = true }, entry.VaryNames, write.Generation).ConfigureAwait(false);
+            Commit(write.TempPath, new DiskRecord(primaryKey, entry.SecondaryKey, write.Path, body.Length + trailer.Length) { BodyVerified = true }, entry.VaryNames, write.Generation);
             EvictOverBudget();
             Publish();
         }
@@ -525,7 +525,7 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
                 file.Flush(flushToDisk: true);
             }
 
-            await CommitAsync(temp, new DiskRecord(primaryKey, entry.SecondaryKey, path, (long)body.Length + trailer.Length), entry.VaryNames, generation).ConfigureAwait(false);
+            Commit(temp, new DiskRecord(primaryKey, entry.SecondaryKey, path, (long)body.Length + trailer.Length), entry.VaryNames, generation);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
@@ -538,39 +538,41 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
     }
 
     /// <summary>
-    /// Renames a written temp file to its entry's path and indexes it, under the path's gate. Two commits of one entry
+    /// Renames a written temp file to its entry's path and indexes it, under the key's lock. Two commits of one entry
     /// (the write queue, a large body's commit) then land in the same order on disk and in the index, so the indexed
     /// record always describes the file at its path (without it, the index could keep the record of the write whose file
-    /// the other's rename replaced, and its size); and a 304's trailer rewrite, which holds the same gate, never works
-    /// on a file that is being replaced. The fsync is done before, so the gate is held only for the rename. False when
-    /// a purge or invalidation since <paramref name="generation"/> covers the entry: the temp file is deleted instead.
+    /// the other's rename replaced, and its size). A 304's trailer rewrite racing it re-indexes only a record still
+    /// indexed. The fsync is done before, so the lock is held only for the rename. False when a purge or invalidation
+    /// since <paramref name="generation"/> covers the entry: the temp file is deleted instead.
     /// </summary>
-    private async Task<bool> CommitAsync(string temp, DiskRecord record, string[] varyNames, long generation)
+    private bool Commit(string temp, DiskRecord record, string[] varyNames, long generation)
     {
-        FaultHook?.Invoke("commit");
-        var gate = GateFor(record.Path);
-        await gate.WaitAsync().ConfigureAwait(false);
+        var keyLock = KeyLock(record.PrimaryKey);
+        if (!keyLock.TryEnter())
+        {
+            // Another change to the key holds it; the test hook hears that this write waits behind it.
+            FaultHook?.Invoke("commit");
+            keyLock.Enter();
+        }
+
         try
         {
             FaultHook?.Invoke("rename");
-            lock (KeyLock(record.PrimaryKey))
+            // Checked again where a purge's sweep cannot interleave. A purge is recorded before it sweeps, so one that
+            // came after the write's first check is either seen here or sweeps this record once it is in.
+            if (_purges.PurgedSince(generation, CacheKeyBuilder.PathOf(record.PrimaryKey)))
             {
-                // Checked again where a purge's sweep cannot interleave. A purge is recorded before it sweeps, so one
-                // that came after the write's first check is either seen here or sweeps this record once it is in.
-                if (_purges.PurgedSince(generation, CacheKeyBuilder.PathOf(record.PrimaryKey)))
-                {
-                    TryDelete(temp);
-                    return false;
-                }
-
-                File.Move(temp, record.Path, overwrite: true);
-                Add(record, varyNames);
-                return true;
+                TryDelete(temp);
+                return false;
             }
+
+            File.Move(temp, record.Path, overwrite: true);
+            Add(record, varyNames);
+            return true;
         }
         finally
         {
-            gate.Release();
+            keyLock.Exit();
         }
     }
 

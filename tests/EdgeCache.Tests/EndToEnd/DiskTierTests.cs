@@ -627,7 +627,7 @@ public sealed class DiskTierTests : IDisposable
     /// <summary>
     /// Runs two writes so that the second arrives while the first is held at its "index" step (between looking the key
     /// up and storing its record), then lets both finish. Nothing makes the second wait unless the store orders the
-    /// two: it lands at once, or reaches its "commit" step and waits there for the first.
+    /// two: it lands at once, or finds the key's lock taken (its "commit" step) and waits for the first.
     /// </summary>
     private static async Task RaceAsync(DiskCacheStore disk, Func<Task> first, Func<Task> second)
     {
