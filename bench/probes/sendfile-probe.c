@@ -6,6 +6,10 @@
  *   /tmp/sendfile-probe 19001 131072 0 &   # writev of the headers and a heap buffer
  *   /tmp/sendfile-probe 19002 131072 1 &   # send(MSG_MORE) of the headers, then sendfile from a memfd
  *   wrk -t1 -c32 -d4s http://127.0.0.1:19001/ ; wrk -t1 -c32 -d4s http://127.0.0.1:19002/
+ *   /tmp/sendfile-probe 19004 131072 2 &       # nginx's calls: TCP_CORK, send of the headers, sendfile, uncork;
+ *                                              # no TCP_NODELAY
+ *   /tmp/sendfile-probe 19003 131072 1 595 &   # the same, the body 595 bytes into the file, where nginx's cache file
+ *                                              # has it (after its header block): item 25
  *
  * Two epoll threads with SO_REUSEPORT listeners on 127.0.0.1 (one per core, like the caches in bench/), edge-triggered,
  * non-blocking, keep-alive; it answers every request with the same object and parses nothing but the blank line.
@@ -27,6 +31,7 @@
 #include <unistd.h>
 
 static int port, mode, memfd, header_length;
+static off_t body_offset; /* where the body starts in the memfd */
 static size_t size;
 static char *body, header[256];
 
@@ -50,15 +55,17 @@ static int send_response(struct connection *c)
                 c->body_sent += n - to_header;
             }
         } else if (c->header_sent < (size_t)header_length) {
-            n = send(c->fd, header + c->header_sent, header_length - c->header_sent, MSG_MORE | MSG_NOSIGNAL);
+            if (mode == 2 && c->header_sent == 0) setsockopt(c->fd, IPPROTO_TCP, TCP_CORK, &(int){1}, sizeof(int));
+            n = send(c->fd, header + c->header_sent, header_length - c->header_sent, (mode == 1 ? MSG_MORE : 0) | MSG_NOSIGNAL);
             if (n > 0) c->header_sent += n;
         } else {
-            off_t offset = c->body_sent;
+            off_t offset = body_offset + c->body_sent;
             n = sendfile(c->fd, memfd, &offset, size - c->body_sent);
-            if (n > 0) c->body_sent = offset;
+            if (n > 0) c->body_sent = offset - body_offset;
         }
         if (n < 0) return errno == EAGAIN ? 0 : -1;
     }
+    if (mode == 2) setsockopt(c->fd, IPPROTO_TCP, TCP_CORK, &(int){0}, sizeof(int));
     return 1;
 }
 
@@ -79,7 +86,7 @@ static void *serve(void *unused)
             if (!c) {
                 int fd;
                 while ((fd = accept4(listener, NULL, NULL, SOCK_NONBLOCK)) >= 0) {
-                    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+                    if (mode != 2) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
                     c = calloc(1, sizeof *c);
                     c->fd = fd;
                     struct epoll_event e = { .events = EPOLLIN | EPOLLOUT | EPOLLET, .data.ptr = c };
@@ -115,15 +122,16 @@ static void *serve(void *unused)
 
 int main(int argc, char **argv)
 {
-    if (argc < 4) { fprintf(stderr, "usage: %s PORT SIZE MODE(0 writev, 1 sendfile)\n", argv[0]); return 2; }
+    if (argc < 4) { fprintf(stderr, "usage: %s PORT SIZE MODE(0 writev, 1 sendfile, 2 corked sendfile) [BODY_FILE_OFFSET]\n", argv[0]); return 2; }
     signal(SIGPIPE, SIG_IGN);
     port = atoi(argv[1]);
     size = strtoul(argv[2], NULL, 10);
     mode = atoi(argv[3]);
     body = malloc(size);
     for (size_t i = 0; i < size; i++) body[i] = 'a' + i % 26;
+    body_offset = argc > 4 ? strtol(argv[4], NULL, 10) : 0;
     memfd = memfd_create("probe-body", 0);
-    if (write(memfd, body, size) != (ssize_t)size) { perror("write"); return 1; }
+    if (ftruncate(memfd, body_offset) || pwrite(memfd, body, size, body_offset) != (ssize_t)size) { perror("write"); return 1; }
     header_length = snprintf(header, sizeof header, "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\nContent-Type: application/octet-stream\r\n\r\n", size);
     pthread_t threads[2];
     for (int i = 0; i < 2; i++) pthread_create(&threads[i], NULL, serve, NULL);
