@@ -3,7 +3,7 @@
 
 Run through bench/run.sh (it installs the peers and publishes EdgeCache). Everything binds to 127.0.0.1.
 """
-import json, os, re, resource, shutil, signal, subprocess, sys, time, urllib.request
+import json, math, os, re, resource, shutil, signal, subprocess, sys, threading, time, urllib.request
 from datetime import datetime, timezone
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -87,6 +87,19 @@ def zero_windows():
     with open("/proc/net/netstat") as f:
         lines = [line.split() for line in f if line.startswith("TcpExt:")]
     return int(dict(zip(lines[0][1:], lines[1][1:])).get("TCPToZeroWindowAdv", 0))
+
+
+def bbr_startup_connections(port):
+    """How many of the connections to a cache's port are in BBR's start-up phase (pacing gain 2.89, the other phases
+    are at most 1.25): on loopback its initial pacing rate is far above what the link carries, so their sends are not
+    paced, where the others' wait on a pacing timer (RESULTS.md, item 25). NaN when the machine does not run BBR."""
+    try:
+        out = subprocess.run(["ss", "-tin", "state", "established", f"( sport = :{port} )"],
+                             capture_output=True, text=True, timeout=5).stdout
+    except (OSError, subprocess.SubprocessError):
+        return math.nan
+    gains = [float(g) for g in re.findall(r"pacing_gain:([\d.]+)", out)]
+    return sum(1 for g in gains if g > 2) if gains else math.nan
 
 
 def origin_count(path=None):
@@ -176,6 +189,11 @@ def median(values):
     return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
+def median_or_nan(values):
+    known = [v for v in values if not math.isnan(v)]
+    return median(known) if known else math.nan
+
+
 def in_turns(caches, rounds):
     """(round, cache) for each window: every cache once per round, the order rotating from round to round."""
     for round_ in range(rounds):
@@ -185,11 +203,16 @@ def in_turns(caches, rounds):
 
 def hit_window(cache, path):
     before_origin, before_cpu, before_zero = origin_count(), cpu_seconds(cache.proc.pid), zero_windows()
+    # Half-way through, while wrk's connections are open: which of them BBR paces.
+    startup = {}
+    probe = threading.Timer(HIT_SECONDS / 2, lambda: startup.update(count=bbr_startup_connections(cache.port)))
+    probe.start()
     w = wrk(cache.url(path), HIT_SECONDS)
+    probe.join()
     cpu = cpu_seconds(cache.proc.pid) - before_cpu
     zero = zero_windows() - before_zero
     return {**w, "cpu_per_10k": cpu / (w["requests"] / 10000), "client_cpu_per_10k": w["client_cpu"] / (w["requests"] / 10000),
-            "zero_windows_per_1k": zero / (w["requests"] / 1000),
+            "zero_windows_per_1k": zero / (w["requests"] / 1000), "bbr_startup": startup.get("count", math.nan),
             "rss_mib": rss_mib(cache.proc.pid),
             "origin_requests": origin_count() - before_origin}
 
@@ -210,7 +233,8 @@ def measure_hits(caches, results):
             results[cache.name][f"hit_{size}"] = {
                 **{k: median(w[k] for w in ws) for k in ("rps", "p50", "p99", "cpu_per_10k", "client_cpu_per_10k", "zero_windows_per_1k")},
                 "rss_mib": max(w["rss_mib"] for w in ws), "origin_requests": sum(w["origin_requests"] for w in ws),
-                "errors": sum(w["errors"] for w in ws), "windows": ws}
+                "errors": sum(w["errors"] for w in ws), "windows": ws,
+                "bbr_startup": median_or_nan([w["bbr_startup"] for w in ws])}
 
 
 def measure_herd(cache, result):
@@ -268,6 +292,7 @@ def table(results, meta):
         row(f"hits {size}: CPU s / 10k req", lambda r, s=size: r[f"hit_{s}"]["cpu_per_10k"], False, "≤ 1.0×", lambda e, b, x: x <= 1.0, fmt="{:.3f}")
         row(f"hits {size}: wrk's CPU s / 10k req (the client's end of loopback)", lambda r, s=size: r[f"hit_{s}"]["client_cpu_per_10k"], False, fmt="{:.3f}")
         row(f"hits {size}: wrk's receive window closed, per 1,000 hits", lambda r, s=size: r[f"hit_{s}"]["zero_windows_per_1k"], False, fmt="{:.0f}")
+        row(f"hits {size}: of wrk's 32 connections, in BBR's start-up phase (hardly paced; item 25)", lambda r, s=size: r[f"hit_{s}"]["bbr_startup"], False, fmt="{:.0f}")
         row(f"hits {size}: resident MiB", lambda r, s=size: r[f"hit_{s}"]["rss_mib"], False,
             f"≤ {MEMORY_TIER // 2**20 + 100} MiB", lambda e, b, x: e <= MEMORY_TIER / 2**20 + 100)
         row(f"hits {size}: origin requests in window", lambda r, s=size: r[f"hit_{s}"]["origin_requests"], False, "0", lambda e, b, x: e == 0)
