@@ -352,8 +352,13 @@ def main():
     # at a rate it estimates per connection), which moves CPU per hit (RESULTS.md, item 24): part of the machine.
     with open("/proc/sys/net/ipv4/tcp_congestion_control") as f:
         congestion = f.read().strip()
+    # And loopback's MTU how TCP cuts segments: 64 KiB ones by default, ~1.4 KB on an Ethernet link (run.sh's
+    # BENCH_MTU; RESULTS.md, item 26).
+    with open("/sys/class/net/lo/mtu") as f:
+        mtu = int(f.read())
     meta = (f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC — {os.uname().sysname} {os.uname().release}, {os.cpu_count()} cores, "
-            f"load {load} at the end, TCP congestion control {congestion}; " + "; ".join(v.strip() for v in versions.splitlines() if v.strip())
+            f"load {load} at the end, TCP congestion control {congestion}, loopback MTU {mtu}"
+            + (" (a private network namespace, `BENCH_MTU`)" if mtu != 65536 else "") + "; " + "; ".join(v.strip() for v in versions.splitlines() if v.strip())
             + f"; hits: wrk -t1 -c32, {HIT_ROUNDS} rounds of {HIT_SECONDS} s per cache and size, misses {MISS_ROUNDS} of"
             + f" {MISS_ROUND_SECONDS} s after warming, caches in turn, medians"
             + (f"; **EdgeCache not as shipped: {', '.join(OVERRIDES)}**" if OVERRIDES else ""))
