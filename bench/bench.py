@@ -184,14 +184,12 @@ def write_configs():
 
 
 def median(values):
-    ordered = sorted(values)
+    """The median of the known values (NaN, a figure a window could not take, is left out); NaN if none is known."""
+    ordered = sorted(v for v in values if not math.isnan(v))
+    if not ordered:
+        return math.nan
     middle = len(ordered) // 2
     return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
-
-
-def median_or_nan(values):
-    known = [v for v in values if not math.isnan(v)]
-    return median(known) if known else math.nan
 
 
 def in_turns(caches, rounds):
@@ -231,10 +229,9 @@ def measure_hits(caches, results):
         for cache in caches:
             ws = windows[cache.name]
             results[cache.name][f"hit_{size}"] = {
-                **{k: median(w[k] for w in ws) for k in ("rps", "p50", "p99", "cpu_per_10k", "client_cpu_per_10k", "zero_windows_per_1k")},
+                **{k: median(w[k] for w in ws) for k in ("rps", "p50", "p99", "cpu_per_10k", "client_cpu_per_10k", "zero_windows_per_1k", "bbr_startup")},
                 "rss_mib": max(w["rss_mib"] for w in ws), "origin_requests": sum(w["origin_requests"] for w in ws),
-                "errors": sum(w["errors"] for w in ws), "windows": ws,
-                "bbr_startup": median_or_nan([w["bbr_startup"] for w in ws])}
+                "errors": sum(w["errors"] for w in ws), "windows": ws}
 
 
 def measure_herd(cache, result):
@@ -352,13 +349,13 @@ def main():
     # at a rate it estimates per connection), which moves CPU per hit (RESULTS.md, item 24): part of the machine.
     with open("/proc/sys/net/ipv4/tcp_congestion_control") as f:
         congestion = f.read().strip()
-    # And loopback's MTU how TCP cuts segments: 64 KiB ones by default, ~1.4 KB on an Ethernet link (run.sh's
+    # And loopback's MTU decides how TCP cuts segments: 64 KiB ones by default, ~1.4 KB on an Ethernet link (run.sh's
     # BENCH_MTU; RESULTS.md, item 26).
     with open("/sys/class/net/lo/mtu") as f:
         mtu = int(f.read())
     meta = (f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC — {os.uname().sysname} {os.uname().release}, {os.cpu_count()} cores, "
             f"load {load} at the end, TCP congestion control {congestion}, loopback MTU {mtu}"
-            + (" (a private network namespace, `BENCH_MTU`)" if mtu != 65536 else "") + "; " + "; ".join(v.strip() for v in versions.splitlines() if v.strip())
+            + (" (a private network namespace, `BENCH_MTU`)" if os.environ.get("BENCH_MTU") else "") + "; " + "; ".join(v.strip() for v in versions.splitlines() if v.strip())
             + f"; hits: wrk -t1 -c32, {HIT_ROUNDS} rounds of {HIT_SECONDS} s per cache and size, misses {MISS_ROUNDS} of"
             + f" {MISS_ROUND_SECONDS} s after warming, caches in turn, medians"
             + (f"; **EdgeCache not as shipped: {', '.join(OVERRIDES)}**" if OVERRIDES else ""))
