@@ -30,7 +30,9 @@ public sealed class CachedBody
     private long _length;
     private bool _completed;
     private Exception? _fault;
-    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    // Made only when a reader has to wait for more, and let go when signalled: most bodies are written before anyone
+    // reads them, and a stored entry should not keep a spent signal alive for as long as it is cached.
+    private TaskCompletionSource? _changed;
 
     // File mode: the handle is shared by the writer and every reader (RandomAccess is position-based, so they never
     // contend on a file position). It closes when the last entry referencing it is collected (SafeHandle finalizer).
@@ -46,7 +48,8 @@ public sealed class CachedBody
         var known = expectedLength is > 0 and <= int.MaxValue / 2;
         _segmentSize = known ? (int)expectedLength!.Value : DefaultSegmentSize;
         _mapped = known && expectedLength >= MappedBodyAllocator.MinimumBytes && mapped is { Enabled: true } ? mapped : null;
-        _segments = new Memory<byte>[4];
+        // A body of known length is one segment: no room kept for more in an entry that may be cached for hours.
+        _segments = new Memory<byte>[known ? 1 : 4];
     }
 
     private CachedBody(SafeFileHandle file, long completedLength)
@@ -223,15 +226,15 @@ public sealed class CachedBody
             return;
         }
 
-        TaskCompletionSource signal;
+        TaskCompletionSource? signal;
         lock (_lock)
         {
             _length += count;
             signal = _changed;
-            _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _changed = null;
         }
 
-        signal.TrySetResult();
+        signal?.TrySetResult();
     }
 
     /// <summary>Writer: copy bytes in (used where the data is already in another buffer, e.g. from a compressor).</summary>
@@ -270,16 +273,16 @@ public sealed class CachedBody
             throw new BodyStoreException($"writing the body to the disk tier failed at byte {Volatile.Read(ref _length)}: {ex.Message}", ex);
         }
 
-        TaskCompletionSource signal;
+        TaskCompletionSource? signal;
         lock (_lock)
         {
             _hash!.AppendData(data);
             _length += data.Length;
             signal = _changed;
-            _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _changed = null;
         }
 
-        signal.TrySetResult();
+        signal?.TrySetResult();
     }
 
     /// <summary>
@@ -323,7 +326,7 @@ public sealed class CachedBody
 
     private void Finish(Exception? error)
     {
-        TaskCompletionSource signal;
+        TaskCompletionSource? signal;
         lock (_lock)
         {
             if (_completed || _fault is not null)
@@ -341,9 +344,10 @@ public sealed class CachedBody
             }
 
             signal = _changed;
+            _changed = null;
         }
 
-        signal.TrySetResult();
+        signal?.TrySetResult();
     }
 
     /// <summary>Waits until the body is complete or failed; true when complete.</summary>
@@ -364,12 +368,15 @@ public sealed class CachedBody
                     return false;
                 }
 
-                wait = _changed.Task;
+                wait = NextChange();
             }
 
             await wait.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
     }
+
+    /// <summary>Under the lock: the task the writer's next change (bytes, completion or failure) completes.</summary>
+    private Task NextChange() => (_changed ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
 
     /// <summary>
     /// Streams bytes [start, end) to <paramref name="write"/> as they arrive. Throws <see cref="IncompleteBodyException"/>
@@ -383,7 +390,7 @@ public sealed class CachedBody
             long available;
             bool completed;
             Exception? fault;
-            Task wait;
+            Task? wait;
             SafeFileHandle? file;
             Memory<byte>[] segments;
             lock (_lock)
@@ -391,9 +398,10 @@ public sealed class CachedBody
                 available = _length;
                 completed = _completed;
                 fault = _fault;
-                wait = _changed.Task;
                 file = _file;
                 segments = _segments;
+                // Only a reader with nothing left to send waits; one that has bytes sends them and looks again.
+                wait = position >= available && position < end && !completed && fault is null ? NextChange() : null;
             }
 
             var limit = Math.Min(available, end);
@@ -422,7 +430,10 @@ public sealed class CachedBody
                 throw new IncompleteBodyException("The origin response ended before the body was complete.", fault);
             }
 
-            await wait.WaitAsync(cancellationToken).ConfigureAwait(false);
+            if (wait is not null)
+            {
+                await wait.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
         }
     }
 

@@ -22,6 +22,59 @@ public sealed class CachedBodyTests
     }
 
     [Fact]
+    public async Task Readers_waiting_at_the_end_are_woken_by_every_write_and_by_completion()
+    {
+        // The writer signals only readers that asked to wait, and each signal is made afresh: a reader that has caught up
+        // must be woken by the next write, not only by the end. The writer goes on only once every reader has what it
+        // wrote, so a write that wakes no one stops this test.
+        var data = new byte[16 * 1024];
+        new Random(2).NextBytes(data);
+        var body = new CachedBody();
+        var received = new long[4];
+        var copies = new List<byte>[4];
+        var readers = new Task[4];
+        for (var r = 0; r < readers.Length; r++)
+        {
+            var index = r;
+            copies[index] = [];
+            readers[index] = Task.Run(() => body.CopyToAsync((chunk, _) =>
+            {
+                copies[index].AddRange(chunk.ToArray());
+                Interlocked.Add(ref received[index], chunk.Length);
+                return ValueTask.CompletedTask;
+            }, 0, long.MaxValue, CancellationToken.None).AsTask());
+        }
+
+        var completion = body.WaitForCompletionAsync(CancellationToken.None);
+        for (var offset = 0; offset < data.Length; offset += 512)
+        {
+            body.Write(data.AsSpan(offset, 512));
+            var written = offset + 512;
+            await EndToEnd.CachingTests.Eventually(() => Enumerable.Range(0, received.Length).All(i => Volatile.Read(ref received[i]) >= written));
+        }
+
+        Assert.False(completion.IsCompleted);
+        body.Complete();
+        Assert.True(await completion.WaitAsync(TimeSpan.FromSeconds(10)));
+        await Task.WhenAll(readers).WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.All(copies, copy => Assert.Equal(data, copy.ToArray()));
+    }
+
+    [Fact]
+    public async Task A_body_longer_than_its_stated_length_keeps_every_byte()
+    {
+        // One segment is kept for a known length; an origin that sends more than it declared still loses nothing.
+        var data = Enumerable.Range(0, 2500).Select(i => (byte)i).ToArray();
+        var body = new CachedBody(1000);
+        var reader = Read(body);
+        body.Write(data);
+        body.Complete();
+        Assert.Equal(data, await reader);
+        Assert.Equal(data, body.ToArray());
+        Assert.False(body.TryGetSingleSegment(out _));
+    }
+
+    [Fact]
     public async Task A_reader_waiting_at_the_end_gets_an_incomplete_body_error_when_the_writer_fails()
     {
         var body = new CachedBody(1000);
