@@ -25,6 +25,7 @@ public sealed partial class FetchCoordinator : IDisposable
 {
     private const int CompressMinBytes = 1024;
     private const int CompressMaxBytes = 10 * 1024 * 1024;
+    private const int MaxSharedCacheControls = 1024;
 
     private readonly ConcurrentDictionary<string, InFlightFetch> _inFlight = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _shutdown = new();
@@ -37,6 +38,10 @@ public sealed partial class FetchCoordinator : IDisposable
     private readonly DiskCacheStore _disk;
     private readonly MappedBodyAllocator _mappedBodies;
 
+    // Parsed response Cache-Control values by their text. An origin sends a handful of distinct values across its
+    // objects, and each stored entry otherwise kept its own parsed copy for as long as it is cached (the directives are
+    // immutable once parsed). Bounded, for an origin that puts something different in every response.
+    private readonly ConcurrentDictionary<string, CacheControl> _responseCacheControls = new(StringComparer.Ordinal);
     // Histogram children per origin, resolved once: WithLabels on every fetch costs a label array and a lookup.
     private readonly ConcurrentDictionary<string, (Prometheus.Histogram.Child Ok, Prometheus.Histogram.Child Error)> _fetchDurations = new(StringComparer.Ordinal);
 
@@ -171,7 +176,7 @@ public sealed partial class FetchCoordinator : IDisposable
             headers.Add(new(HeaderNames.Date, responseTime.ToString("R")));
         }
 
-        var cc = CacheControl.Parse(CachePolicy.Find(headers, HeaderNames.CacheControl));
+        var cc = ParseResponseCacheControl(CachePolicy.Find(headers, HeaderNames.CacheControl));
 
         if (response.StatusCode == StatusCodes.Status304NotModified && stale is not null)
         {
@@ -483,6 +488,23 @@ public sealed partial class FetchCoordinator : IDisposable
     }
 
     /// <summary>RFC 9111 4.3.4: update the stored headers from a 304, keeping the representation's own metadata.</summary>
+    private CacheControl ParseResponseCacheControl(StringValues values)
+    {
+        if (values.Count != 1 || values[0] is not { } text)
+        {
+            return CacheControl.Parse(values);
+        }
+
+        if (_responseCacheControls.TryGetValue(text, out var shared))
+        {
+            return shared;
+        }
+
+        var parsed = CacheControl.Parse(values);
+        // The count is read without a lock: a few over the bound under a race is harmless.
+        return _responseCacheControls.Count < MaxSharedCacheControls ? _responseCacheControls.GetOrAdd(text, parsed) : parsed;
+    }
+
     private CacheEntry Refresh(FetchRequest request, CacheEntry stale, List<KeyValuePair<string, StringValues>> notModified, DateTimeOffset requestTime, DateTimeOffset responseTime)
     {
         var merged = new List<KeyValuePair<string, StringValues>>(stale.Headers.Count + notModified.Count);
@@ -511,7 +533,7 @@ public sealed partial class FetchCoordinator : IDisposable
             }
         }
 
-        var cc = CacheControl.Parse(CachePolicy.Find(merged, HeaderNames.CacheControl));
+        var cc = ParseResponseCacheControl(CachePolicy.Find(merged, HeaderNames.CacheControl));
         return new CacheEntry
         {
             StatusCode = stale.StatusCode,
@@ -615,10 +637,14 @@ public sealed partial class FetchCoordinator : IDisposable
         return result;
     }
 
-    private static List<KeyValuePair<string, StringValues>> StripAge(List<KeyValuePair<string, StringValues>> headers)
+    /// <summary>
+    /// The headers an entry keeps: without Age (the node computes its own), in an array of their exact number rather
+    /// than the list they were read into, which would keep its spare capacity and itself for as long as the entry is cached.
+    /// </summary>
+    private static KeyValuePair<string, StringValues>[] StripAge(List<KeyValuePair<string, StringValues>> headers)
     {
         headers.RemoveAll(h => h.Key.Equals(HeaderNames.Age, StringComparison.OrdinalIgnoreCase));
-        return headers;
+        return [.. headers];
     }
 
     public void Dispose()

@@ -74,6 +74,31 @@ public sealed class MemoryAccountingTests(ITestOutputHelper output)
         Assert.True(counted <= live * 1.5 + 256, $"counted {counted:0} B per entry, far above the {live:0} B alive");
     }
 
+    [Fact]
+    public async Task Entries_whose_origin_sent_the_same_Cache_Control_share_one_parsed_copy()
+    {
+        // An origin sends a handful of distinct Cache-Control values across a catalogue; every stored entry keeping its
+        // own parsed copy cost 128 B per entry for as long as it is cached.
+        await using var origin = await TestOrigin.StartAsync(ctx =>
+        {
+            ctx.Response.Headers.CacheControl = ctx.Request.Path.StartsWithSegments("/short") ? "public, max-age=60" : "public, max-age=3600";
+            return ctx.Response.WriteAsync("body");
+        });
+        await using var edge = await EdgeNode.StartAsync(origin);
+        foreach (var path in new[] { "/a", "/b", "/short/c" })
+        {
+            (await edge.Viewer.GetAsync(path)).Dispose();
+        }
+
+        await CachingTests.Eventually(() => edge.Get<FetchCoordinator>().InFlightCount == 0);
+        var store = edge.Get<MemoryCacheStore>();
+        CacheEntry Stored(string path) => store.Get("0|" + path)?.Find("") ?? throw new InvalidOperationException($"{path} was not stored");
+        Assert.Same(Stored("/a").CacheControl, Stored("/b").CacheControl);
+        Assert.NotSame(Stored("/a").CacheControl, Stored("/short/c").CacheControl);
+        Assert.Equal(TimeSpan.FromSeconds(60), Stored("/short/c").CacheControl.MaxAge);
+        Assert.Equal(TimeSpan.FromSeconds(3600), Stored("/b").FreshnessLifetime);
+    }
+
     private static long LiveBytes()
     {
         GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
