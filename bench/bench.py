@@ -22,12 +22,11 @@ MISS_ROUNDS = int(os.environ.get("MISS_ROUNDS", "3"))
 MISS_ROUND_SECONDS = int(os.environ.get("MISS_ROUND_SECONDS", "3"))
 HERD_RUNS = int(os.environ.get("HERD_RUNS", "5"))
 SIZES = ["1k", "128k", "1m"]
-# EdgeCache runs as published (workstation GC, from its build). EDGE_GC_SERVER=1 and any EDGECACHE_* variable in the
-# environment (the node's own config overrides) are for A/B runs; the run's heading names them, so such a run is never
-# read as the default.
-EDGE_GC_SERVER = os.environ.get("EDGE_GC_SERVER", "0")
+# EdgeCache runs as run.sh documents (server GC). EDGE_GC_SERVER=0 and any EDGECACHE_* variable in the environment (the
+# node's own config overrides) are for A/B runs; the run's heading names them, so such a run is never read as the default.
+EDGE_GC_SERVER = os.environ.get("EDGE_GC_SERVER", "1")
 OVERRIDES = sorted(f"{k}={v}" for k, v in os.environ.items() if k.startswith("EDGECACHE_")) + (
-    [f"DOTNET_gcServer={EDGE_GC_SERVER}"] if EDGE_GC_SERVER != "0" else [])
+    [f"DOTNET_gcServer={EDGE_GC_SERVER}"] if EDGE_GC_SERVER != "1" else [])
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
