@@ -42,6 +42,7 @@ public sealed partial class FetchCoordinator : IDisposable
     // objects, and each stored entry otherwise kept its own parsed copy for as long as it is cached (the directives are
     // immutable once parsed). Bounded, for an origin that puts something different in every response.
     private readonly ConcurrentDictionary<string, CacheControl> _responseCacheControls = new(StringComparer.Ordinal);
+
     // Histogram children per origin, resolved once: WithLabels on every fetch costs a label array and a lookup.
     private readonly ConcurrentDictionary<string, (Prometheus.Histogram.Child Ok, Prometheus.Histogram.Child Error)> _fetchDurations = new(StringComparer.Ordinal);
 
@@ -487,7 +488,7 @@ public sealed partial class FetchCoordinator : IDisposable
         return null;
     }
 
-    /// <summary>RFC 9111 4.3.4: update the stored headers from a 304, keeping the representation's own metadata.</summary>
+    /// <summary>An origin's Cache-Control, parsed once per distinct text and shared by the entries that carry it.</summary>
     private CacheControl ParseResponseCacheControl(StringValues values)
     {
         if (values.Count != 1 || values[0] is not { } text)
@@ -505,6 +506,7 @@ public sealed partial class FetchCoordinator : IDisposable
         return _responseCacheControls.Count < MaxSharedCacheControls ? _responseCacheControls.GetOrAdd(text, parsed) : parsed;
     }
 
+    /// <summary>RFC 9111 4.3.4: update the stored headers from a 304, keeping the representation's own metadata.</summary>
     private CacheEntry Refresh(FetchRequest request, CacheEntry stale, List<KeyValuePair<string, StringValues>> notModified, DateTimeOffset requestTime, DateTimeOffset responseTime)
     {
         var merged = new List<KeyValuePair<string, StringValues>>(stale.Headers.Count + notModified.Count);
