@@ -230,8 +230,7 @@ public sealed class CachedBody
         lock (_lock)
         {
             _length += count;
-            signal = _changed;
-            _changed = null;
+            signal = TakeChange();
         }
 
         signal?.TrySetResult();
@@ -278,8 +277,7 @@ public sealed class CachedBody
         {
             _hash!.AppendData(data);
             _length += data.Length;
-            signal = _changed;
-            _changed = null;
+            signal = TakeChange();
         }
 
         signal?.TrySetResult();
@@ -343,8 +341,7 @@ public sealed class CachedBody
                 _fault = error;
             }
 
-            signal = _changed;
-            _changed = null;
+            signal = TakeChange();
         }
 
         signal?.TrySetResult();
@@ -377,6 +374,14 @@ public sealed class CachedBody
 
     /// <summary>Under the lock: the task the writer's next change (bytes, completion or failure) completes.</summary>
     private Task NextChange() => (_changed ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+
+    /// <summary>Under the lock, by the writer at each change: the waiting readers' signal, to set outside it; the next wait makes a new one.</summary>
+    private TaskCompletionSource? TakeChange()
+    {
+        var signal = _changed;
+        _changed = null;
+        return signal;
+    }
 
     /// <summary>
     /// Streams bytes [start, end) to <paramref name="write"/> as they arrive. Throws <see cref="IncompleteBodyException"/>
