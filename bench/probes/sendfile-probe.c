@@ -10,12 +10,17 @@
  *                                              # no TCP_NODELAY
  *   /tmp/sendfile-probe 19003 131072 1 595 &   # the same, the body 595 bytes into the file, where nginx's cache file
  *                                              # has it (after its header block): item 25
+ *   /tmp/sendfile-probe 19005 131072 1 0 65483 &   # at most 65,483 bytes (loopback's MSS) per sendfile call: item 28
+ *   PROBE_FILE=/dev/shm/probe-body /tmp/sendfile-probe ...  # the body in a tmpfs file, as nginx keeps it, not a memfd
+ *   PROBE_MAP=1 /tmp/sendfile-probe ...        # the body written through a shared mapping that stays mapped, as
+ *                                              # EdgeCache's MappedBodyMemory does (item 28)
  *
  * Two epoll threads with SO_REUSEPORT listeners on 127.0.0.1 (one per core, like the caches in bench/), edge-triggered,
  * non-blocking, keep-alive; it answers every request with the same object and parses nothing but the blank line.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -32,7 +37,7 @@
 
 static int port, mode, memfd, header_length;
 static off_t body_offset; /* where the body starts in the memfd */
-static size_t size;
+static size_t size, max_per_call; /* 0: the whole rest of the body in one sendfile */
 static char *body, header[256];
 
 struct connection { int fd, sending; size_t header_sent, body_sent; char in[4096]; int in_length; };
@@ -60,7 +65,9 @@ static int send_response(struct connection *c)
             if (n > 0) c->header_sent += n;
         } else {
             off_t offset = body_offset + c->body_sent;
-            n = sendfile(c->fd, memfd, &offset, size - c->body_sent);
+            size_t count = size - c->body_sent;
+            if (max_per_call && count > max_per_call) count = max_per_call;
+            n = sendfile(c->fd, memfd, &offset, count);
             if (n > 0) c->body_sent = offset - body_offset;
         }
         if (n < 0) return errno == EAGAIN ? 0 : -1;
@@ -122,7 +129,7 @@ static void *serve(void *unused)
 
 int main(int argc, char **argv)
 {
-    if (argc < 4) { fprintf(stderr, "usage: %s PORT SIZE MODE(0 writev, 1 sendfile, 2 corked sendfile) [BODY_FILE_OFFSET]\n", argv[0]); return 2; }
+    if (argc < 4) { fprintf(stderr, "usage: %s PORT SIZE MODE(0 writev, 1 sendfile, 2 corked sendfile) [BODY_FILE_OFFSET [MAX_BYTES_PER_SENDFILE]]\n", argv[0]); return 2; }
     signal(SIGPIPE, SIG_IGN);
     port = atoi(argv[1]);
     size = strtoul(argv[2], NULL, 10);
@@ -130,8 +137,16 @@ int main(int argc, char **argv)
     body = malloc(size);
     for (size_t i = 0; i < size; i++) body[i] = 'a' + i % 26;
     body_offset = argc > 4 ? strtol(argv[4], NULL, 10) : 0;
-    memfd = memfd_create("probe-body", 0);
-    if (ftruncate(memfd, body_offset) || pwrite(memfd, body, size, body_offset) != (ssize_t)size) { perror("write"); return 1; }
+    max_per_call = argc > 5 ? strtoul(argv[5], NULL, 10) : 0;
+    const char *path = getenv("PROBE_FILE");
+    memfd = path && *path ? open(path, O_RDWR | O_CREAT | O_TRUNC, 0600) : memfd_create("probe-body", 0);
+    if (memfd < 0) { perror("body file"); return 1; }
+    if (getenv("PROBE_MAP")) {
+        if (ftruncate(memfd, body_offset + size)) { perror("ftruncate"); return 1; }
+        char *mapped = mmap(NULL, body_offset + size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, memfd, 0);
+        if (mapped == MAP_FAILED) { perror("mmap"); return 1; }
+        memcpy(mapped + body_offset, body, size);
+    } else if (ftruncate(memfd, body_offset) || pwrite(memfd, body, size, body_offset) != (ssize_t)size) { perror("write"); return 1; }
     header_length = snprintf(header, sizeof header, "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\nContent-Type: application/octet-stream\r\n\r\n", size);
     pthread_t threads[2];
     for (int i = 0; i < 2; i++) pthread_create(&threads[i], NULL, serve, NULL);
