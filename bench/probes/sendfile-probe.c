@@ -35,8 +35,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-static int port, mode, memfd, header_length;
-static off_t body_offset; /* where the body starts in the memfd */
+static int port, mode, body_file, header_length;
+static off_t body_offset; /* where the body starts in body_file (a memfd, or PROBE_FILE) */
 static size_t size, max_per_call; /* 0: the whole rest of the body in one sendfile */
 static char *body, header[256];
 
@@ -67,7 +67,7 @@ static int send_response(struct connection *c)
             off_t offset = body_offset + c->body_sent;
             size_t count = size - c->body_sent;
             if (max_per_call && count > max_per_call) count = max_per_call;
-            n = sendfile(c->fd, memfd, &offset, count);
+            n = sendfile(c->fd, body_file, &offset, count);
             if (n > 0) c->body_sent = offset - body_offset;
         }
         if (n < 0) return errno == EAGAIN ? 0 : -1;
@@ -139,14 +139,14 @@ int main(int argc, char **argv)
     body_offset = argc > 4 ? strtol(argv[4], NULL, 10) : 0;
     max_per_call = argc > 5 ? strtoul(argv[5], NULL, 10) : 0;
     const char *path = getenv("PROBE_FILE");
-    memfd = path && *path ? open(path, O_RDWR | O_CREAT | O_TRUNC, 0600) : memfd_create("probe-body", 0);
-    if (memfd < 0) { perror("body file"); return 1; }
+    body_file = path && *path ? open(path, O_RDWR | O_CREAT | O_TRUNC, 0600) : memfd_create("probe-body", 0);
+    if (body_file < 0) { perror("body file"); return 1; }
     if (getenv("PROBE_MAP")) {
-        if (ftruncate(memfd, body_offset + size)) { perror("ftruncate"); return 1; }
-        char *mapped = mmap(NULL, body_offset + size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, memfd, 0);
+        if (ftruncate(body_file, body_offset + size)) { perror("ftruncate"); return 1; }
+        char *mapped = mmap(NULL, body_offset + size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, body_file, 0);
         if (mapped == MAP_FAILED) { perror("mmap"); return 1; }
         memcpy(mapped + body_offset, body, size);
-    } else if (ftruncate(memfd, body_offset) || pwrite(memfd, body, size, body_offset) != (ssize_t)size) { perror("write"); return 1; }
+    } else if (ftruncate(body_file, body_offset) || pwrite(body_file, body, size, body_offset) != (ssize_t)size) { perror("write"); return 1; }
     header_length = snprintf(header, sizeof header, "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\nContent-Type: application/octet-stream\r\n\r\n", size);
     pthread_t threads[2];
     for (int i = 0; i < 2; i++) pthread_create(&threads[i], NULL, serve, NULL);
