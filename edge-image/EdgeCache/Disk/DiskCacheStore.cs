@@ -125,6 +125,9 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
         }
     }
 
+    /// <summary>The Vary names of the variants indexed for <paramref name="primaryKey"/>, or null if it has none on disk.</summary>
+    public string[]? VaryNamesOf(string primaryKey) => _index.TryGetValue(primaryKey, out var variants) ? variants.VaryNames : null;
+
     /// <summary>Reads the variant this request selects, verifying both checksums; null on a miss or a bad entry (which is deleted).</summary>
     public async Task<CacheEntry?> LoadAsync(string primaryKey, IHeaderDictionary requestHeaders, CancellationToken cancellationToken)
     {
