@@ -30,6 +30,7 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
     private readonly string? _directory;
     private readonly DiskOptions _options;
     private readonly long _memoryObjectMax;
+    private readonly int _maxVariantsPerUrl;
     private readonly TimeProvider _time;
     private readonly EdgeCacheMetrics _metrics;
     private readonly ILogger<DiskCacheStore> _logger;
@@ -60,6 +61,7 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
         _purges = purges;
         _options = options.Value.Cache.Disk;
         _memoryObjectMax = options.Value.Cache.MaxObjectBytes;
+        _maxVariantsPerUrl = options.Value.Cache.MaxVariantsPerUrl;
         _directory = _options.Directory;
         _time = time;
         _metrics = metrics;
@@ -122,6 +124,9 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
             _writes.Writer.TryWrite((primaryKey, entry, _purges.Generation));
         }
     }
+
+    /// <summary>The Vary names of the variants indexed for <paramref name="primaryKey"/>, or null if it has none on disk.</summary>
+    public string[]? VaryNamesOf(string primaryKey) => _index.TryGetValue(primaryKey, out var variants) ? variants.VaryNames : null;
 
     /// <summary>Reads the variant this request selects, verifying both checksums; null on a miss or a bad entry (which is deleted).</summary>
     public async Task<CacheEntry?> LoadAsync(string primaryKey, IHeaderDictionary requestHeaders, CancellationToken cancellationToken)
@@ -259,7 +264,7 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
             var trailer = DiskEntryFormat.EncodeTrailer(metadata);
             await RandomAccess.WriteAsync(write.Handle, trailer, body.Length).ConfigureAwait(false);
             RandomAccess.FlushToDisk(write.Handle);
-            Commit(write.TempPath, new DiskRecord(primaryKey, entry.SecondaryKey, write.Path, body.Length + trailer.Length) { BodyVerified = true }, entry.VaryNames, write.Generation);
+            Commit(write.TempPath, new DiskRecord(primaryKey, entry.SecondaryKey, write.Path, body.Length + trailer.Length, entry.ResponseTime) { BodyVerified = true }, entry.VaryNames, write.Generation);
             EvictOverBudget();
             Publish();
         }
@@ -310,7 +315,7 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
                 // deleted (this handle wrote to the unlinked file), and must not come back.
                 if (IsIndexed(record))
                 {
-                    Add(new DiskRecord(primaryKey, record.SecondaryKey, record.Path, current.BodyLength + trailer.Length) { BodyVerified = record.BodyVerified }, refreshed.VaryNames);
+                    Add(new DiskRecord(primaryKey, record.SecondaryKey, record.Path, current.BodyLength + trailer.Length, refreshed.ResponseTime) { BodyVerified = record.BodyVerified }, refreshed.VaryNames);
                 }
             }
 
@@ -464,7 +469,7 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
 
             lock (KeyLock(metadata.PrimaryKey))
             {
-                Add(new DiskRecord(metadata.PrimaryKey, metadata.SecondaryKey, path, size), metadata.VaryNames);
+                Add(new DiskRecord(metadata.PrimaryKey, metadata.SecondaryKey, path, size, metadata.ResponseTime), metadata.VaryNames);
             }
 
             indexed++;
@@ -525,7 +530,7 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
                 file.Flush(flushToDisk: true);
             }
 
-            Commit(temp, new DiskRecord(primaryKey, entry.SecondaryKey, path, (long)body.Length + trailer.Length), entry.VaryNames, generation);
+            Commit(temp, new DiskRecord(primaryKey, entry.SecondaryKey, path, (long)body.Length + trailer.Length, entry.ResponseTime), entry.VaryNames, generation);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
@@ -582,6 +587,11 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
         var variants = VariantsFor(record, varyNames);
         var replacing = variants.Records.TryGetValue(record.SecondaryKey, out var previous);
         FaultHook?.Invoke("index");
+        if (!replacing && variants.Records.Count >= _maxVariantsPerUrl)
+        {
+            EvictOldestVariant(variants);
+        }
+
         variants.Records[record.SecondaryKey] = record;
         if (replacing)
         {
@@ -594,6 +604,29 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
         }
 
         _insertionOrder.Enqueue(record);
+    }
+
+    /// <summary>
+    /// Makes room for a new variant of a URL at cache.maxVariantsPerUrl: its variant received longest ago goes (the disk
+    /// tier keeps no hits to judge by, as for its FIFO eviction). A scan of the URL's variants, bounded by the cap, and
+    /// only when a URL is at it. The caller holds the key's lock.
+    /// </summary>
+    private void EvictOldestVariant(DiskVariants variants)
+    {
+        DiskRecord? oldest = null;
+        foreach (var candidate in variants.Records.Values)
+        {
+            if (oldest is null || candidate.ResponseTime < oldest.ResponseTime)
+            {
+                oldest = candidate;
+            }
+        }
+
+        if (oldest is not null && variants.Records.TryRemove(new KeyValuePair<string, DiskRecord>(oldest.SecondaryKey, oldest)))
+        {
+            DeleteFile(oldest);
+            _metrics.DiskEvictions.Inc();
+        }
     }
 
     private bool IsIndexed(DiskRecord record) =>
@@ -809,7 +842,7 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
     }
 
     /// <summary>One indexed file. A class, not a record: the index swaps and removes records by identity.</summary>
-    private sealed class DiskRecord(string primaryKey, string secondaryKey, string path, long size)
+    private sealed class DiskRecord(string primaryKey, string secondaryKey, string path, long size, DateTimeOffset responseTime)
     {
         public string PrimaryKey { get; } = primaryKey;
 
@@ -818,6 +851,9 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
         public string Path { get; } = path;
 
         public long Size { get; } = size;
+
+        /// <summary>When the origin's response arrived: of a URL's variants, the one received longest ago goes first at its cap.</summary>
+        public DateTimeOffset ResponseTime { get; } = responseTime;
 
         /// <summary>The body's SHA-256 has been checked (or computed while writing) by this process.</summary>
         public bool BodyVerified { get; set; }

@@ -202,9 +202,9 @@ public sealed partial class EdgeProxy
         // The memory lookup needs no key string (FindVariants); it is built once the request is not a fresh memory hit.
         string? primaryKey = null;
         var wanted = behavior.Compress ? CacheKeyBuilder.NormalizeAcceptEncoding(request.Headers.AcceptEncoding) : "identity";
-        // Built on the first miss only: a hit needs neither.
-        string? collapseKey = null;
+        // Built on the first miss only: a hit needs none of them.
         IReadOnlyList<KeyValuePair<string, string>>? forwardedHeaders = null;
+        string[]? knownVary = null;
 
         for (var attempt = 0; attempt < MaxVaryRetries; attempt++)
         {
@@ -215,6 +215,7 @@ public sealed partial class EdgeProxy
             {
                 entry = variants.Find(CacheKeyBuilder.SecondaryKey(variants.VaryNames, request.Headers));
                 missKind = entry is null ? "vary-miss" : "stale";
+                knownVary = variants.VaryNames;
             }
 
             if (entry is not null && CachePolicy.SatisfiesRequest(entry, requestCc, now))
@@ -251,9 +252,8 @@ public sealed partial class EdgeProxy
 
                 if (!requestCc.NoCache && CachePolicy.WithinStaleWhileRevalidate(entry, now))
                 {
-                    collapseKey ??= behavior.Compress ? primaryKey + "\u0001" + wanted : primaryKey;
                     forwardedHeaders ??= ForwardedHeaders(behavior, request.Headers);
-                    _coordinator.StartBackgroundRefresh(collapseKey, NewFetch(behavior, origin, primaryKey, path!, forwardedQuery, forwardedHeaders, request.Headers, requestCc, wanted, entry));
+                    _coordinator.StartBackgroundRefresh(CollapseKey.For(primaryKey, behavior, wanted, entry.VaryNames, request.Headers), NewFetch(behavior, origin, primaryKey, path!, forwardedQuery, forwardedHeaders, request.Headers, requestCc, wanted, entry));
                     state.Detail = "stale-while-revalidate";
                     await ServeEntryAsync(context, state, entry, CacheOutcome.Stale, CacheStatus($"hit; ttl={TtlSeconds(entry, now)}; detail=stale-while-revalidate")).ConfigureAwait(false);
                     return;
@@ -266,7 +266,6 @@ public sealed partial class EdgeProxy
                 return;
             }
 
-            collapseKey ??= behavior.Compress ? primaryKey + "\u0001" + wanted : primaryKey;
             forwardedHeaders ??= ForwardedHeaders(behavior, request.Headers);
             if (requestCc.NoStore)
             {
@@ -276,7 +275,7 @@ public sealed partial class EdgeProxy
             }
 
             var fetch = _coordinator.GetOrStart(
-                collapseKey,
+                CollapseKey.For(primaryKey, behavior, wanted, knownVary ?? _disk.VaryNamesOf(primaryKey), request.Headers),
                 NewFetch(behavior, origin, primaryKey, path!, forwardedQuery, forwardedHeaders, request.Headers, requestCc, wanted, entry),
                 out var isLeader);
             state.Collapsed = !isLeader;
@@ -308,7 +307,9 @@ public sealed partial class EdgeProxy
                     var served = shared.Entry;
                     if (!isLeader && served.VaryNames.Length > 0 && CacheKeyBuilder.SecondaryKey(served.VaryNames, request.Headers) != served.SecondaryKey)
                     {
-                        // The response varies on a header this viewer sent differently: it needs its own variant.
+                        // The response varies on a header this viewer sent differently: it needs its own variant, and the
+                        // next attempt collapses only with misses for that variant.
+                        knownVary = served.VaryNames;
                         continue;
                     }
 

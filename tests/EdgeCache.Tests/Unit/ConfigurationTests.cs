@@ -34,6 +34,7 @@ public sealed class ConfigurationTests
     [InlineData("""{"origins":[{"id":"o","type":"http","url":"http://x"}],"behaviors":[{"pathPattern":"*","origin":"o"}],"listen":{"ioThreads":-1}}""", "listen.ioThreads")]
     [InlineData("""{"origins":[{"id":"o","type":"http","url":"http://x"}],"behaviors":[{"pathPattern":"*","origin":"o"}],"listen":{"sharedIo":"yes"}}""", "listen.sharedIo")]
     [InlineData("""{"origins":[{"id":"o","type":"http","url":"http://x"}],"behaviors":[{"pathPattern":"*","origin":"o"}],"listen":{"notSentLowWaterBytes":-1}}""", "listen.notSentLowWaterBytes")]
+    [InlineData("""{"origins":[{"id":"o","type":"http","url":"http://x"}],"behaviors":[{"pathPattern":"*","origin":"o"}],"cache":{"maxVariantsPerUrl":0}}""", "cache.maxVariantsPerUrl")]
     public void The_schema_names_the_field_at_fault(string json, string field)
     {
         var errors = EdgeCacheConfigLoader.ValidateAgainstSchema(json);
@@ -46,7 +47,7 @@ public sealed class ConfigurationTests
         var options = new EdgeCacheOptions
         {
             Listen = new ListenOptions { ViewerPort = 8080, AdminPort = 8080, IoThreads = 1000, NotSentLowWaterBytes = -1 },
-            Cache = new CacheOptions { MemoryBytes = 2 * 1024 * 1024, MaxObjectBytes = 4 * 1024 * 1024 },
+            Cache = new CacheOptions { MemoryBytes = 2 * 1024 * 1024, MaxObjectBytes = 4 * 1024 * 1024, MaxVariantsPerUrl = 0 },
             Limits = new LimitsOptions { ViewerSendTimeoutSeconds = 0 },
             Origins =
             [
@@ -66,7 +67,7 @@ public sealed class ConfigurationTests
 
         string[] expected =
         [
-            "listen.adminPort", "listen.ioThreads", "listen.notSentLowWaterBytes", "limits.viewerSendTimeoutSeconds", "cache.maxObjectBytes", "origins[1].id", "origins[2].secondary",
+            "listen.adminPort", "listen.ioThreads", "listen.notSentLowWaterBytes", "limits.viewerSendTimeoutSeconds", "cache.maxObjectBytes", "cache.maxVariantsPerUrl", "origins[1].id", "origins[2].secondary",
             "behaviors[0].pathPattern", "behaviors[1].origin", "behaviors[1].minTtlSeconds", "behaviors[1].defaultTtlSeconds",
             "behaviors[2].pathPattern", "behaviors[2].cacheKey.queryStringNames", "behaviors[2].cacheKey.headers[0]",
         ];
