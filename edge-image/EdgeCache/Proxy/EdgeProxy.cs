@@ -131,10 +131,40 @@ public sealed partial class EdgeProxy
         }
         catch (IncompleteBodyException ex)
         {
-            // The body could not be completed: abort so the viewer sees a truncated transfer, never a short "complete" one.
+            state.Outcome = CacheOutcome.Error;
             state.Detail = "incomplete-body";
-            LogAbortedIncomplete(_logger, context.Request.Path.Value ?? "", ex.Message);
-            context.Abort();
+            if (context.Response.HasStarted)
+            {
+                // Part of the response is out: abort so the viewer sees a truncated transfer, never a short "complete" one.
+                LogAbortedIncomplete(_logger, context.Request.Path.Value ?? "", ex.Message);
+                context.Abort();
+            }
+            else
+            {
+                // Nothing has reached the viewer: the origin's broken body is a bad gateway, answered as one.
+                LogBadGatewayIncomplete(_logger, context.Request.Path.Value ?? "", ex.Message);
+                context.Response.Clear();
+                await WriteErrorAsync(context, state, StatusCodes.Status502BadGateway, "detail=incomplete-body").ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (!context.RequestAborted.IsCancellationRequested)
+        {
+            // Caught here rather than left to Kestrel (which answers 500 or aborts) so that the access log and the
+            // outcome metric below say what the viewer got, not the status and outcome decided before serving failed.
+            state.Outcome = CacheOutcome.Error;
+            state.Detail = "serve-failed";
+            LogServeFailed(_logger, context.Request.Path.Value ?? "", ex);
+            if (context.Response.HasStarted)
+            {
+                context.Abort();
+            }
+            else
+            {
+                context.Response.Clear();
+                context.Response.StatusCode = StatusCodes.Status500InternalServerError;
+                context.Response.Headers.CacheControl = "no-store";
+                context.Response.ContentLength = 0;
+            }
         }
         finally
         {
