@@ -131,6 +131,16 @@ public sealed partial class FetchCoordinator : IDisposable
             try
             {
                 response = await origin.SendAsync(originRequest, _shutdown.Token).ConfigureAwait(false);
+                if (response.StatusCode == StatusCodes.Status304NotModified && stale is not null && !NotModifiedMatch.Updates(stale, response.Headers))
+                {
+                    // The 304 names another representation than the one stored (RFC 9111 4.3.4): it refreshes nothing,
+                    // and what the origin has now is asked for unconditionally.
+                    LogNotModifiedMismatch(_logger, origin.Id, request.Path);
+                    response.Dispose();
+                    response = null;
+                    requestTime = _time.GetUtcNow();
+                    response = await origin.SendAsync(WithoutValidators(originRequest), _shutdown.Token).ConfigureAwait(false);
+                }
             }
             catch (OriginException ex)
             {
@@ -276,6 +286,14 @@ public sealed partial class FetchCoordinator : IDisposable
         _ = PumpAsync(fetch, response, entry, encoding, storableReason is null, large);
         return new FetchOutcome.Shared(entry, revalidated: false, storable: storableReason is null, originStatus: response.StatusCode);
     }
+
+    private static OriginRequest WithoutValidators(OriginRequest request) => new()
+    {
+        Method = request.Method,
+        Path = request.Path,
+        Query = request.Query,
+        Headers = request.Headers,
+    };
 
     private (Prometheus.Histogram.Child Ok, Prometheus.Histogram.Child Error) FetchDurations(string originId) =>
         _fetchDurations.GetOrAdd(originId, static (id, histogram) => (histogram.WithLabels(id, "ok"), histogram.WithLabels(id, "error")), _metrics.OriginFetchDuration);
