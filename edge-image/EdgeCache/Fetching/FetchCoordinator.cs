@@ -8,6 +8,7 @@ using EdgeCache.Disk;
 using EdgeCache.Http;
 using EdgeCache.Observability;
 using EdgeCache.Origins;
+using EdgeCache.Proxy;
 using EdgeCache.Purging;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
@@ -37,6 +38,7 @@ public sealed partial class FetchCoordinator : IDisposable
     private readonly PurgeLog _purges;
     private readonly DiskCacheStore _disk;
     private readonly MappedBodyAllocator _mappedBodies;
+    private readonly string _via;
 
     // Parsed response Cache-Control values by their text. An origin sends a handful of distinct values across its
     // objects, and each stored entry otherwise kept its own parsed copy for as long as it is cached (the directives are
@@ -56,6 +58,7 @@ public sealed partial class FetchCoordinator : IDisposable
         _metrics = metrics;
         _logger = logger;
         _cacheOptions = options.Value.Cache;
+        _via = ViaHeader.For(options.Value.Node.Name);
     }
 
     public int InFlightCount => _inFlight.Count;
@@ -186,6 +189,9 @@ public sealed partial class FetchCoordinator : IDisposable
             // RFC 9110 6.6.1: a recipient with a clock adds Date when the origin did not.
             headers.Add(new(HeaderNames.Date, responseTime.ToString("R")));
         }
+
+        // Before anything keeps the headers: a stored entry, a 304's refresh and a pass all relay the whole chain.
+        ViaHeader.AppendTo(headers, _via);
 
         var cc = ParseResponseCacheControl(CachePolicy.Find(headers, HeaderNames.CacheControl));
 

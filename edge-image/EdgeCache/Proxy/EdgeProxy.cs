@@ -92,7 +92,7 @@ public sealed partial class EdgeProxy
         _accessLog = loggerFactory.CreateLogger("EdgeCache.AccessLog");
         _accessLogEnabled = options.Value.AccessLog.Enabled;
         _nodeName = options.Value.Node.Name;
-        _via = "1.1 " + _nodeName + " (EdgeCache)";
+        _via = ViaHeader.For(_nodeName);
         _hitStatusPrefix = _nodeName + "; hit; ttl=";
         // Label children resolved once: WithLabels on every request costs a lookup and an array.
         _outcomeMetrics = [.. Enum.GetValues<CacheOutcome>().Select(o => (metrics.Requests.WithLabels(Label(o)), metrics.ResponseBytes.WithLabels(Label(o))))];
@@ -541,7 +541,12 @@ public sealed partial class EdgeProxy
             // A fresh hit, the common case: Age and Cache-Status change once a second, so the entry keeps the strings.
             var formatted = HitHeaderValues.For(entry, age, hitTtl, _hitStatusPrefix);
             headers.Age = formatted.AgeText;
-            headers.Via = _via;
+            if (headers.Via.Count == 0)
+            {
+                // An entry whose origin sent Via stores the chain with this node's entry already appended (ViaHeader).
+                headers.Via = _via;
+            }
+
             headers["X-Cache"] = "Hit";
             headers["Cache-Status"] = formatted.CacheStatus;
         }
@@ -833,6 +838,7 @@ public sealed partial class EdgeProxy
     {
         using var _ = originResponse;
         state.Outcome = outcome;
+        ViaHeader.AppendTo(originResponse.Headers, _via);
         var response = context.Response;
         response.StatusCode = originResponse.StatusCode;
         foreach (var (name, value) in originResponse.Headers)
@@ -941,7 +947,11 @@ public sealed partial class EdgeProxy
     /// <param name="cacheStatus">The whole Cache-Status value, node name included.</param>
     private void SetTrace(IHeaderDictionary headers, CacheOutcome outcome, string cacheStatus)
     {
-        headers.Via = _via;
+        if (headers.Via.Count == 0)
+        {
+            headers.Via = _via;
+        }
+
         headers["X-Cache"] = outcome switch
         {
             CacheOutcome.Hit => "Hit",
