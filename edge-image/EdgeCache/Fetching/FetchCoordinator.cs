@@ -199,21 +199,23 @@ public sealed partial class FetchCoordinator : IDisposable
         {
             response.Dispose();
             var refreshed = Refresh(request, stale, headers, requestTime, responseTime);
+            var revalidated = new FetchOutcome.Shared(refreshed, revalidated: true, storable: true, originStatus: 304);
             if (!_purges.PurgedSince(fetch.Generation, request.Path))
             {
                 if (stale.Body.IsFileBacked)
                 {
                     // Large entries live on the disk tier only: their stored metadata is refreshed there.
                     await _disk.RefreshLargeAsync(request.PrimaryKey, stale, refreshed, _shutdown.Token).ConfigureAwait(false);
+                    revalidated.MarkStored();
                 }
-                else
+                else if (_store.Replace(request.PrimaryKey, stale, refreshed))
                 {
-                    _store.Replace(request.PrimaryKey, stale, refreshed);
                     _disk.EnqueueWrite(request.PrimaryKey, refreshed);
+                    revalidated.MarkStored();
                 }
             }
 
-            return new FetchOutcome.Shared(refreshed, revalidated: true, storable: true, originStatus: 304);
+            return revalidated;
         }
 
         if (response.StatusCode >= 500 && stale is not null
@@ -289,8 +291,9 @@ public sealed partial class FetchCoordinator : IDisposable
 
         // Inline like RunAsync: a body already buffered by the origin connection is pumped before the outcome is
         // published (the leader then serves a complete body in one write); anything longer goes asynchronous.
-        _ = PumpAsync(fetch, response, entry, encoding, storableReason is null, large);
-        return new FetchOutcome.Shared(entry, revalidated: false, storable: storableReason is null, originStatus: response.StatusCode);
+        var shared = new FetchOutcome.Shared(entry, revalidated: false, storable: storableReason is null, originStatus: response.StatusCode);
+        _ = PumpAsync(fetch, response, entry, encoding, storableReason is null, large, shared);
+        return shared;
     }
 
     private static OriginRequest WithoutValidators(OriginRequest request) => new()
@@ -305,7 +308,7 @@ public sealed partial class FetchCoordinator : IDisposable
         _fetchDurations.GetOrAdd(originId, static (id, histogram) => (histogram.WithLabels(id, "ok"), histogram.WithLabels(id, "error")), _metrics.OriginFetchDuration);
 
     /// <summary>Reads the origin body into the entry (compressing if asked), then stores it if it arrived whole.</summary>
-    private async Task PumpAsync(InFlightFetch fetch, OriginResponse response, CacheEntry entry, string? encoding, bool storable, DiskCacheStore.LargeWrite? large)
+    private async Task PumpAsync(InFlightFetch fetch, OriginResponse response, CacheEntry entry, string? encoding, bool storable, DiskCacheStore.LargeWrite? large, FetchOutcome.Shared outcome)
     {
         var body = entry.Body;
         var origin = fetch.Request.Origin;
@@ -410,6 +413,12 @@ public sealed partial class FetchCoordinator : IDisposable
             {
                 // Checked again under the store's lock: a purge that lands from here on must not find the entry back.
                 store = _store.Store(fetch.Request.PrimaryKey, entry, _purges, fetch.Generation, fetch.Request.Path);
+            }
+
+            if (store)
+            {
+                // Before Complete: a viewer that sees the body complete also sees whether it was stored (Cache-Status).
+                outcome.MarkStored();
             }
 
             _inFlight.TryRemove(new KeyValuePair<string, InFlightFetch>(fetch.CollapseKey, fetch));

@@ -342,13 +342,15 @@ public sealed partial class EdgeProxy
                         continue;
                     }
 
+                    // "stored" (RFC 9211) only once the fetch has stored the entry: known for a body complete by now, as
+                    // a small one is; one still arriving may yet be refused, purged or cut off, so it is not claimed.
                     if (shared.Revalidated)
                     {
-                        await ServeEntryAsync(context, state, served, CacheOutcome.RefreshHit, CacheStatus($"fwd=stale; fwd-status=304; ttl={TtlSeconds(served, _time.GetUtcNow())}{(shared.Storable ? "; stored" : "")}{collapsed}")).ConfigureAwait(false);
+                        await ServeEntryAsync(context, state, served, CacheOutcome.RefreshHit, CacheStatus($"fwd=stale; fwd-status=304; ttl={TtlSeconds(served, _time.GetUtcNow())}{(shared.Stored ? "; stored" : "")}{collapsed}")).ConfigureAwait(false);
                     }
                     else
                     {
-                        await ServeEntryAsync(context, state, served, CacheOutcome.Miss, MissCacheStatus(missKind, shared.OriginStatus, shared.Storable, !isLeader), herd: fetch.Waiters > 0).ConfigureAwait(false);
+                        await ServeEntryAsync(context, state, served, CacheOutcome.Miss, MissCacheStatus(missKind, shared.OriginStatus, shared.Stored, !isLeader), herd: fetch.Waiters > 0).ConfigureAwait(false);
                     }
 
                     return;
