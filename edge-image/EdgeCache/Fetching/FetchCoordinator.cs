@@ -237,6 +237,33 @@ public sealed partial class FetchCoordinator : IDisposable
         }
 
         var encoding = ChooseEncoding(request, response, cc);
+        if (encoding is "br" or "gzip" && response.ContentLength is null)
+        {
+            // A body of unknown length is compressed only if it reaches the minimum: below it the coding's own framing
+            // makes it larger. Its first bytes are read before deciding (and before the entry's headers are made).
+            try
+            {
+                using var idle = new IdleTimeout(_time, origin.ReadTimeout, _shutdown.Token);
+                var (prefix, length, ended) = await PrefixedReadStream.ReadPrefixAsync(response.Body, CompressMinBytes, idle, origin.ReadTimeout).ConfigureAwait(false);
+                response = new OriginResponse(
+                    response.StatusCode,
+                    headers,
+                    ended ? length : null,
+                    ended ? new MemoryStream(prefix, 0, length, writable: false) : new PrefixedReadStream(prefix, length, response.Body),
+                    response);
+                encoding = ended ? null : encoding;
+            }
+            catch (Exception ex) when (ex is IOException or HttpRequestException or OperationCanceledException && !_shutdown.IsCancellationRequested)
+            {
+                response.Dispose();
+                var kind = ex is OperationCanceledException ? OriginErrorKind.Timeout : OriginErrorKind.Protocol;
+                _metrics.OriginErrors.WithLabels(origin.Id, "body").Inc();
+                LogBodyFailed(_logger, origin.Id, request.Path, 0, ex.Message);
+                var error = new OriginException(origin.Id, kind, ex.Message, ex);
+                return new FetchOutcome.Failed(error, error.ViewerStatusCode);
+            }
+        }
+
         var varyNames = CacheKeyBuilder.ParseVary(CachePolicy.Find(headers, HeaderNames.Vary));
         var etag = CachePolicy.Find(headers, HeaderNames.ETag) is { Count: > 0 } etagValues ? etagValues[0] : null;
         if (encoding is not null)
