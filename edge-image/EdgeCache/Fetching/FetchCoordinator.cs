@@ -275,6 +275,12 @@ public sealed partial class FetchCoordinator : IDisposable
             }
         }
 
+        else
+        {
+            // A coding the origin chose although asked for identity: stored as sent, negotiated per viewer when served.
+            ContentCodings.AddVary(headers);
+        }
+
         var storableReason = CachePolicy.UnstorableReason(response.StatusCode, request.RequestCacheControl, cc, headers);
         var contentLength = encoding is null or "identity" ? response.ContentLength : null;
         var secondaryKey = CacheKeyBuilder.SecondaryKey(varyNames, request.RequestHeaders);

@@ -524,6 +524,7 @@ public sealed partial class EdgeProxy
         var response = context.Response;
         var headers = response.Headers;
         var etag = StringValues.Empty;
+        var contentEncoding = StringValues.Empty;
         var stored = entry.Headers;
         // Indexed: foreach over the IReadOnlyList interface boxes an enumerator per hit.
         for (var i = 0; i < stored.Count; i++)
@@ -533,6 +534,10 @@ public sealed partial class EdgeProxy
             if (name.Equals(HeaderNames.ETag, StringComparison.OrdinalIgnoreCase))
             {
                 etag = value;
+            }
+            else if (name.Equals(HeaderNames.ContentEncoding, StringComparison.OrdinalIgnoreCase))
+            {
+                contentEncoding = value;
             }
         }
 
@@ -558,6 +563,14 @@ public sealed partial class EdgeProxy
             SetTrace(headers, outcome, cacheStatus);
         }
 
+        // A coding the viewer does not accept: the origin chose it (the node's own codings are variants the viewer selected).
+        var undo = ContentCodings.ToUndo(contentEncoding, context.Request.Headers.AcceptEncoding);
+        if (undo is not null && !PrepareDecoded(response, undo, entry.StatusCode))
+        {
+            await NotAcceptableAsync(context, state, undo).ConfigureAwait(false);
+            return;
+        }
+
         if (ViewerConditionals.IsNotModified(context.Request, entry.StatusCode, etag, entry.LastModified))
         {
             response.StatusCode = StatusCodes.Status304NotModified;
@@ -570,6 +583,13 @@ public sealed partial class EdgeProxy
         }
 
         response.StatusCode = entry.StatusCode;
+        if (undo is not null)
+        {
+            // Whole, decoded as it is sent: a range of the decoded bytes is not known until then (a server may ignore Range).
+            await SendDecodedAsync(context, state, entry.Body, undo).ConfigureAwait(false);
+            return;
+        }
+
         var body = entry.Body;
         long? length = body.IsCompleted ? body.Length : entry.ContentLength;
         if (entry.StatusCode == StatusCodes.Status200OK)
@@ -841,6 +861,7 @@ public sealed partial class EdgeProxy
         using var _ = originResponse;
         state.Outcome = outcome;
         ViaHeader.AppendTo(originResponse.Headers, _via);
+        ContentCodings.AddVary(originResponse.Headers);
         var response = context.Response;
         response.StatusCode = originResponse.StatusCode;
         foreach (var (name, value) in originResponse.Headers)
@@ -852,7 +873,16 @@ public sealed partial class EdgeProxy
         }
 
         AddTrace(response.Headers, outcome, cacheStatus);
-        if (originResponse.ContentLength is { } length)
+        var undo = ContentCodings.ToUndo(CachePolicy.Find(originResponse.Headers, HeaderNames.ContentEncoding), context.Request.Headers.AcceptEncoding);
+        if (undo is not null && !PrepareDecoded(response, undo, originResponse.StatusCode))
+        {
+            await NotAcceptableAsync(context, state, undo).ConfigureAwait(false);
+            return;
+        }
+
+        await using var decoder = undo is null ? null : ContentCodings.OpenDecoder(undo, originResponse.Body);
+        var source = decoder ?? originResponse.Body;
+        if (undo is null && originResponse.ContentLength is { } length)
         {
             response.ContentLength = length;
         }
@@ -873,9 +903,9 @@ public sealed partial class EdgeProxy
                 int read;
                 try
                 {
-                    read = await originResponse.Body.ReadAsync(buffer, idle.Token).ConfigureAwait(false);
+                    read = await source.ReadAsync(buffer, idle.Token).ConfigureAwait(false);
                 }
-                catch (Exception ex) when (ex is IOException or HttpRequestException || (ex is OperationCanceledException && !context.RequestAborted.IsCancellationRequested))
+                catch (Exception ex) when (ex is IOException or HttpRequestException or InvalidDataException || (ex is OperationCanceledException && !context.RequestAborted.IsCancellationRequested))
                 {
                     throw new IncompleteBodyException($"origin body failed after {copied} bytes", ex);
                 }
@@ -890,7 +920,7 @@ public sealed partial class EdgeProxy
                 state.BodyBytes += read;
             }
 
-            if (originResponse.ContentLength is { } expected && copied != expected)
+            if (undo is null && originResponse.ContentLength is { } expected && copied != expected)
             {
                 throw new IncompleteBodyException($"origin sent {copied} of {expected} bytes");
             }

@@ -321,6 +321,24 @@ public sealed class HostileOriginTests
     }
 
     [Fact]
+    public async Task A_coding_the_node_cannot_decode_is_406_for_a_viewer_that_refuses_it()
+    {
+        await using var origin = RawOrigin.Start(RawOrigin.Response(200, "zstd-bytes", Cacheable, "Content-Encoding: zstd"));
+        await using var edge = await StartNodeAsync(origin);
+
+        var accepts = await RawViewer.GetAsync(edge.ViewerPort, "/zstd", "Accept-Encoding: zstd, gzip");
+        var refuses = await RawViewer.GetAsync(edge.ViewerPort, "/zstd", "Accept-Encoding: gzip");
+
+        Assert.Equal(200, accepts.Status);
+        Assert.Equal("zstd", accepts.Header("Content-Encoding"));
+        Assert.Equal("zstd-bytes", accepts.BodyText);
+        Assert.Equal(406, refuses.Status);
+        Assert.Null(refuses.Header("Content-Encoding"));
+        Assert.Contains("zstd", refuses.BodyText, StringComparison.Ordinal);
+        Assert.Equal(1, origin.Count("/zstd"));
+    }
+
+    [Fact]
     public async Task A_coding_the_origin_sends_unasked_on_a_pass_through_is_decoded_for_a_viewer_that_refuses_it()
     {
         var gzipped = Gzip("private text"u8.ToArray());
