@@ -8,6 +8,7 @@ using EdgeCache.Disk;
 using EdgeCache.Http;
 using EdgeCache.Observability;
 using EdgeCache.Origins;
+using EdgeCache.Proxy;
 using EdgeCache.Purging;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
@@ -37,6 +38,7 @@ public sealed partial class FetchCoordinator : IDisposable
     private readonly PurgeLog _purges;
     private readonly DiskCacheStore _disk;
     private readonly MappedBodyAllocator _mappedBodies;
+    private readonly string _via;
 
     // Parsed response Cache-Control values by their text. An origin sends a handful of distinct values across its
     // objects, and each stored entry otherwise kept its own parsed copy for as long as it is cached (the directives are
@@ -56,6 +58,7 @@ public sealed partial class FetchCoordinator : IDisposable
         _metrics = metrics;
         _logger = logger;
         _cacheOptions = options.Value.Cache;
+        _via = ViaHeader.For(options.Value.Node.Name);
     }
 
     public int InFlightCount => _inFlight.Count;
@@ -131,6 +134,16 @@ public sealed partial class FetchCoordinator : IDisposable
             try
             {
                 response = await origin.SendAsync(originRequest, _shutdown.Token).ConfigureAwait(false);
+                if (response.StatusCode == StatusCodes.Status304NotModified && stale is not null && !NotModifiedMatch.Updates(stale, response.Headers))
+                {
+                    // The 304 names another representation than the one stored (RFC 9111 4.3.4): it refreshes nothing,
+                    // and what the origin has now is asked for unconditionally.
+                    LogNotModifiedMismatch(_logger, origin.Id, request.Path);
+                    response.Dispose();
+                    response = null;
+                    requestTime = _time.GetUtcNow();
+                    response = await origin.SendAsync(WithoutValidators(originRequest), _shutdown.Token).ConfigureAwait(false);
+                }
             }
             catch (OriginException ex)
             {
@@ -177,27 +190,32 @@ public sealed partial class FetchCoordinator : IDisposable
             headers.Add(new(HeaderNames.Date, responseTime.ToString("R")));
         }
 
+        // Before anything keeps the headers: a stored entry, a 304's refresh and a pass all relay the whole chain.
+        ViaHeader.AppendTo(headers, _via);
+
         var cc = ParseResponseCacheControl(CachePolicy.Find(headers, HeaderNames.CacheControl));
 
         if (response.StatusCode == StatusCodes.Status304NotModified && stale is not null)
         {
             response.Dispose();
             var refreshed = Refresh(request, stale, headers, requestTime, responseTime);
+            var revalidated = new FetchOutcome.Shared(refreshed, revalidated: true, storable: true, originStatus: 304);
             if (!_purges.PurgedSince(fetch.Generation, request.Path))
             {
                 if (stale.Body.IsFileBacked)
                 {
                     // Large entries live on the disk tier only: their stored metadata is refreshed there.
                     await _disk.RefreshLargeAsync(request.PrimaryKey, stale, refreshed, _shutdown.Token).ConfigureAwait(false);
+                    revalidated.MarkStored();
                 }
-                else
+                else if (_store.Replace(request.PrimaryKey, stale, refreshed))
                 {
-                    _store.Replace(request.PrimaryKey, stale, refreshed);
                     _disk.EnqueueWrite(request.PrimaryKey, refreshed);
+                    revalidated.MarkStored();
                 }
             }
 
-            return new FetchOutcome.Shared(refreshed, revalidated: true, storable: true, originStatus: 304);
+            return revalidated;
         }
 
         if (response.StatusCode >= 500 && stale is not null
@@ -219,6 +237,33 @@ public sealed partial class FetchCoordinator : IDisposable
         }
 
         var encoding = ChooseEncoding(request, response, cc);
+        if (encoding is "br" or "gzip" && response.ContentLength is null)
+        {
+            // A body of unknown length is compressed only if it reaches the minimum: below it the coding's own framing
+            // makes it larger. Its first bytes are read before deciding (and before the entry's headers are made).
+            try
+            {
+                using var idle = new IdleTimeout(_time, origin.ReadTimeout, _shutdown.Token);
+                var (prefix, length, ended) = await PrefixedReadStream.ReadPrefixAsync(response.Body, CompressMinBytes, idle, origin.ReadTimeout).ConfigureAwait(false);
+                response = new OriginResponse(
+                    response.StatusCode,
+                    headers,
+                    ended ? length : null,
+                    ended ? new MemoryStream(prefix, 0, length, writable: false) : new PrefixedReadStream(prefix, length, response.Body),
+                    response);
+                encoding = ended ? null : encoding;
+            }
+            catch (Exception ex) when (ex is IOException or HttpRequestException or OperationCanceledException && !_shutdown.IsCancellationRequested)
+            {
+                response.Dispose();
+                var kind = ex is OperationCanceledException ? OriginErrorKind.Timeout : OriginErrorKind.Protocol;
+                _metrics.OriginErrors.WithLabels(origin.Id, "body").Inc();
+                LogBodyFailed(_logger, origin.Id, request.Path, 0, ex.Message);
+                var error = new OriginException(origin.Id, kind, ex.Message, ex);
+                return new FetchOutcome.Failed(error, error.ViewerStatusCode);
+            }
+        }
+
         var varyNames = CacheKeyBuilder.ParseVary(CachePolicy.Find(headers, HeaderNames.Vary));
         var etag = CachePolicy.Find(headers, HeaderNames.ETag) is { Count: > 0 } etagValues ? etagValues[0] : null;
         if (encoding is not null)
@@ -228,6 +273,12 @@ public sealed partial class FetchCoordinator : IDisposable
             {
                 varyNames = [.. varyNames.Append(CacheKeyBuilder.AcceptEncoding).Order(StringComparer.Ordinal)];
             }
+        }
+
+        else
+        {
+            // A coding the origin chose although asked for identity: stored as sent, negotiated per viewer when served.
+            ContentCodings.AddVary(headers);
         }
 
         var storableReason = CachePolicy.UnstorableReason(response.StatusCode, request.RequestCacheControl, cc, headers);
@@ -273,15 +324,24 @@ public sealed partial class FetchCoordinator : IDisposable
 
         // Inline like RunAsync: a body already buffered by the origin connection is pumped before the outcome is
         // published (the leader then serves a complete body in one write); anything longer goes asynchronous.
-        _ = PumpAsync(fetch, response, entry, encoding, storableReason is null, large);
-        return new FetchOutcome.Shared(entry, revalidated: false, storable: storableReason is null, originStatus: response.StatusCode);
+        var shared = new FetchOutcome.Shared(entry, revalidated: false, storable: storableReason is null, originStatus: response.StatusCode);
+        _ = PumpAsync(fetch, response, entry, encoding, storableReason is null, large, shared);
+        return shared;
     }
+
+    private static OriginRequest WithoutValidators(OriginRequest request) => new()
+    {
+        Method = request.Method,
+        Path = request.Path,
+        Query = request.Query,
+        Headers = request.Headers,
+    };
 
     private (Prometheus.Histogram.Child Ok, Prometheus.Histogram.Child Error) FetchDurations(string originId) =>
         _fetchDurations.GetOrAdd(originId, static (id, histogram) => (histogram.WithLabels(id, "ok"), histogram.WithLabels(id, "error")), _metrics.OriginFetchDuration);
 
     /// <summary>Reads the origin body into the entry (compressing if asked), then stores it if it arrived whole.</summary>
-    private async Task PumpAsync(InFlightFetch fetch, OriginResponse response, CacheEntry entry, string? encoding, bool storable, DiskCacheStore.LargeWrite? large)
+    private async Task PumpAsync(InFlightFetch fetch, OriginResponse response, CacheEntry entry, string? encoding, bool storable, DiskCacheStore.LargeWrite? large, FetchOutcome.Shared outcome)
     {
         var body = entry.Body;
         var origin = fetch.Request.Origin;
@@ -386,6 +446,12 @@ public sealed partial class FetchCoordinator : IDisposable
             {
                 // Checked again under the store's lock: a purge that lands from here on must not find the entry back.
                 store = _store.Store(fetch.Request.PrimaryKey, entry, _purges, fetch.Generation, fetch.Request.Path);
+            }
+
+            if (store)
+            {
+                // Before Complete: a viewer that sees the body complete also sees whether it was stored (Cache-Status).
+                outcome.MarkStored();
             }
 
             _inFlight.TryRemove(new KeyValuePair<string, InFlightFetch>(fetch.CollapseKey, fetch));
