@@ -435,9 +435,27 @@ def write_run(directory, facts, table_rows, results=None):
     if results is not None:
         run["results"] = results  # every cache's figures, each window's included, as measured
     with open(path, "w") as f:
-        json.dump(json_safe(run), f, indent=1, ensure_ascii=False, allow_nan=False)
-        f.write("\n")
+        f.write(run_json(run))
     return path
+
+
+def run_json(run):
+    """A run as strict JSON, one table row (and one cache's results) per line, so runs read and diff line by line."""
+    def one(value):
+        return json.dumps(value, ensure_ascii=False, allow_nan=False)
+
+    run = json_safe(run)
+    fields = []
+    for key, value in run.items():
+        if key == "rows":
+            body = ",\n".join(f"  {one(r)}" for r in value)
+            fields.append(f' "rows": [\n{body}\n ]')
+        elif key == "results":
+            body = ",\n".join(f"  {one(c)}: {one(v)}" for c, v in value.items())
+            fields.append(f' "results": {{\n{body}\n }}')
+        else:
+            fields.append(f" {one(key)}: {one(value)}")
+    return "{\n" + ",\n".join(fields) + "\n}\n"
 
 
 def print_stored_table(path):
