@@ -132,6 +132,17 @@ export interface EdgeSettings {
     targetCpuUtilization: number;
     zoneSpread: "required" | "preferred";
     accessLog: boolean;
+    /**
+     * The ALPN policy of the NLB's TLS listener: HTTP2Preferred when true, HTTP1Only when false. Turn on only when the
+     * edge server speaks HTTP/2 (cleartext, prior knowledge) on its viewer port, since the NLB forwards what it negotiated.
+     */
+    http2: boolean;
+    /** A pod being stopped keeps serving this long, while the load balancer and endpoints stop sending it new connections. */
+    preStopSleepSeconds: number;
+    /** The node's shutdown.gracePeriodSeconds: how long it lets in-flight responses finish after SIGTERM. */
+    shutdownGracePeriodSeconds: number;
+    /** The pod's terminationGracePeriodSeconds: must exceed preStopSleepSeconds + shutdownGracePeriodSeconds. */
+    terminationGracePeriodSeconds: number;
 }
 
 export interface AdminConfig {
@@ -847,7 +858,10 @@ function parseHealthCheck(c: Checker, v: unknown, regionCount: number | undefine
 }
 
 function parseEdge(c: Checker, v: unknown): EdgeSettings | undefined {
-    const o = v === undefined ? {} : c.object("edge", v, ["namespace", "resources", "cache", "targetCpuUtilization", "zoneSpread", "accessLog"]);
+    const o = v === undefined ? {} : c.object("edge", v, [
+        "namespace", "resources", "cache", "targetCpuUtilization", "zoneSpread", "accessLog", "http2",
+        "preStopSleepSeconds", "shutdownGracePeriodSeconds", "terminationGracePeriodSeconds",
+    ]);
     if (!o) { return undefined; }
     const namespace = c.string("edge.namespace", o.namespace, {
         required: false, pattern: /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, expected: "a Kubernetes namespace name",
@@ -907,8 +921,28 @@ function parseEdge(c: Checker, v: unknown): EdgeSettings | undefined {
     const targetCpuUtilization = c.integer("edge.targetCpuUtilization", o.targetCpuUtilization, 10, 100, 70);
     const zoneSpread = c.oneOf("edge.zoneSpread", o.zoneSpread, ["required", "preferred"] as const, "preferred");
     const accessLog = c.boolean("edge.accessLog", o.accessLog, true);
-    if (!cpu || !memory || !cache || !targetCpuUtilization || !zoneSpread) { return undefined; }
-    return { namespace, resources: { cpu, memory }, cache, targetCpuUtilization, zoneSpread, accessLog };
+    const http2 = c.boolean("edge.http2", o.http2, false);
+    const grace = parseGrace(c, o);
+    if (!cpu || !memory || !cache || !targetCpuUtilization || !zoneSpread || !grace) { return undefined; }
+    return { namespace, resources: { cpu, memory }, cache, targetCpuUtilization, zoneSpread, accessLog, http2, ...grace };
+}
+
+/**
+ * The stop sequence of an edge pod: the kubelet runs the preStop sleep, then sends SIGTERM, and kills the container
+ * terminationGracePeriodSeconds after the start of it all; the node needs its whole shutdown grace inside that.
+ */
+function parseGrace(c: Checker, o: Obj): Pick<EdgeSettings, "preStopSleepSeconds" | "shutdownGracePeriodSeconds" | "terminationGracePeriodSeconds"> | undefined {
+    const preStopSleepSeconds = c.integer("edge.preStopSleepSeconds", o.preStopSleepSeconds, 0, 300, 15);
+    const shutdownGracePeriodSeconds = c.integer("edge.shutdownGracePeriodSeconds", o.shutdownGracePeriodSeconds, 0, 3600, 25);
+    if (preStopSleepSeconds === undefined || shutdownGracePeriodSeconds === undefined) { return undefined; }
+    const needed = preStopSleepSeconds + shutdownGracePeriodSeconds;
+    const terminationGracePeriodSeconds = c.integer("edge.terminationGracePeriodSeconds", o.terminationGracePeriodSeconds, 1, 7200, needed + 5);
+    if (terminationGracePeriodSeconds === undefined) { return undefined; }
+    if (terminationGracePeriodSeconds <= needed) {
+        c.add("edge.terminationGracePeriodSeconds", `${terminationGracePeriodSeconds} is not more than edge.preStopSleepSeconds (${preStopSleepSeconds}) + edge.shutdownGracePeriodSeconds (${shutdownGracePeriodSeconds}) = ${needed}; the kubelet would kill the node before it has finished its in-flight responses (expected at least ${needed + 1})`);
+        return undefined;
+    }
+    return { preStopSleepSeconds, shutdownGracePeriodSeconds, terminationGracePeriodSeconds };
 }
 
 function parseAdmin(c: Checker, v: unknown): AdminConfig | undefined {

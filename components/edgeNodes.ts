@@ -4,7 +4,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import {
-    ADMIN_PORT, ADMIN_TOKEN_ENV, CACHE_DIR, CONFIG_DIR, CONFIG_ENV, CONFIG_FILE_NAME, CONFIG_PATH, EDGE_UID, HTTPS_PORT,
+    ADMIN_PORT, ADMIN_TOKEN_ENV, CACHE_DIR, CONFIG_DIR, CONFIG_ENV, CONFIG_FILE_NAME, CONFIG_PATH, EDGE_UID, HTTPS_PORT, HTTPS_REDIRECT_PORT,
     LIVENESS_PATH, METRICS_PATH, READINESS_PATH, TMP_DIR, VIEWER_HEALTH_PATH, VIEWER_PORT,
 } from "./constants";
 import { EdgeSettings } from "./config";
@@ -128,8 +128,9 @@ export class EdgeNodes extends pulumi.ComponentResource {
                         serviceAccountName: serviceAccount.metadata.name,
                         // The server never calls the Kubernetes API; IRSA mounts its own web-identity token.
                         automountServiceAccountToken: false,
-                        // Above the server's default 25 s drain (shutdown.gracePeriodSeconds).
-                        terminationGracePeriodSeconds: 35,
+                        // Above the preStop sleep plus the node's own drain (its shutdown.gracePeriodSeconds, rendered
+                        // from the same settings); config validation checks the relation.
+                        terminationGracePeriodSeconds: args.edge.terminationGracePeriodSeconds,
                         securityContext: {
                             runAsNonRoot: true,
                             runAsUser: EDGE_UID,
@@ -144,6 +145,7 @@ export class EdgeNodes extends pulumi.ComponentResource {
                             imagePullPolicy: "IfNotPresent",
                             ports: [
                                 { name: "viewer", containerPort: VIEWER_PORT, protocol: "TCP" },
+                                { name: "redirect", containerPort: HTTPS_REDIRECT_PORT, protocol: "TCP" },
                                 { name: "admin", containerPort: ADMIN_PORT, protocol: "TCP" },
                             ],
                             env: [
@@ -152,9 +154,18 @@ export class EdgeNodes extends pulumi.ComponentResource {
                                 { name: "AWS_REGION", value: args.region },
                             ],
                             resources: {
-                                requests: { cpu: args.edge.resources.cpu.request, memory: args.edge.resources.memory.request },
+                                requests: {
+                                    cpu: args.edge.resources.cpu.request,
+                                    memory: args.edge.resources.memory.request,
+                                    // The disk tier fills its emptyDir: schedule the pod only where that much disk is free.
+                                    "ephemeral-storage": args.edge.cache.volumeSize,
+                                },
                                 limits: { cpu: args.edge.resources.cpu.limit, memory: args.edge.resources.memory.limit },
                             },
+                            // Endpoints and the NLB take several seconds to stop sending new connections to a pod
+                            // being stopped; it keeps serving until then, and SIGTERM (the node's drain) comes after.
+                            // The kubelet's sleep action, since the image has no shell.
+                            lifecycle: { preStop: { sleep: { seconds: args.edge.preStopSleepSeconds } } },
                             startupProbe: adminPortProbe(LIVENESS_PATH, 2, 30),
                             livenessProbe: adminPortProbe(LIVENESS_PATH, 10, 3),
                             readinessProbe: adminPortProbe(READINESS_PATH, 5, 2),

@@ -167,6 +167,15 @@ describe("stack config validation", () => {
         }
     });
 
+    it("rejects a pod termination grace that does not cover the preStop sleep and the node's drain", async () => {
+        const c = dev();
+        c.edge = { ...(c.edge as object), preStopSleepSeconds: 15, shutdownGracePeriodSeconds: 25, terminationGracePeriodSeconds: 35 };
+        await rejects("grace", c, /^edge\.terminationGracePeriodSeconds: 35 is not more than edge\.preStopSleepSeconds \(15\) \+ edge\.shutdownGracePeriodSeconds \(25\) = 40; the kubelet would kill the node before it has finished its in-flight responses/);
+        const { parseCdnConfig } = await import("../../components");
+        // The default follows the two: 15 + 25 + 5.
+        assert.equal(parseCdnConfig(stackConfig("dev")).edge.terminationGracePeriodSeconds, 45);
+    });
+
     it("rejects an admin network open to the whole internet", async () => {
         const c = dev();
         c.admin = { allowedCidrs: ["0.0.0.0/0"] };
