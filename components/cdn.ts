@@ -91,7 +91,11 @@ export class Cdn extends pulumi.ComponentResource {
             for (const o of cfg.origins) {
                 if (o.type !== "s3") { continue; }
                 if (o.kind === "existing") {
-                    readBuckets.push({ arn: `arn:aws:s3:::${o.bucket}`, keyPrefix: o.keyPrefix });
+                    readBuckets.push({
+                        arn: `arn:aws:s3:::${o.bucket}`,
+                        keyPrefix: o.keyPrefix,
+                        kms: o.kmsKeyArn ? { keyArn: o.kmsKeyArn, bucketRegion: o.region } : undefined,
+                    });
                     continue;
                 }
                 const b = origins.buckets[o.name];

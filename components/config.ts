@@ -48,6 +48,8 @@ export interface ExistingS3Origin {
     bucket: string;
     region: string;
     keyPrefix?: string;
+    /** The bucket's SSE-KMS key: the edge role may use it to decrypt, through S3 only. */
+    kmsKeyArn?: string;
 }
 
 export interface HttpOrigin {
@@ -666,6 +668,7 @@ function parseReplicas(c: Checker, at: string, v: unknown): RegionConfig["replic
 const ORIGIN_NAME = new RegExp(`^[a-z0-9][a-z0-9-]{0,${MAX_ORIGIN_NAME - 1}}$`);
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const HTTP_URL = /^https?:\/\/[^/?#@]+(\/[^?#]*)?$/;
+const KMS_KEY_ARN = /^arn:aws:kms:[a-z]{2}(-[a-z]+)+-[0-9]:[0-9]{12}:key\/[0-9a-f-]{36}$|^arn:aws:kms:[a-z]{2}(-[a-z]+)+-[0-9]:[0-9]{12}:key\/mrk-[0-9a-f]{32}$/;
 
 function parseOrigins(c: Checker, v: unknown): OriginConfig[] | undefined {
     const list = c.array("origins", v);
@@ -712,10 +715,19 @@ function parseOrigins(c: Checker, v: unknown): OriginConfig[] | undefined {
                 required: false, pattern: /^(?!\/)(?!.*\.\.).*$/, expected: "a key prefix without a leading '/' or '..'",
             });
             if (item.bucket !== undefined || item.region !== undefined) {
-                c.object(at, item, ["name", "type", "bucket", "region", "keyPrefix"]);
+                c.object(at, item, ["name", "type", "bucket", "region", "keyPrefix", "kmsKeyArn"]);
                 const bucket = c.string(`${at}.bucket`, item.bucket, { pattern: BUCKET_NAME, expected: "an existing S3 bucket's name" });
                 const region = c.region(`${at}.region`, item.region);
-                if (name && bucket && region) { out.push(strip({ name, type, kind: "existing", bucket, region, keyPrefix })); }
+                const kmsKeyArn = c.string(`${at}.kmsKeyArn`, item.kmsKeyArn, {
+                    required: false, pattern: KMS_KEY_ARN,
+                    expected: "the key's ARN, arn:aws:kms:<region>:<account>:key/<key id> (not an alias: IAM grants kms:Decrypt on keys)",
+                });
+                const keyRegion = kmsKeyArn?.split(":")[3];
+                if (kmsKeyArn && region && keyRegion !== region) {
+                    c.add(`${at}.kmsKeyArn`, `is in ${keyRegion} but the bucket ${bucket ?? ""} is in ${region}; S3 can only use a KMS key of its own region`);
+                } else if (name && bucket && region && (item.kmsKeyArn === undefined || kmsKeyArn)) {
+                    out.push(strip({ name, type, kind: "existing", bucket, region, keyPrefix, kmsKeyArn }));
+                }
             } else {
                 c.object(at, item, ["name", "type", "replicate", "keyPrefix", "noncurrentVersionDays"]);
                 const replicate = c.boolean(`${at}.replicate`, item.replicate, true);

@@ -176,6 +176,18 @@ describe("stack config validation", () => {
         assert.equal(parseCdnConfig(stackConfig("dev")).edge.terminationGracePeriodSeconds, 45);
     });
 
+    it("rejects a KMS key that is not a key ARN in the existing bucket's region, or on a bucket the stack creates", async () => {
+        const c = clone(stackConfig("prod")) as Raw;
+        c.origins[1].kmsKeyArn = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+        c.origins[0].kmsKeyArn = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+        await rejects("kms-region", c,
+            /^origins\[1\]\.kmsKeyArn: is in eu-west-1 but the bucket acme-media-archive is in us-east-1; S3 can only use a KMS key of its own region/,
+            /^origins\[0\]\.kmsKeyArn: is not a known field/);
+        const d = clone(stackConfig("prod")) as Raw;
+        d.origins[1].kmsKeyArn = "arn:aws:kms:us-east-1:123456789012:alias/media";
+        await rejects("kms-alias", d, /^origins\[1\]\.kmsKeyArn: "arn:aws:kms:us-east-1:123456789012:alias\/media" is not valid \(expected the key's ARN, arn:aws:kms:<region>:<account>:key\/<key id> \(not an alias: IAM grants kms:Decrypt on keys\)\)/);
+    });
+
     it("rejects an admin network open to the whole internet", async () => {
         const c = dev();
         c.admin = { allowedCidrs: ["0.0.0.0/0"] };
