@@ -62,7 +62,7 @@ export class Cdn extends pulumi.ComponentResource {
 
         const created = cfg.origins.filter((o): o is CreatedS3Origin => o.type === "s3" && o.kind === "created");
         const origins = new Origins(`${name}-origins`, {
-            origins: created, primaryRegion: cfg.primaryRegion, edgeRegions: regionNames, tags,
+            origins: created, primaryRegion: cfg.primaryRegion, edgeRegions: regionNames, accountId: account.accountId, tags,
         }, parent);
         for (const [originName, b] of Object.entries(origins.buckets)) {
             this.buckets[originName] = {

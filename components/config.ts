@@ -38,6 +38,8 @@ export interface CreatedS3Origin {
     replicate: boolean;
     keyPrefix?: string;
     noncurrentVersionDays: number;
+    /** S3 Replication Time Control (15-minute SLA, $0.015/GB) with replication metrics, on every replication rule. */
+    replicationTimeControl: boolean;
 }
 
 /** A bucket that already exists; every region reads it where it is. */
@@ -729,11 +731,14 @@ function parseOrigins(c: Checker, v: unknown): OriginConfig[] | undefined {
                     out.push(strip({ name, type, kind: "existing", bucket, region, keyPrefix, kmsKeyArn }));
                 }
             } else {
-                c.object(at, item, ["name", "type", "replicate", "keyPrefix", "noncurrentVersionDays"]);
+                c.object(at, item, ["name", "type", "replicate", "keyPrefix", "noncurrentVersionDays", "replicationTimeControl"]);
                 const replicate = c.boolean(`${at}.replicate`, item.replicate, true);
                 const noncurrentVersionDays = c.integer(`${at}.noncurrentVersionDays`, item.noncurrentVersionDays, 1, 3650, 30);
-                if (name && noncurrentVersionDays) {
-                    out.push(strip({ name, type, kind: "created", replicate, keyPrefix, noncurrentVersionDays }));
+                const replicationTimeControl = c.boolean(`${at}.replicationTimeControl`, item.replicationTimeControl, false);
+                if (replicationTimeControl && !replicate) {
+                    c.add(`${at}.replicationTimeControl`, "is true but replicate is false; there is no replication to time");
+                } else if (name && noncurrentVersionDays) {
+                    out.push(strip({ name, type, kind: "created", replicate, keyPrefix, noncurrentVersionDays, replicationTimeControl }));
                 }
             }
         }

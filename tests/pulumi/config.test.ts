@@ -188,6 +188,12 @@ describe("stack config validation", () => {
         await rejects("kms-alias", d, /^origins\[1\]\.kmsKeyArn: "arn:aws:kms:us-east-1:123456789012:alias\/media" is not valid \(expected the key's ARN, arn:aws:kms:<region>:<account>:key\/<key id> \(not an alias: IAM grants kms:Decrypt on keys\)\)/);
     });
 
+    it("rejects Replication Time Control on an origin that does not replicate", async () => {
+        const c = dev();
+        Object.assign(c.origins[0], { replicate: false, replicationTimeControl: true });
+        await rejects("rtc", c, /^origins\[0\]\.replicationTimeControl: is true but replicate is false; there is no replication to time/);
+    });
+
     it("rejects an admin network open to the whole internet", async () => {
         const c = dev();
         c.admin = { allowedCidrs: ["0.0.0.0/0"] };

@@ -277,3 +277,39 @@ describe("security (an existing bucket encrypted with SSE-KMS)", () => {
         }
     });
 });
+
+describe("S3 replication", () => {
+    it("lets S3 assume the replication role only for this account's primary bucket (confused-deputy conditions)", async () => {
+        for (const stack of ["dev", "prod"]) {
+            const b = await buildCdn(`edgecdn-${stack}`, stackConfig(stack));
+            const role = byName(b.resources, "aws:iam/role:Role", `edgecdn-${stack}-origins-assets-replication`);
+            const [trust, ...rest] = statements(role.inputs.assumeRolePolicy);
+            assert.equal(rest.length, 0);
+            assert.deepEqual(trust.Principal, { Service: "s3.amazonaws.com" });
+            assert.equal(trust.Action, "sts:AssumeRole");
+            const primary = byName(b.resources, "aws:s3/bucket:Bucket", `edgecdn-${stack}-origins-assets-primary`);
+            assert.deepEqual(trust.Condition, {
+                StringEquals: { "aws:SourceAccount": ACCOUNT_ID },
+                ArnLike: { "aws:SourceArn": `arn:aws:s3:::${String(primary.inputs.bucketPrefix)}20251125abcdef0123456789`.slice(0, 13 + 63) },
+            });
+        }
+    });
+
+    it("turns on Replication Time Control with its metrics only when an origin asks for it", async () => {
+        const plain = await buildCdn("edgecdn-prod", stackConfig("prod"));
+        for (const rule of ofType("aws:s3/bucketReplicationConfig:BucketReplicationConfig", plain.resources)[0].inputs.rules) {
+            assert.equal(rule.destination.replicationTime, undefined);
+            assert.equal(rule.destination.metrics, undefined);
+        }
+        const c = clone(stackConfig("prod")) as { origins: Record<string, unknown>[] };
+        c.origins[0].replicationTimeControl = true;
+        const rtc = await buildCdn("edgecdn-rtc", c);
+        const [config] = ofType("aws:s3/bucketReplicationConfig:BucketReplicationConfig", rtc.resources);
+        assert.equal(config.inputs.rules.length, 2);
+        for (const rule of config.inputs.rules) {
+            // S3's SLA of 15 minutes, and the metrics (latency, pending operations) that show when it is done.
+            assert.deepEqual(rule.destination.replicationTime, { status: "Enabled", time: { minutes: 15 } });
+            assert.deepEqual(rule.destination.metrics, { status: "Enabled", eventThreshold: { minutes: 15 } });
+        }
+    });
+});
