@@ -19,6 +19,8 @@ export interface CdnArgs {
     config: unknown;
     /** Directory image build paths are relative to (the Pulumi project root). */
     projectRoot: string;
+    /** The day Kubernetes versions are checked against the EKS calendar; default: today. */
+    now?: Date;
 }
 
 export interface RegionOutputs {
@@ -45,9 +47,10 @@ export class Cdn extends pulumi.ComponentResource {
 
     constructor(name: string, args: CdnArgs, opts?: pulumi.ComponentResourceOptions) {
         // Throws CdnConfigError listing every bad field; nothing has been registered yet.
-        const cfg = parseCdnConfig(args.config);
+        const cfg = parseCdnConfig(args.config, { now: args.now });
         super("edgecdn:index:Cdn", name, {}, opts);
         this.config = cfg;
+        for (const w of cfg.warnings) { pulumi.log.warn(w, this); }
         const parent = { parent: this };
         const tags = { "edgecdn:stack": name, ...cfg.tags };
         const regionNames = cfg.regions.map((r) => r.name);

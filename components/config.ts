@@ -4,6 +4,10 @@
 import * as fs from "fs";
 import * as path from "path";
 import Ajv2020, { ErrorObject, ValidateFunction } from "ajv/dist/2020";
+import {
+    CLUSTER_AUTOSCALER_CHART_APP_VERSIONS, CLUSTER_AUTOSCALER_CHARTS, DEFAULT_KUBERNETES_VERSION, EKS_EXTENDED_SUPPORT_PER_HOUR,
+    EKS_STANDARD_SUPPORT_PER_HOUR, eksSupportOn, HOURS_PER_MONTH, newestInStandardSupport,
+} from "./config/versions";
 
 // ---------------------------------------------------------------------------------------------------------------
 // Types (the shape after validation, defaults applied)
@@ -167,6 +171,8 @@ export interface CdnConfig {
     edge: EdgeSettings;
     admin: AdminConfig;
     tags: Record<string, string>;
+    /** Problems that do not stop a deploy but cost money or need attention (the Cdn logs each as a warning). */
+    warnings: string[];
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -194,10 +200,11 @@ export const MAX_LATENCY_RECORDS_PER_NAME_AND_TYPE = 100;
 export const DEFAULT_HEALTH_CHECK_QUOTA = 200;
 
 /**
- * The `cluster-autoscaler` Helm chart version a created cluster gets unless the stack config says otherwise; pinned so
- * `pulumi up` never picks up a new chart by surprise. The image tag follows the cluster's Kubernetes version.
+ * The `cluster-autoscaler` Helm chart version a cluster of the default Kubernetes version gets unless the stack config
+ * says otherwise; pinned so `pulumi up` never picks up a new chart by surprise. Other versions get theirs from
+ * CLUSTER_AUTOSCALER_CHARTS (components/config/versions.ts).
  */
-export const DEFAULT_CLUSTER_AUTOSCALER_CHART_VERSION = "9.43.1";
+export const DEFAULT_CLUSTER_AUTOSCALER_CHART_VERSION = CLUSTER_AUTOSCALER_CHARTS[DEFAULT_KUBERNETES_VERSION].chartVersion;
 
 /** A created S3 origin with a replica renders as a group; its members get these suffixes (ids stay <= 63 chars). */
 export const LOCAL_MEMBER_SUFFIX = "-local";
@@ -229,9 +236,17 @@ type Obj = Record<string, unknown>;
 
 class Checker {
     readonly errors: string[] = [];
+    readonly warnings: string[] = [];
+
+    /** `now` is the day versions are compared with the EKS calendar. */
+    constructor(readonly now: Date) {}
 
     add(at: string, message: string): void {
         this.errors.push(`${at}: ${message}`);
+    }
+
+    warn(at: string, message: string): void {
+        this.warnings.push(`${at}: ${message}`);
     }
 
     isObject(v: unknown): v is Obj {
@@ -435,8 +450,8 @@ export const TOP_LEVEL_KEYS = [
  * Validates raw stack config (the values of the `edgecdn:*` keys) and applies defaults.
  * Throws one CdnConfigError listing every problem.
  */
-export function parseCdnConfig(raw: unknown): CdnConfig {
-    const c = new Checker();
+export function parseCdnConfig(raw: unknown, opts: { now?: Date } = {}): CdnConfig {
+    const c = new Checker(opts.now ?? new Date());
     const root = c.object("config", raw, TOP_LEVEL_KEYS) ?? {};
     // Paths are reported relative to the stack config (domain, regions[0].name, ...), not "config.domain".
     const domain = c.string("domain", root.domain, {
@@ -491,7 +506,7 @@ export function parseCdnConfig(raw: unknown): CdnConfig {
         !image || !healthCheck || !edge || !admin || !tags) {
         throw new CdnConfigError(c.errors.length > 0 ? c.errors : ["config: could not be read"]);
     }
-    return { domain, hostedZone, primaryRegion, regions, origins, behaviors, image, healthCheck, edge, admin, tags };
+    return { domain, hostedZone, primaryRegion, regions, origins, behaviors, image, healthCheck, edge, admin, tags, warnings: c.warnings };
 }
 
 /** The per-region names each regional certificate covers besides the viewer domain. */
@@ -560,9 +575,10 @@ function parseCluster(c: Checker, at: string, v: unknown): ClusterConfig | undef
             "kubernetesVersion", "instanceTypes", "nodes", "availabilityZones", "vpcCidr", "diskSizeGb", "clusterAutoscaler",
         ]);
         if (!cr) { return undefined; }
-        const kubernetesVersion = cr.kubernetesVersion === undefined ? "1.33" : c.string(
-            `${at}.create.kubernetesVersion`, typeof cr.kubernetesVersion === "number" ? String(cr.kubernetesVersion) : cr.kubernetesVersion,
-            { pattern: /^1\.[0-9]{2}$/, expected: "an EKS Kubernetes version such as \"1.33\" (quote it in YAML: 1.30 unquoted reads as 1.3)" });
+        const kubernetesVersion = checkKubernetesVersion(c, `${at}.create.kubernetesVersion`, cr.kubernetesVersion === undefined
+            ? DEFAULT_KUBERNETES_VERSION
+            : c.string(`${at}.create.kubernetesVersion`, typeof cr.kubernetesVersion === "number" ? String(cr.kubernetesVersion) : cr.kubernetesVersion,
+                { pattern: /^1\.[0-9]{2}$/, expected: "an EKS Kubernetes version such as \"1.35\" (quote it in YAML: 1.30 unquoted reads as 1.3)" }));
         const types = cr.instanceTypes === undefined ? ["t3.medium"] : c.array(`${at}.create.instanceTypes`, cr.instanceTypes);
         let instanceTypes: string[] | undefined;
         if (types) {
@@ -630,6 +646,31 @@ function parseCluster(c: Checker, at: string, v: unknown): ClusterConfig | undef
     return { existing: { clusterName, kubeconfig, oidcIssuer } };
 }
 
+/**
+ * A version past EKS standard support is billed six times the standard rate per cluster; one past extended support
+ * cannot be created at all. The calendar is EKS_VERSIONS (components/config/versions.ts).
+ */
+function checkKubernetesVersion(c: Checker, at: string, version: string | undefined): string | undefined {
+    if (version === undefined) { return undefined; }
+    const support = eksSupportOn(version, c.now);
+    const newest = newestInStandardSupport(c.now);
+    const use = newest ? `${newest} (standard support until ${eksSupportOn(newest, c.now).info?.endOfStandardSupport})` : "a newer version";
+    const month = (perHour: number) => `$${perHour.toFixed(2)}/h (about $${Math.round(perHour * HOURS_PER_MONTH)}/month)`;
+    switch (support.phase) {
+        case "ended":
+            c.add(at, `${version} left EKS extended support on ${support.info?.endOfExtendedSupport}; EKS no longer creates clusters of it (use ${newest ?? "a newer version"})`);
+            return undefined;
+        case "extended":
+            c.warn(at, `${version} left EKS standard support on ${support.info?.endOfStandardSupport}, so its control plane is billed at the extended-support rate: ${month(EKS_EXTENDED_SUPPORT_PER_HOUR)} instead of ${month(EKS_STANDARD_SUPPORT_PER_HOUR)} per cluster. Use ${use}.`);
+            return version;
+        case "unknown":
+            c.warn(at, `${version} is not in this stack's EKS calendar (EKS_VERSIONS in components/config/versions.ts), so its support dates and cost are not checked; add it there.`);
+            return version;
+        default:
+            return version;
+    }
+}
+
 function parseClusterAutoscaler(c: Checker, at: string, v: unknown, kubernetesVersion: string | undefined,
     nodes: CreateClusterConfig["nodes"] | undefined): ClusterAutoscalerConfig | undefined {
     const o = v === undefined ? {} : c.object(at, v, ["enabled", "chartVersion", "imageTag"]);
@@ -639,12 +680,27 @@ function parseClusterAutoscaler(c: Checker, at: string, v: unknown, kubernetesVe
     if (enabled && nodes !== undefined && !scalable) {
         c.add(`${at}.enabled`, `is true but nodes.min equals nodes.max (${nodes.max}), so there is nothing to scale; raise nodes.max or leave clusterAutoscaler out`);
     }
-    const chartVersion = c.string(`${at}.chartVersion`, o.chartVersion, {
+    const pinned = kubernetesVersion ? CLUSTER_AUTOSCALER_CHARTS[kubernetesVersion] : undefined;
+    let chartVersion = c.string(`${at}.chartVersion`, o.chartVersion, {
         required: false, pattern: /^\d+\.\d+\.\d+$/, expected: `a cluster-autoscaler Helm chart version such as ${DEFAULT_CLUSTER_AUTOSCALER_CHART_VERSION}`,
-    }) ?? (o.chartVersion === undefined ? DEFAULT_CLUSTER_AUTOSCALER_CHART_VERSION : undefined);
+    }) ?? (o.chartVersion === undefined ? pinned?.chartVersion : undefined);
+    // The chart's RBAC is written for its appVersion: a chart for an older autoscaler may lack permissions the
+    // cluster's autoscaler needs (it then waits forever for an informer and never scales), so the pair is checked.
+    const appVersion = chartVersion ? CLUSTER_AUTOSCALER_CHART_APP_VERSIONS[chartVersion] : undefined;
+    if (enabled && kubernetesVersion && o.chartVersion === undefined && !pinned) {
+        c.add(`${at}.chartVersion`, `no cluster-autoscaler chart is pinned for Kubernetes ${kubernetesVersion}; add one to CLUSTER_AUTOSCALER_CHARTS in components/config/versions.ts`);
+        return undefined;
+    }
+    if (enabled && chartVersion && !appVersion) {
+        c.add(`${at}.chartVersion`, `chart ${chartVersion} is not one whose appVersion this stack has checked (known: ${Object.keys(CLUSTER_AUTOSCALER_CHART_APP_VERSIONS).join(", ")}); add it to CLUSTER_AUTOSCALER_CHART_APP_VERSIONS in components/config/versions.ts`);
+        chartVersion = undefined;
+    } else if (enabled && chartVersion && appVersion && kubernetesVersion && !appVersion.startsWith(`${kubernetesVersion}.`)) {
+        c.add(`${at}.chartVersion`, `chart ${chartVersion} installs cluster-autoscaler ${appVersion}, not one for Kubernetes ${kubernetesVersion}${pinned ? ` (use ${pinned.chartVersion})` : ""}; a mismatched chart's RBAC can leave the autoscaler waiting forever for a cache it may not list`);
+        chartVersion = undefined;
+    }
     const imageTag = c.string(`${at}.imageTag`, o.imageTag, {
-        required: false, pattern: /^v1\.\d+\.\d+$/, expected: "a cluster-autoscaler release tag such as v1.33.0",
-    }) ?? (o.imageTag === undefined && kubernetesVersion ? `v${kubernetesVersion}.0` : undefined);
+        required: false, pattern: /^v1\.\d+\.\d+$/, expected: "a cluster-autoscaler release tag such as v1.35.0",
+    }) ?? (o.imageTag === undefined && kubernetesVersion ? `v${appVersion ?? `${kubernetesVersion}.0`}` : undefined);
     if (imageTag && kubernetesVersion && o.imageTag !== undefined && !imageTag.startsWith(`v${kubernetesVersion}.`)) {
         c.add(`${at}.imageTag`, `${describe(imageTag)} is not for Kubernetes ${kubernetesVersion} (expected v${kubernetesVersion}.<patch>: the autoscaler's minor version must match the cluster's)`);
         return undefined;

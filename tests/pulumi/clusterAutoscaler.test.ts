@@ -58,9 +58,11 @@ describe("Cluster Autoscaler (prod: created clusters, nodes 3-6)", () => {
             const [cluster] = inRegion(region, ofType("aws:eks/cluster:Cluster", built.resources));
             assert.equal(v.autoDiscovery.clusterName, cluster.inputs.name);
             assert.equal(v.autoDiscovery.clusterName, base);
-            // The autoscaler's minor version is the cluster's Kubernetes version (prod runs "1.33").
-            assert.equal(cluster.inputs.version, "1.33");
-            assert.equal(v.image.tag, "v1.33.0");
+            // The chart and the autoscaler are the ones for the cluster's Kubernetes minor version (prod runs "1.35"):
+            // chart 9.59.0's appVersion is 1.35.0, and its ClusterRole grants what autoscaler 1.35 watches.
+            assert.equal(cluster.inputs.version, "1.35");
+            assert.equal(r.inputs.version, "9.59.0");
+            assert.equal(v.image.tag, "v1.35.0");
             // Nodes running edge pods (emptyDir cache) must be removable, or the cluster could never shrink.
             assert.equal(v.extraArgs["skip-nodes-with-local-storage"], false);
         }

@@ -1,5 +1,5 @@
 // Bad stack configs fail before anything is created, with one message naming every bad field.
-import { buildExpectingError, clone, stackConfig } from "./harness";
+import { buildExpectingError, clone, stackConfig, TODAY } from "./harness";
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
@@ -144,6 +144,57 @@ describe("stack config validation", () => {
         await rejects("arch", c, /^regions\[1\]\.cluster\.create\.instanceTypes\[0\]: t4g\.medium runs linux\/arm64 but image\.build\.platform is linux\/amd64/);
     });
 
+    it("defaults to the newest Kubernetes version in EKS standard support, and the committed stacks pin none past it", async () => {
+        const { parseCdnConfig, newestInStandardSupport, DEFAULT_KUBERNETES_VERSION, EKS_VERSIONS } = await import("../../components");
+        assert.equal(newestInStandardSupport(TODAY), "1.35");
+        assert.equal(DEFAULT_KUBERNETES_VERSION, newestInStandardSupport(TODAY));
+        const c = dev();
+        for (const r of c.regions) { delete (r.cluster as { create: Record<string, unknown> }).create.kubernetesVersion; }
+        const cfg = parseCdnConfig(c, { now: TODAY });
+        for (const r of cfg.regions) { assert.equal("create" in r.cluster && r.cluster.create.kubernetesVersion, "1.35"); }
+        for (const stack of ["dev", "prod"]) {
+            assert.deepEqual(parseCdnConfig(stackConfig(stack), { now: TODAY }).warnings, [], stack);
+        }
+        // The calendar itself: each version's standard support is 14 months, extended 12 more.
+        for (const [v, d] of Object.entries(EKS_VERSIONS)) {
+            const months = (a: string, b: string) => (Number(b.slice(0, 4)) - Number(a.slice(0, 4))) * 12 + Number(b.slice(5, 7)) - Number(a.slice(5, 7));
+            assert.equal(months(d.released, d.endOfStandardSupport), 14, v);
+            assert.equal(months(d.endOfStandardSupport, d.endOfExtendedSupport), 12, v);
+        }
+    });
+
+    it("warns, with the cost, about a Kubernetes version past EKS standard support, and refuses one past extended support", async () => {
+        const { parseCdnConfig } = await import("../../components");
+        const c = dev();
+        (c.regions[0].cluster as { create: Record<string, unknown> }).create.kubernetesVersion = "1.33";
+        const cfg = parseCdnConfig(c, { now: TODAY });
+        assert.deepEqual(cfg.warnings, [
+            "regions[0].cluster.create.kubernetesVersion: 1.33 left EKS standard support on 2026-07-29, so its control plane is billed at the extended-support rate: $0.60/h (about $438/month) instead of $0.10/h (about $73/month) per cluster. Use 1.35 (standard support until 2027-03-27).",
+        ]);
+        (c.regions[1].cluster as { create: Record<string, unknown> }).create.kubernetesVersion = "1.31";
+        await rejects("k8s-ended", c, /^regions\[1\]\.cluster\.create\.kubernetesVersion: 1\.31 left EKS extended support on 2026-11-26; EKS no longer creates clusters of it \(use 1\.35\)/);
+    });
+
+    it("pins the Cluster Autoscaler chart whose appVersion is the cluster's minor version, and refuses one that is not", async () => {
+        const { parseCdnConfig, CLUSTER_AUTOSCALER_CHARTS, EKS_VERSIONS } = await import("../../components");
+        // Every version EKS still runs has a checked chart for the same minor version.
+        for (const v of Object.keys(EKS_VERSIONS)) {
+            assert.ok(CLUSTER_AUTOSCALER_CHARTS[v], v);
+            assert.equal(CLUSTER_AUTOSCALER_CHARTS[v].appVersion.split(".").slice(0, 2).join("."), v);
+        }
+        const c = clone(stackConfig("prod")) as Raw;
+        const cfg = parseCdnConfig(c, { now: TODAY });
+        for (const r of cfg.regions) {
+            assert.ok("create" in r.cluster);
+            assert.deepEqual(r.cluster.create.clusterAutoscaler, { enabled: true, chartVersion: "9.59.0", imageTag: "v1.35.0" });
+        }
+        (c.regions[0].cluster as { create: Record<string, unknown> }).create.clusterAutoscaler = { chartVersion: "9.51.0" };
+        (c.regions[1].cluster as { create: Record<string, unknown> }).create.clusterAutoscaler = { chartVersion: "9.99.0" };
+        await rejects("ca-chart", c,
+            /^regions\[0\]\.cluster\.create\.clusterAutoscaler\.chartVersion: chart 9\.51\.0 installs cluster-autoscaler 1\.33\.0, not one for Kubernetes 1\.35 \(use 9\.59\.0\); a mismatched chart's RBAC can leave the autoscaler waiting forever/,
+            /^regions\[1\]\.cluster\.create\.clusterAutoscaler\.chartVersion: chart 9\.99\.0 is not one whose appVersion this stack has checked \(known: .*9\.59\.0.*\); add it to CLUSTER_AUTOSCALER_CHART_APP_VERSIONS in components\/config\/versions\.ts/);
+    });
+
     it("rejects a Cluster Autoscaler for a node group that cannot grow, for another Kubernetes version, or unpinned", async () => {
         const c = dev();
         type Create = { create: { nodes: Record<string, number>; clusterAutoscaler?: unknown } };
@@ -153,17 +204,17 @@ describe("stack config validation", () => {
         (c.regions[1].cluster as Create).create.clusterAutoscaler = { imageTag: "v1.30.2", chartVersion: "latest" };
         await rejects("autoscaler", c,
             /^regions\[0\]\.cluster\.create\.clusterAutoscaler\.enabled: is true but nodes\.min equals nodes\.max \(1\)/,
-            /^regions\[1\]\.cluster\.create\.clusterAutoscaler\.imageTag: "v1\.30\.2" is not for Kubernetes 1\.33/,
+            /^regions\[1\]\.cluster\.create\.clusterAutoscaler\.imageTag: "v1\.30\.2" is not for Kubernetes 1\.35/,
             /^regions\[1\]\.cluster\.create\.clusterAutoscaler\.chartVersion: "latest" is not valid \(expected a cluster-autoscaler Helm chart version/);
     });
 
     it("defaults the Cluster Autoscaler on exactly when nodes.min < nodes.max, its image following the Kubernetes version", async () => {
-        const { parseCdnConfig, DEFAULT_CLUSTER_AUTOSCALER_CHART_VERSION } = await import("../../components");
-        const autoscalers = (stack: string) => parseCdnConfig(stackConfig(stack)).regions
+        const { parseCdnConfig } = await import("../../components");
+        const autoscalers = (stack: string) => parseCdnConfig(stackConfig(stack), { now: TODAY }).regions
             .map((r) => ("create" in r.cluster ? r.cluster.create.clusterAutoscaler : undefined));
         for (const a of autoscalers("dev")) { assert.equal(a?.enabled, false); }
         for (const a of autoscalers("prod")) {
-            assert.deepEqual(a, { enabled: true, chartVersion: DEFAULT_CLUSTER_AUTOSCALER_CHART_VERSION, imageTag: "v1.33.0" });
+            assert.deepEqual(a, { enabled: true, chartVersion: "9.59.0", imageTag: "v1.35.0" });
         }
     });
 

@@ -10,6 +10,8 @@ import { parse as parseYaml } from "yaml";
 export const ACCOUNT_ID = "123456789012";
 export const MOCK_ZONE_ID = "Z0MOCKZONE1234";
 export const REPO_ROOT = path.resolve(__dirname, "..", "..");
+/** The day the tests run on: config validation compares Kubernetes versions with the EKS calendar on this day. */
+export const TODAY = new Date("2026-12-07T12:00:00Z");
 
 export interface Recorded {
     type: string;
@@ -209,7 +211,7 @@ export interface Built {
 export async function buildCdn(name: string, config: unknown): Promise<Built> {
     const { Cdn } = await import("../../components");
     reset();
-    const cdn = new Cdn(name, { config, projectRoot: REPO_ROOT });
+    const cdn = new Cdn(name, { config, projectRoot: REPO_ROOT, now: TODAY });
     await settle();
     return { cdn, resources: [...resources] };
 }
@@ -220,7 +222,7 @@ export async function buildExpectingError(name: string, config: unknown): Promis
     reset();
     let error: unknown;
     try {
-        new Cdn(name, { config, projectRoot: REPO_ROOT });
+        new Cdn(name, { config, projectRoot: REPO_ROOT, now: TODAY });
     } catch (e) {
         error = e;
     }
