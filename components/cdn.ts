@@ -10,7 +10,7 @@ import { ADMIN_PORT, PURGE_PATH } from "./constants";
 import { BucketsForRegion, renderEdgeConfig } from "./edgeConfig";
 import { EdgeImage } from "./edgeImage";
 import { EdgeNodes } from "./edgeNodes";
-import { EdgeRegion, ReadableBucket } from "./edgeRegion";
+import { EdgeRegion, KubeconfigCredentials, ReadableBucket } from "./edgeRegion";
 import { LatencyDns } from "./latencyDns";
 import { Origins } from "./origins";
 
@@ -21,6 +21,11 @@ export interface CdnArgs {
     projectRoot: string;
     /** The day Kubernetes versions are checked against the EKS calendar; default: today. */
     now?: Date;
+    /**
+     * Credentials the kubeconfigs' `aws eks get-token` uses; default: the stack's AWS provider config (aws:profile, and
+     * the last role of aws:assumeRoles), so Kubernetes calls run as the same identity as the AWS ones.
+     */
+    awsCredentials?: KubeconfigCredentials;
 }
 
 export interface RegionOutputs {
@@ -56,6 +61,10 @@ export class Cdn extends pulumi.ComponentResource {
         const regionNames = cfg.regions.map((r) => r.name);
 
         const account = aws.getCallerIdentityOutput({}, parent);
+        const awsCredentials = args.awsCredentials ?? {
+            profile: aws.config.profile,
+            roleArn: aws.config.assumeRoles?.[aws.config.assumeRoles.length - 1]?.roleArn,
+        };
         const zoneId = /^Z[A-Z0-9]+$/.test(cfg.hostedZone)
             ? pulumi.output(cfg.hostedZone)
             : aws.route53.getZoneOutput({ name: cfg.hostedZone, privateZone: false }, parent).zoneId;
@@ -115,6 +124,8 @@ export class Cdn extends pulumi.ComponentResource {
                 serviceAccountName: EDGE_SERVICE_ACCOUNT,
                 readBuckets,
                 accountId: account.accountId,
+                apiPublicAccessCidrs: cfg.kubernetesApi.publicAccessCidrs,
+                awsCredentials,
                 tags,
             }, parent);
 
@@ -143,6 +154,7 @@ export class Cdn extends pulumi.ComponentResource {
                 certificateArn: cert.certificateArn,
                 replicas: region.replicas,
                 adminAllowedCidrs: cfg.admin.allowedCidrs,
+                dependsOn: edgeRegion.workloadDependencies,
             }, parent);
 
             const lbZoneId = aws.lb.getHostedZoneIdOutput({ loadBalancerType: "network", region: r }, parent).id;

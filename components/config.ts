@@ -78,8 +78,17 @@ export interface CreateClusterConfig {
     availabilityZones: number;
     vpcCidr: string;
     diskSizeGb: number;
-    /** The Kubernetes Cluster Autoscaler, which resizes the node group between nodes.min and nodes.max. */
+    /** The Kubernetes Cluster Autoscaler, which resizes the node groups between nodes.min and nodes.max. */
     clusterAutoscaler: ClusterAutoscalerConfig;
+    /** NAT gateways for the private subnets' egress: one per availability zone, or one for the region. */
+    natGateways: "perZone" | "one";
+    /** ECR (api, dkr) and STS interface endpoints in the private subnets. */
+    interfaceEndpoints: boolean;
+}
+
+export interface KubernetesApiConfig {
+    /** Networks that may reach created clusters' API endpoints from outside their VPC; empty: private endpoint only. */
+    publicAccessCidrs: string[];
 }
 
 export interface ClusterAutoscalerConfig {
@@ -170,6 +179,7 @@ export interface CdnConfig {
     healthCheck: HealthCheckConfig;
     edge: EdgeSettings;
     admin: AdminConfig;
+    kubernetesApi: KubernetesApiConfig;
     tags: Record<string, string>;
     /** Problems that do not stop a deploy but cost money or need attention (the Cdn logs each as a warning). */
     warnings: string[];
@@ -443,7 +453,7 @@ function ajvMessage(at: string, e: ErrorObject): string {
 
 export const TOP_LEVEL_KEYS = [
     "domain", "hostedZone", "primaryRegion", "regions", "origins", "behaviors", "image", "healthCheck", "edge", "admin",
-    "tags",
+    "kubernetesApi", "tags",
 ] as const;
 
 /**
@@ -477,6 +487,7 @@ export function parseCdnConfig(raw: unknown, opts: { now?: Date } = {}): CdnConf
     const healthCheck = parseHealthCheck(c, root.healthCheck, regions?.length);
     const edge = parseEdge(c, root.edge);
     const admin = parseAdmin(c, root.admin);
+    const kubernetesApi = parseKubernetesApi(c, root.kubernetesApi, regions?.some((r) => "create" in r.cluster) ?? false);
     const tags = parseTags(c, root.tags);
 
     // The nodes must be able to run the image: x86 instance types for linux/amd64, Graviton for linux/arm64.
@@ -503,10 +514,13 @@ export function parseCdnConfig(raw: unknown, opts: { now?: Date } = {}): CdnConf
     }
 
     if (c.errors.length > 0 || !domain || !hostedZone || !regions || !primaryRegion || !origins || !behaviors ||
-        !image || !healthCheck || !edge || !admin || !tags) {
+        !image || !healthCheck || !edge || !admin || !kubernetesApi || !tags) {
         throw new CdnConfigError(c.errors.length > 0 ? c.errors : ["config: could not be read"]);
     }
-    return { domain, hostedZone, primaryRegion, regions, origins, behaviors, image, healthCheck, edge, admin, tags, warnings: c.warnings };
+    return {
+        domain, hostedZone, primaryRegion, regions, origins, behaviors, image, healthCheck, edge, admin, kubernetesApi, tags,
+        warnings: c.warnings,
+    };
 }
 
 /** The per-region names each regional certificate covers besides the viewer domain. */
@@ -573,6 +587,7 @@ function parseCluster(c: Checker, at: string, v: unknown): ClusterConfig | undef
     if (o.create !== undefined) {
         const cr = c.object(`${at}.create`, o.create, [
             "kubernetesVersion", "instanceTypes", "nodes", "availabilityZones", "vpcCidr", "diskSizeGb", "clusterAutoscaler",
+            "natGateways", "interfaceEndpoints",
         ]);
         if (!cr) { return undefined; }
         const kubernetesVersion = checkKubernetesVersion(c, `${at}.create.kubernetesVersion`, cr.kubernetesVersion === undefined
@@ -616,11 +631,24 @@ function parseCluster(c: Checker, at: string, v: unknown): ClusterConfig | undef
         }
         const diskSizeGb = c.integer(`${at}.create.diskSizeGb`, cr.diskSizeGb, 20, 16384, 20);
         const clusterAutoscaler = parseClusterAutoscaler(c, `${at}.create.clusterAutoscaler`, cr.clusterAutoscaler, kubernetesVersion, nodes);
-        if (!kubernetesVersion || !instanceTypes || !nodes || !availabilityZones || !cidrOk || !vpcCidr || !diskSizeGb ||
-            !clusterAutoscaler) {
+        const natGateways = c.oneOf(`${at}.create.natGateways`, cr.natGateways, ["perZone", "one"] as const, "perZone");
+        const interfaceEndpoints = c.boolean(`${at}.create.interfaceEndpoints`, cr.interfaceEndpoints, false);
+        // With the autoscaler, each zone has its own node group (so a zone-spread pod can make its zone grow), and
+        // each group needs room for at least one node.
+        if (clusterAutoscaler?.enabled && nodes && availabilityZones && nodes.max < availabilityZones) {
+            c.add(`${at}.create.nodes.max`, `${nodes.max} is less than availabilityZones (${availabilityZones}); with the Cluster Autoscaler each zone has its own node group, which needs a maximum of at least one node`);
             return undefined;
         }
-        return { create: { kubernetesVersion, instanceTypes, nodes, availabilityZones, vpcCidr, diskSizeGb, clusterAutoscaler } };
+        if (!kubernetesVersion || !instanceTypes || !nodes || !availabilityZones || !cidrOk || !vpcCidr || !diskSizeGb ||
+            !clusterAutoscaler || !natGateways) {
+            return undefined;
+        }
+        return {
+            create: {
+                kubernetesVersion, instanceTypes, nodes, availabilityZones, vpcCidr, diskSizeGb, clusterAutoscaler, natGateways,
+                interfaceEndpoints,
+            },
+        };
     }
     const ex = c.object(`${at}.existing`, o.existing, ["clusterName", "kubeconfig", "oidcIssuer"]);
     if (!ex) { return undefined; }
@@ -1037,6 +1065,40 @@ function parseAdmin(c: Checker, v: unknown): AdminConfig | undefined {
         }
     }
     return out.length === list.length ? { allowedCidrs: out } : undefined;
+}
+
+/**
+ * Who may reach the API endpoints of the clusters the stack creates from outside their VPCs. Required when a cluster
+ * is created; the whole internet only when allowPublicApiFromAnywhere says so (the API still needs credentials, but
+ * an endpoint nobody can reach cannot be attacked).
+ */
+function parseKubernetesApi(c: Checker, v: unknown, createsClusters: boolean): KubernetesApiConfig | undefined {
+    if (v === undefined) {
+        if (createsClusters) {
+            c.add("kubernetesApi.publicAccessCidrs", "is required when the stack creates a cluster: the networks (IPv4 CIDRs) where pulumi up and kubectl run, e.g. [203.0.113.0/24]; [] keeps the API endpoint private to the VPC");
+            return undefined;
+        }
+        return { publicAccessCidrs: [] };
+    }
+    const o = c.object("kubernetesApi", v, ["publicAccessCidrs", "allowPublicApiFromAnywhere"]);
+    if (!o) { return undefined; }
+    const anywhere = c.boolean("kubernetesApi.allowPublicApiFromAnywhere", o.allowPublicApiFromAnywhere, false);
+    const list = c.array("kubernetesApi.publicAccessCidrs", o.publicAccessCidrs);
+    if (!list) { return undefined; }
+    const out: string[] = [];
+    for (const [i, cidr] of list.entries()) {
+        const at = `kubernetesApi.publicAccessCidrs[${i}]`;
+        const s = c.string(at, cidr, { expected: "an IPv4 CIDR such as 203.0.113.0/24" });
+        if (s === undefined) { continue; }
+        if (!parseCidr(s)) {
+            c.add(at, `${describe(s)} is not an IPv4 network in CIDR form (expected e.g. 203.0.113.0/24)`);
+        } else if (s.endsWith("/0") && !anywhere) {
+            c.add(at, `${describe(s)} would let the whole internet reach the EKS API endpoints; list the networks pulumi up and kubectl run from, or set kubernetesApi.allowPublicApiFromAnywhere: true to mean it`);
+        } else {
+            out.push(s);
+        }
+    }
+    return out.length === list.length ? { publicAccessCidrs: out } : undefined;
 }
 
 function parseTags(c: Checker, v: unknown): Record<string, string> | undefined {

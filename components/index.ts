@@ -9,4 +9,5 @@ export * from "./edgeImage";
 export * from "./edgeNodes";
 export * from "./edgeRegion";
 export * from "./latencyDns";
+export * from "./loadBalancerController";
 export * from "./origins";

@@ -95,7 +95,9 @@ for (const stack of ["dev", "prod"]) {
             for (const region of regions) {
                 const svc = one(built.resources, "kubernetes:core/v1:Service", `${base(region)}-viewer`);
                 assert.equal(svc.inputs.metadata.annotations[SCHEME], "internet-facing");
-                assert.equal(svc.inputs.metadata.annotations["service.beta.kubernetes.io/aws-load-balancer-type"], "nlb");
+                // An NLB of the AWS Load Balancer Controller ("external"), with the pods as targets.
+                assert.equal(svc.inputs.metadata.annotations["service.beta.kubernetes.io/aws-load-balancer-type"], "external");
+                assert.equal(svc.inputs.metadata.annotations["service.beta.kubernetes.io/aws-load-balancer-nlb-target-type"], "ip");
                 assert.deepEqual(svc.inputs.spec.selector, deployment(region).inputs.spec.template.metadata.labels);
             }
         });

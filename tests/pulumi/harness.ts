@@ -64,6 +64,8 @@ function outputsFor(type: string, name: string, inputs: any): Record<string, unk
                 certificateAuthority: { data: "bW9jay1jYQ==" },
                 identities: [{ oidcs: [{ issuer: `https://oidc.eks.${region}.amazonaws.com/id/MOCK${region.replace(/-/g, "").toUpperCase()}` }] }],
             };
+        case "aws:ec2/launchTemplate:LaunchTemplate":
+            return { latestVersion: 1 };
         case "aws:iam/role:Role":
             return { name: `${name}-role`, arn: `arn:aws:iam::${ACCOUNT_ID}:role/${name}-role` };
         case "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
@@ -208,10 +210,11 @@ export interface Built {
 }
 
 /** Builds a Cdn from raw config under the mocks and returns it with everything it registered. */
-export async function buildCdn(name: string, config: unknown): Promise<Built> {
+export async function buildCdn(name: string, config: unknown, opts?: pulumi.ComponentResourceOptions,
+    args?: { awsCredentials?: { profile?: string; roleArn?: string } }): Promise<Built> {
     const { Cdn } = await import("../../components");
     reset();
-    const cdn = new Cdn(name, { config, projectRoot: REPO_ROOT, now: TODAY });
+    const cdn = new Cdn(name, { config, projectRoot: REPO_ROOT, now: TODAY, ...args }, opts);
     await settle();
     return { cdn, resources: [...resources] };
 }
