@@ -245,6 +245,33 @@ describe("stack config validation", () => {
         await rejects("rtc", c, /^origins\[0\]\.replicationTimeControl: is true but replicate is false; there is no replication to time/);
     });
 
+    it("refuses an EKS API open to the whole internet unless the stack says so, and requires the list when it creates clusters", async () => {
+        const c = clone(stackConfig("prod")) as Raw;
+        c.kubernetesApi = { publicAccessCidrs: ["203.0.113.0/24", "0.0.0.0/0"] };
+        await rejects("api-open", c, /^kubernetesApi\.publicAccessCidrs\[1\]: "0\.0\.0\.0\/0" would let the whole internet reach the EKS API endpoints; list the networks pulumi up and kubectl run from, or set kubernetesApi\.allowPublicApiFromAnywhere: true to mean it/);
+        const { parseCdnConfig } = await import("../../components");
+        c.kubernetesApi = { publicAccessCidrs: ["0.0.0.0/0"], allowPublicApiFromAnywhere: true };
+        assert.deepEqual(parseCdnConfig(c, { now: TODAY }).kubernetesApi, { publicAccessCidrs: ["0.0.0.0/0"] });
+        delete c.kubernetesApi;
+        await rejects("api-missing", c, /^kubernetesApi\.publicAccessCidrs: is required when the stack creates a cluster/);
+        c.kubernetesApi = { publicAccessCidrs: ["10.0.0.300/8"] };
+        await rejects("api-bad", c, /^kubernetesApi\.publicAccessCidrs\[0\]: "10\.0\.0\.300\/8" is not an IPv4 network in CIDR form/);
+        // Existing clusters only: nothing to configure.
+        const e = dev();
+        delete e.kubernetesApi;
+        for (const r of e.regions) { r.cluster = { existing: { clusterName: "platform" } }; }
+        assert.deepEqual(parseCdnConfig(e, { now: TODAY }).kubernetesApi, { publicAccessCidrs: [] });
+    });
+
+    it("rejects an autoscaled node maximum that cannot give each zone's node group a node, and an unknown NAT layout", async () => {
+        const c = clone(stackConfig("prod")) as Raw;
+        (c.regions[0].cluster as { create: Record<string, unknown> }).create.nodes = { min: 1, desired: 1, max: 2 };
+        (c.regions[1].cluster as { create: Record<string, unknown> }).create.natGateways = "two";
+        await rejects("per-zone", c,
+            /^regions\[0\]\.cluster\.create\.nodes\.max: 2 is less than availabilityZones \(3\); with the Cluster Autoscaler each zone has its own node group/,
+            /^regions\[1\]\.cluster\.create\.natGateways: "two" is not one of: perZone, one/);
+    });
+
     it("rejects an admin network open to the whole internet", async () => {
         const c = dev();
         c.admin = { allowedCidrs: ["0.0.0.0/0"] };
