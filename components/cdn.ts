@@ -52,7 +52,7 @@ export class Cdn extends pulumi.ComponentResource {
 
     constructor(name: string, args: CdnArgs, opts?: pulumi.ComponentResourceOptions) {
         // Throws CdnConfigError listing every bad field; nothing has been registered yet.
-        const cfg = parseCdnConfig(args.config, { now: args.now });
+        const cfg = parseCdnConfig(args.config, { now: args.now, name });
         super("edgecdn:index:Cdn", name, {}, opts);
         this.config = cfg;
         for (const w of cfg.warnings) { pulumi.log.warn(w, this); }

@@ -8,6 +8,10 @@ import {
     CLUSTER_AUTOSCALER_CHART_APP_VERSIONS, CLUSTER_AUTOSCALER_CHARTS, DEFAULT_KUBERNETES_VERSION, EKS_EXTENDED_SUPPORT_PER_HOUR,
     EKS_STANDARD_SUPPORT_PER_HOUR, eksSupportOn, HOURS_PER_MONTH, newestInStandardSupport,
 } from "./config/versions";
+import {
+    autonamedLength, clusterName, EKS_CLUSTER_NAME_MAX, EKS_NODE_GROUP_NAME_MAX, IAM_ROLE_NAME_MAX, nodeGroupNames, regionalRoleNames,
+    replicationRoleName,
+} from "./config/names";
 
 // ---------------------------------------------------------------------------------------------------------------
 // Types (the shape after validation, defaults applied)
@@ -460,7 +464,7 @@ export const TOP_LEVEL_KEYS = [
  * Validates raw stack config (the values of the `edgecdn:*` keys) and applies defaults.
  * Throws one CdnConfigError listing every problem.
  */
-export function parseCdnConfig(raw: unknown, opts: { now?: Date } = {}): CdnConfig {
+export function parseCdnConfig(raw: unknown, opts: { now?: Date; name?: string } = {}): CdnConfig {
     const c = new Checker(opts.now ?? new Date());
     const root = c.object("config", raw, TOP_LEVEL_KEYS) ?? {};
     // Paths are reported relative to the stack config (domain, regions[0].name, ...), not "config.domain".
@@ -513,6 +517,8 @@ export function parseCdnConfig(raw: unknown, opts: { now?: Date } = {}): CdnConf
         }
     }
 
+    if (opts.name !== undefined && regions && origins && primaryRegion) { checkDerivedNames(c, opts.name, regions, primaryRegion, origins); }
+
     if (c.errors.length > 0 || !domain || !hostedZone || !regions || !primaryRegion || !origins || !behaviors ||
         !image || !healthCheck || !edge || !admin || !kubernetesApi || !tags) {
         throw new CdnConfigError(c.errors.length > 0 ? c.errors : ["config: could not be read"]);
@@ -521,6 +527,41 @@ export function parseCdnConfig(raw: unknown, opts: { now?: Date } = {}): CdnConf
         domain, hostedZone, primaryRegion, regions, origins, behaviors, image, healthCheck, edge, admin, kubernetesApi, tags,
         warnings: c.warnings,
     };
+}
+
+/**
+ * AWS's name limits on what the stack names after itself: IAM roles (64), EKS node groups (63), the EKS cluster
+ * (100). Auto-named resources get 8 more characters. A long stack, region or origin name is reported here, before
+ * anything exists, rather than by IAM halfway through `pulumi up`.
+ */
+function checkDerivedNames(c: Checker, cdnName: string, regions: RegionConfig[], primaryRegion: string, origins: OriginConfig[]): void {
+    const shorten = `shorten the stack name (the CDN is named ${describe(cdnName)} after it)`;
+    const tooLong = (at: string, what: string, name: string, length: number, max: number, how: string) => {
+        if (length > max) {
+            c.add(at, `${what} would be named ${describe(name)}${length > name.length ? " plus an 8-character suffix" : ""}, ${length} characters; AWS allows ${max}: ${how}`);
+        }
+    };
+    regions.forEach((r, i) => {
+        const at = `regions[${i}].name`;
+        const create = "create" in r.cluster ? r.cluster.create : undefined;
+        const roles = regionalRoleNames(cdnName, r.name, { createsCluster: create !== undefined, autoscaler: create?.clusterAutoscaler.enabled ?? false });
+        for (const [what, role] of Object.entries(roles)) {
+            tooLong(at, `the IAM role of ${what} in ${r.name}`, role, autonamedLength(role), IAM_ROLE_NAME_MAX, shorten);
+        }
+        if (create) {
+            const cluster = clusterName(cdnName, r.name);
+            tooLong(at, `the EKS cluster in ${r.name}`, cluster, cluster.length, EKS_CLUSTER_NAME_MAX, shorten);
+            for (const group of nodeGroupNames(cdnName, r.name, create.availabilityZones, create.clusterAutoscaler.enabled)) {
+                tooLong(at, `the EKS node group ${group}`, group, autonamedLength(group), EKS_NODE_GROUP_NAME_MAX, shorten);
+            }
+        }
+    });
+    origins.forEach((o, i) => {
+        if (o.type !== "s3" || o.kind !== "created" || !o.replicate || !regions.some((r) => r.name !== primaryRegion)) { return; }
+        const role = replicationRoleName(cdnName, o.name);
+        tooLong(`origins[${i}].name`, `the S3 replication role of origin ${o.name}`, role, autonamedLength(role), IAM_ROLE_NAME_MAX,
+            `shorten the origin's name or the stack name (the CDN is named ${describe(cdnName)})`);
+    });
 }
 
 /** The per-region names each regional certificate covers besides the viewer domain. */

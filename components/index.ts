@@ -2,6 +2,7 @@ export * from "./cdn";
 export * from "./certificate";
 export * from "./clusterAutoscaler";
 export * from "./config";
+export * from "./config/names";
 export * from "./config/versions";
 export * from "./constants";
 export * from "./edgeConfig";

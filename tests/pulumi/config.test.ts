@@ -272,6 +272,19 @@ describe("stack config validation", () => {
             /^regions\[1\]\.cluster\.create\.natGateways: "two" is not one of: perZone, one/);
     });
 
+    it("rejects a stack name that makes a derived AWS name too long, naming the resource and the limit", async () => {
+        const { parseCdnConfig } = await import("../../components");
+        // edgecdn-prod fits everywhere: its longest role, the autoscaler's in ap-southeast-1, is 51 + 8 characters.
+        assert.doesNotThrow(() => parseCdnConfig(stackConfig("prod"), { now: TODAY, name: "edgecdn-prod" }));
+        const c = clone(stackConfig("prod")) as Raw;
+        c.origins[0].name = "static-assets-for-the-main-website";
+        const errors = await rejects("edgecdn-production", c,
+            /^regions\[2\]\.name: the IAM role of the Cluster Autoscaler in ap-southeast-1 would be named "edgecdn-production-ap-southeast-1-cluster-autoscaler-irsa" plus an 8-character suffix, 65 characters; AWS allows 64: shorten the stack name \(the CDN is named "edgecdn-production" after it\)/,
+            /^origins\[0\]\.name: the S3 replication role of origin static-assets-for-the-main-website would be named "edgecdn-production-origins-static-assets-for-the-main-website-replication" plus an 8-character suffix, 81 characters; AWS allows 64: shorten the origin's name or the stack name/);
+        // The same roles in the shorter region names fit.
+        assert.ok(!errors.some((e) => e.startsWith("regions[0]")), errors.join("\n"));
+    });
+
     it("rejects an admin network open to the whole internet", async () => {
         const c = dev();
         c.admin = { allowedCidrs: ["0.0.0.0/0"] };

@@ -136,7 +136,7 @@ describe("dev stack (Pulumi.dev.yaml)", () => {
         ]) {
             assert.ok(names.has(n), `missing ${n}`);
         }
-        // EKS cluster names are fixed (the in-tree LB controller finds subnets by them).
+        // EKS cluster names are fixed (docs and the autoscaler name them; a replacement deletes the old one first).
         assert.deepEqual(ofType("aws:eks/cluster:Cluster", built.resources).map((c) => c.inputs.name).sort(),
             ["edgecdn-dev-eu-west-1", "edgecdn-dev-us-east-1"]);
     });
@@ -252,5 +252,28 @@ describe("scaling the region list", () => {
             assert.equal(d.inputs.spec.template.spec.containers[0].image, "ghcr.io/acme/edgecache:1.2.3");
         }
         assert.equal(ofType("docker-build:index:Image", built.resources).length, 0);
+    });
+});
+
+describe("derived names", () => {
+    it("are the ones config validation checks: every IAM role, node group and cluster the stacks register", async () => {
+        const { clusterName, nodeGroupNames, regionalRoleNames, replicationRoleName, parseCdnConfig } = await import("../../components");
+        for (const stack of ["dev", "prod"]) {
+            const cdnName = `edgecdn-${stack}`;
+            const built = await buildCdn(cdnName, stackConfig(stack));
+            const cfg = parseCdnConfig(stackConfig(stack));
+            const roles = new Set<string>();
+            const groups = new Set<string>();
+            for (const r of cfg.regions) {
+                const create = "create" in r.cluster ? r.cluster.create : undefined;
+                for (const n of Object.values(regionalRoleNames(cdnName, r.name, { createsCluster: !!create, autoscaler: create?.clusterAutoscaler.enabled ?? false }))) { roles.add(n); }
+                if (create) { for (const g of nodeGroupNames(cdnName, r.name, create.availabilityZones, create.clusterAutoscaler.enabled)) { groups.add(g); } }
+            }
+            for (const o of cfg.origins) { if (o.type === "s3" && o.kind === "created") { roles.add(replicationRoleName(cdnName, o.name)); } }
+            assert.deepEqual(ofType("aws:iam/role:Role", built.resources).map((r) => r.name).sort(), [...roles].sort(), stack);
+            assert.deepEqual(ofType("aws:eks/nodeGroup:NodeGroup", built.resources).map((r) => r.name).sort(), [...groups].sort(), stack);
+            assert.deepEqual(ofType("aws:eks/cluster:Cluster", built.resources).map((r) => r.inputs.name).sort(),
+                cfg.regions.map((r) => clusterName(cdnName, r.name)).sort(), stack);
+        }
     });
 });
