@@ -84,7 +84,7 @@ export class Cdn extends pulumi.ComponentResource {
         }
 
         const image = new EdgeImage(`${name}-image`, {
-            image: cfg.image, regions: regionNames, projectRoot: args.projectRoot, tags,
+            image: cfg.image, regions: regionNames, projectRoot: args.projectRoot, accountId: account.accountId, tags,
         }, parent);
 
         const endpoints = cfg.regions.map((region) => {

@@ -122,7 +122,7 @@ export interface RegionConfig {
 }
 
 export type ImageConfig =
-    | { build: { context: string; dockerfile: string; platform: string; keepImages: number; tag: string } }
+    | { build: { context: string; dockerfile: string; platform: string; keepImages: number; manageRegistryReplication: boolean } }
     | { ref: string };
 
 export interface HealthCheckConfig {
@@ -505,6 +505,11 @@ export function parseCdnConfig(raw: unknown, opts: { now?: Date; name?: string }
                 }
             });
         }
+    }
+
+    // ECR replicates a registry to at most 25 destinations.
+    if (regions && image && "build" in image && image.build.manageRegistryReplication && regions.length - 1 > 25) {
+        c.add("regions", `${regions.length} regions need ${regions.length - 1} ECR replication destinations; ECR allows 25 per registry (use image.ref with an image you distribute, or image.build.manageRegistryReplication: false with your own replication)`);
     }
 
     if (regions && domain) {
@@ -942,7 +947,7 @@ function parseBehaviors(c: Checker, v: unknown, originNames: string[] | undefine
 }
 
 function parseImage(c: Checker, v: unknown): ImageConfig | undefined {
-    const defaults = { context: "edge-image", dockerfile: "edge-image/Dockerfile", platform: "linux/amd64", keepImages: 10, tag: "latest" };
+    const defaults = { context: "edge-image", dockerfile: "edge-image/Dockerfile", platform: "linux/amd64", keepImages: 10, manageRegistryReplication: true };
     if (v === undefined) { return { build: defaults }; }
     const o = c.object("image", v, ["build", "ref"]);
     if (!o) { return undefined; }
@@ -957,15 +962,19 @@ function parseImage(c: Checker, v: unknown): ImageConfig | undefined {
         });
         return ref ? { ref } : undefined;
     }
-    const b = o.build === null ? {} : c.object("image.build", o.build, ["context", "dockerfile", "platform", "keepImages", "tag"]);
+    const b = o.build === null ? {} : c.object("image.build", o.build, ["context", "dockerfile", "platform", "keepImages", "manageRegistryReplication", "tag"]);
     if (!b) { return undefined; }
+    if (b.tag !== undefined) {
+        c.add("image.build.tag", "is no longer set by hand: the image is tagged with a hash of its build input, since the ECR repositories are immutable; remove it");
+        return undefined;
+    }
     const context = c.string("image.build.context", b.context, { required: false }) ?? defaults.context;
     const dockerfile = c.string("image.build.dockerfile", b.dockerfile, { required: false }) ?? defaults.dockerfile;
     const platform = c.oneOf("image.build.platform", b.platform, ["linux/amd64", "linux/arm64"] as const, "linux/amd64");
     const keepImages = c.integer("image.build.keepImages", b.keepImages, 1, 1000, defaults.keepImages);
-    const tag = c.string("image.build.tag", b.tag, { required: false, pattern: /^[\w][\w.-]{0,127}$/, expected: "a Docker tag" }) ?? defaults.tag;
+    const manageRegistryReplication = c.boolean("image.build.manageRegistryReplication", b.manageRegistryReplication, true);
     if (!platform || !keepImages) { return undefined; }
-    return { build: { context, dockerfile, platform, keepImages, tag } };
+    return { build: { context, dockerfile, platform, keepImages, manageRegistryReplication } };
 }
 
 function parseHealthCheck(c: Checker, v: unknown, regionCount: number | undefined): HealthCheckConfig | undefined {

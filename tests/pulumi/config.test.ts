@@ -112,6 +112,13 @@ describe("stack config validation", () => {
         await rejects("too-many", c, /Route 53 allows at most 100 latency records with the same name and type/);
     });
 
+    it("rejects more regions than ECR can replicate an image to", async () => {
+        const { AWS_REGIONS } = await import("../../components");
+        const c = dev();
+        c.regions = AWS_REGIONS.slice(0, 27).map((name) => ({ ...clone(c.regions[0]), name }));
+        await rejects("ecr-fanout", c, /^regions: 27 regions need 26 ECR replication destinations; ECR allows 25 per registry/);
+    });
+
     it("rejects more health checks than the account's Route 53 quota", async () => {
         const c = dev();
         c.healthCheck = { existingInAccount: 199 };
@@ -283,6 +290,12 @@ describe("stack config validation", () => {
             /^origins\[0\]\.name: the S3 replication role of origin static-assets-for-the-main-website would be named "edgecdn-production-origins-static-assets-for-the-main-website-replication" plus an 8-character suffix, 81 characters; AWS allows 64: shorten the origin's name or the stack name/);
         // The same roles in the shorter region names fit.
         assert.ok(!errors.some((e) => e.startsWith("regions[0]")), errors.join("\n"));
+    });
+
+    it("rejects a fixed image tag: tags are derived from the build's content, and the repositories refuse to move one", async () => {
+        const c = dev();
+        c.image = { build: { tag: "latest" } };
+        await rejects("tag", c, /^image\.build\.tag: is no longer set by hand: the image is tagged with a hash of its build input, since the ECR repositories are immutable; remove it/);
     });
 
     it("rejects an admin network open to the whole internet", async () => {

@@ -52,8 +52,10 @@ function outputsFor(type: string, name: string, inputs: any): Record<string, unk
             const bucket = `${inputs.bucketPrefix ?? `${name}-`}20251125abcdef0123456789`.slice(0, 63);
             return { bucket, arn: `arn:aws:s3:::${bucket}`, id: bucket, region };
         }
-        case "aws:ecr/repository:Repository":
-            return { name: `${name}-repo`, registryId: ACCOUNT_ID, repositoryUrl: `${ACCOUNT_ID}.dkr.ecr.${region}.amazonaws.com/${name}-repo` };
+        case "aws:ecr/repository:Repository": {
+            const repo = inputs.name ?? `${name}-repo`;
+            return { name: repo, registryId: ACCOUNT_ID, repositoryUrl: `${ACCOUNT_ID}.dkr.ecr.${region}.amazonaws.com/${repo}` };
+        }
         case "docker-build:index:Image":
             return { digest: `sha256:${"ab".repeat(32)}`, ref: `${inputs.tags?.[0] ?? name}@sha256:${"ab".repeat(32)}` };
         case "aws:eks/cluster:Cluster":

@@ -98,7 +98,9 @@ function expectedGlobals(o: { createdOrigins: number; replicating: boolean; buil
         "edgecdn:index:Cdn": 1, "edgecdn:index:Origins": 1, "edgecdn:index:EdgeImage": 1, "edgecdn:index:LatencyDns": 1,
         "random:index/randomPassword:RandomPassword": 1,
     };
+    // One build, and ECR's replication of it to the other regions (when there are others).
     if (o.builtImage) { e["docker-build:index:Image"] = 1; }
+    if (o.builtImage && o.replicating) { e["aws:ecr/replicationConfiguration:ReplicationConfiguration"] = 1; }
     for (const t of BUCKET_SET) { e[t] = o.createdOrigins; }
     if (o.replicating) {
         e["aws:iam/role:Role"] = o.createdOrigins;
