@@ -106,11 +106,22 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
         _writer = Task.Run(WriteLoopAsync, CancellationToken.None);
     }
 
-    /// <summary>Graceful shutdown: the writes already queued are finished (within the host's grace period).</summary>
+    /// <summary>
+    /// Graceful shutdown: the writes already queued are finished within what is left of the host's grace period (none,
+    /// when a response in flight used all of it). Those still queued then are dropped, not an error: each is a copy of an
+    /// entry the next start can refetch, and a write cut off by the exit leaves only a temp file, which start-up deletes.
+    /// </summary>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         _writes.Writer.TryComplete();
-        await _writer.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await _writer.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            LogWritesDropped(_logger, _writes.Reader.Count);
+        }
     }
 
     /// <summary>Queues <paramref name="entry"/> (complete, memory-sized) to be written; dropped if the queue is full or the tier is degraded.</summary>
@@ -794,6 +805,9 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
 
     [LoggerMessage(EventId = 603, Level = LogLevel.Warning, Message = "Disk writer stopped by a simulated crash: {Detail}")]
     private static partial void LogSimulatedCrash(ILogger logger, string detail);
+
+    [LoggerMessage(EventId = 604, Level = LogLevel.Warning, Message = "Shutdown grace period over: {Queued} queued disk writes dropped; those entries are refetched after the restart")]
+    private static partial void LogWritesDropped(ILogger logger, int queued);
 
     /// <summary>A large body being streamed into a temp file on the disk tier.</summary>
     public sealed class LargeWrite(string path, string tempPath, SafeFileHandle handle)
