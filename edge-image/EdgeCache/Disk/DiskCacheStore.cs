@@ -86,6 +86,12 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
     /// </summary>
     internal Action<string>? FaultHook { get; set; }
 
+    /// <summary>
+    /// Test hook: every descriptor the tier opens for a body that viewers read (a spill file, a large entry being written,
+    /// an entry being loaded to serve), so a test can hold it and see that it is closed when its readers are done.
+    /// </summary>
+    internal Action<SafeFileHandle>? BodyFileOpened { get; set; }
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         if (_directory is null)
@@ -158,6 +164,7 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
             try
             {
                 handle = File.OpenHandle(record.Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, FileOptions.Asynchronous);
+                BodyFileOpened?.Invoke(handle);
                 (metadata, problem) = await DiskEntryFormat.ReadTrailerAsync(handle, cancellationToken).ConfigureAwait(false);
             }
             finally
@@ -248,6 +255,7 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         var temp = $"{path}.{Guid.NewGuid():N}{TempSuffix}";
         var handle = File.OpenHandle(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete, FileOptions.Asynchronous);
+        BodyFileOpened?.Invoke(handle);
         return new LargeWrite(path, temp, handle) { Generation = purgeGeneration };
     }
 
@@ -374,6 +382,7 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
             TryDelete(path);
         }
 
+        BodyFileOpened?.Invoke(handle);
         return handle;
     }
 
