@@ -67,6 +67,7 @@ public sealed class CachedBody
     private long _demand;
     private long _resumeAt;
     private TaskCompletionSource? _demandChanged;
+    private readonly FileBodyCheck? _check;
     private byte[]? _scratch;
     private IncrementalHash? _hash;
 
@@ -81,11 +82,12 @@ public sealed class CachedBody
         _segments = new Memory<byte>[known ? 1 : 4];
     }
 
-    private CachedBody(SafeFileHandle file, long completedLength)
+    private CachedBody(SafeFileHandle file, long completedLength, FileBodyCheck? check = null)
     {
         _segmentSize = DefaultSegmentSize;
         _segments = [];
         _file = file;
+        _check = check;
         if (completedLength >= 0)
         {
             _length = completedLength;
@@ -101,8 +103,11 @@ public sealed class CachedBody
     /// <summary>A body the fetch will write into <paramref name="file"/> (opened read/write) as the origin's bytes arrive.</summary>
     public static CachedBody ToFile(SafeFileHandle file) => new(file, -1);
 
-    /// <summary>A complete body already on disk: bytes [0, <paramref name="length"/>) of <paramref name="file"/>.</summary>
-    public static CachedBody FromFile(SafeFileHandle file, long length) => new(file, length);
+    /// <summary>
+    /// A complete body already on disk: bytes [0, <paramref name="length"/>) of <paramref name="file"/>. With a
+    /// <paramref name="check"/>, every read of the whole body is checked as it streams.
+    /// </summary>
+    public static CachedBody FromFile(SafeFileHandle file, long length, FileBodyCheck? check = null) => new(file, length, check);
 
     /// <summary>
     /// Writer: moves a body still arriving from memory to <paramref name="file"/> (opened read/write, empty). The bytes
@@ -445,7 +450,10 @@ public sealed class CachedBody
             var tracked = !completed && fault is null;
             if (file is not null && position < limit)
             {
-                position = await CopyFromFileAsync(file, write, position, limit, tracked, cancellationToken).ConfigureAwait(false);
+                // A stored body read whole is checked on the way (FileBodyCheck); a range of it cannot be.
+                position = _check is not null && completed && position == 0 && limit == available
+                    ? await _check.CopyAsync(file, limit, write, cancellationToken).ConfigureAwait(false)
+                    : await CopyFromFileAsync(file, write, position, limit, tracked, cancellationToken).ConfigureAwait(false);
             }
 
             while (position < limit)
