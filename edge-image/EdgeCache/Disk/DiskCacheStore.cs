@@ -233,6 +233,12 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
             Drop(record, ex.Message);
             return null;
         }
+        catch
+        {
+            // Cancelled (the viewer left while the entry was read or checked): the file opened for it is closed now.
+            handle?.Dispose();
+            throw;
+        }
     }
 
     private static async Task<bool> BodyMatchesAsync(SafeFileHandle handle, DiskEntryMetadata metadata, CancellationToken cancellationToken)

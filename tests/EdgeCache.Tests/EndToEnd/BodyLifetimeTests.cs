@@ -2,9 +2,11 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
+using EdgeCache.Caching;
 using EdgeCache.Configuration;
 using EdgeCache.Disk;
 using EdgeCache.Fetching;
+using EdgeCache.Proxy;
 using EdgeCache.Tests.Infrastructure;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Win32.SafeHandles;
@@ -122,6 +124,34 @@ public sealed class BodyLifetimeTests : IDisposable
         Assert.True(_opened.Count >= 41, $"{_opened.Count} descriptors opened");
         await CachingTests.Eventually(() => _opened.All(h => h.IsClosed) && OpenFiles.Under(_directory).Count == 0);
         Assert.Equal(1, origin.Count("/large.bin"));
+    }
+
+    [Fact]
+    public async Task A_disk_load_cut_off_by_its_viewer_leaving_closes_the_file_it_opened()
+    {
+        var body = CollapsingTests.RandomBytes(300 * 1024, seed: 46);
+        await using var origin = await TestOrigin.StartAsync(async ctx =>
+        {
+            ctx.Response.Headers.CacheControl = "max-age=600";
+            ctx.Response.ContentLength = body.Length;
+            await ctx.Response.Body.WriteAsync(body);
+        });
+        await using var edge = await StartAsync(origin, disk: true);
+        Assert.Equal(body, await edge.Viewer.GetByteArrayAsync("/large.bin"));
+        await CachingTests.Eventually(() => edge.Get<DiskCacheStore>().Count == 1 && _opened.All(h => h.IsClosed));
+
+        // The viewer goes (its request's token is cancelled) just after the entry's file was opened.
+        var tier = edge.Get<DiskCacheStore>();
+        using var viewerGone = new CancellationTokenSource();
+        tier.BodyFileOpened = handle =>
+        {
+            _opened.Enqueue(handle);
+            viewerGone.Cancel();
+        };
+        var key = CacheKeyBuilder.PrimaryKey(edge.Get<BehaviorTable>().Match("/large.bin"), "/large.bin", "", new HeaderDictionary());
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => tier.LoadAsync(key, new HeaderDictionary(), viewerGone.Token));
+        Assert.All(_opened, h => Assert.True(h.IsClosed));
+        Assert.Empty(OpenFiles.Under(_directory));
     }
 
     [Fact]
