@@ -28,6 +28,12 @@ public sealed partial class FetchCoordinator : IDisposable
     private const int CompressMaxBytes = 10 * 1024 * 1024;
     private const int MaxSharedCacheControls = 1024;
 
+    /// <summary>
+    /// How far the origin is read ahead of the fastest viewer of a body that will not be stored (the read-ahead of
+    /// <see cref="CachedBody.WaitForReadersAsync"/>): enough to keep a fast viewer's socket fed, little to hold for a stalled one.
+    /// </summary>
+    internal const int PassThroughReadAheadBytes = 1024 * 1024;
+
     private readonly ConcurrentDictionary<string, InFlightFetch> _inFlight = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _shutdown = new();
     private readonly MemoryCacheStore _store;
@@ -70,6 +76,13 @@ public sealed partial class FetchCoordinator : IDisposable
         {
             if (_inFlight.TryGetValue(collapseKey, out var existing))
             {
+                if (!existing.TryJoin())
+                {
+                    // Its body was given up (no viewer left for a response that is not stored): a new fetch replaces it.
+                    _inFlight.TryRemove(new KeyValuePair<string, InFlightFetch>(collapseKey, existing));
+                    continue;
+                }
+
                 isLeader = false;
                 existing.AddWaiter();
                 _metrics.CollapsedWaiters.Inc();
@@ -102,6 +115,9 @@ public sealed partial class FetchCoordinator : IDisposable
         {
             fetch.AbandonByLeader();
         }
+
+        // No viewer of its own: a refresh that is not stored is then given up, one that is stored completes.
+        fetch.Leave();
     }
 
     /// <summary>
@@ -111,6 +127,14 @@ public sealed partial class FetchCoordinator : IDisposable
     /// </summary>
     private async Task RunAsync(InFlightFetch fetch)
     {
+        // A 304 publishes the stale entry's body: held until the fetch's viewers hold their own references to it. The
+        // viewer that started the fetch holds one, so this cannot fail.
+        var staleBody = fetch.Request.StaleEntry?.Body;
+        if (staleBody is not null && !staleBody.TryAddReference())
+        {
+            staleBody = null;
+        }
+
         FetchOutcome outcome;
         try
         {
@@ -170,6 +194,13 @@ public sealed partial class FetchCoordinator : IDisposable
         }
 
         fetch.SetOutcome(outcome);
+        if (outcome is FetchOutcome.Shared { Revalidated: false } created)
+        {
+            // The reference a new body is created with: its viewers and its pump hold their own now.
+            created.Entry.Body.ReleaseReference();
+        }
+
+        staleBody?.ReleaseReference();
         if (outcome is not FetchOutcome.Shared { Revalidated: false })
         {
             // A new body still arriving stays joinable until its pump ends (the pump removes it); everything else is done now.
@@ -340,10 +371,18 @@ public sealed partial class FetchCoordinator : IDisposable
     private (Prometheus.Histogram.Child Ok, Prometheus.Histogram.Child Error) FetchDurations(string originId) =>
         _fetchDurations.GetOrAdd(originId, static (id, histogram) => (histogram.WithLabels(id, "ok"), histogram.WithLabels(id, "error")), _metrics.OriginFetchDuration);
 
-    /// <summary>Reads the origin body into the entry (compressing if asked), then stores it if it arrived whole.</summary>
+    /// <summary>
+    /// Reads the origin body into the entry (compressing if asked), then stores it if it arrived whole. A body that will
+    /// be stored is read at the origin's pace, even if its only viewer stalls or leaves: the cache needs it whole, and the
+    /// stalled viewer is cut off by its own send timeout. One that will not be stored is read only
+    /// <see cref="PassThroughReadAheadBytes"/> ahead of its fastest viewer, and given up when no viewer is left.
+    /// </summary>
     private async Task PumpAsync(InFlightFetch fetch, OriginResponse response, CacheEntry entry, string? encoding, bool storable, DiskCacheStore.LargeWrite? large, FetchOutcome.Shared outcome)
     {
         var body = entry.Body;
+        // The pump's own reference (CachedBody's remarks): taken while the fetch still holds the one the body was created with.
+        var held = body.TryAddReference();
+        Debug.Assert(held, "a new body was sealed before its pump started");
         var origin = fetch.Request.Origin;
         byte[]? scratch = null;
         Stream? compressor = null;
@@ -416,6 +455,19 @@ public sealed partial class FetchCoordinator : IDisposable
                     if (!body.IsFileBacked && body.Length > _cacheOptions.MemoryBytes)
                     {
                         throw new IncompleteBodyException($"response of unknown length grew past the memory tier ({_cacheOptions.MemoryBytes} bytes) and no file could take it");
+                    }
+                }
+
+                if (!storable || tooLarge)
+                {
+                    // The read timeout is for the origin's silence, not for a wait on viewers: off while waiting.
+                    idle.Restart(Timeout.InfiniteTimeSpan);
+                    if (!await body.WaitForReadersAsync(PassThroughReadAheadBytes, _shutdown.Token).ConfigureAwait(false))
+                    {
+                        // Not stored, and no viewer holds it any more: nobody will read another byte of it.
+                        body.Fail(new IncompleteBodyException("no viewer is reading this response any more and it is not stored"));
+                        LogBodyAbandoned(_logger, origin.Id, fetch.Request.Path, received);
+                        return;
                     }
                 }
             }
@@ -509,6 +561,7 @@ public sealed partial class FetchCoordinator : IDisposable
 
             response.Dispose();
             _inFlight.TryRemove(new KeyValuePair<string, InFlightFetch>(fetch.CollapseKey, fetch));
+            body.ReleaseReference();
         }
     }
 

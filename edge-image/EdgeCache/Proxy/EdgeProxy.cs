@@ -265,6 +265,11 @@ public sealed partial class EdgeProxy
                 {
                     _store.Store(primaryKey, fromDisk, _purges, generation, CacheKeyBuilder.PathOf(primaryKey));
                 }
+                else
+                {
+                    // Its file is this request's to close, when the request ends (CachedBody's remarks).
+                    context.Response.RegisterForDispose(new BodyReference(fromDisk.Body));
+                }
 
                 entry = fromDisk;
                 missKind = "stale";
@@ -308,6 +313,8 @@ public sealed partial class EdgeProxy
                 CollapseKey.For(primaryKey, behavior, wanted, knownVary ?? _disk.VaryNamesOf(primaryKey), request.Headers),
                 NewFetch(behavior, origin, primaryKey, path!, forwardedQuery, forwardedHeaders, request.Headers, requestCc, wanted, entry),
                 out var isLeader);
+            // Left when the request ends, however it ends: the fetched body's file is held until then.
+            context.Response.RegisterForDispose(new FetchMembership(fetch));
             state.Collapsed = !isLeader;
             FetchOutcome outcome;
             try
