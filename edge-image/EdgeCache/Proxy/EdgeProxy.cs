@@ -752,6 +752,8 @@ public sealed partial class EdgeProxy
             return;
         }
 
+        // Disposed on every path from here, so no origin connection outlives the request whatever the viewer sent.
+        using var _ = response;
         if (!HttpMethods.IsOptions(request.Method) && response.StatusCode is >= 200 and < 400)
         {
             // RFC 9111 4.4: a successful unsafe request invalidates the target URI and the URIs in Location / Content-Location.
@@ -770,10 +772,9 @@ public sealed partial class EdgeProxy
             return;
         }
 
-        var self = new Uri($"http://{(request.Host.HasValue ? request.Host.Value : "localhost")}{request.Path}");
-        if (!Uri.TryCreate(self, value, out var target) || target.Authority != self.Authority)
+        // The raw header: HttpRequest.Host decodes IDN labels, and throws for some Kestrel accepts ("xn--").
+        if (!SameAuthorityLocation.TryResolve(request.Headers.Host.ToString(), request.Path.Value ?? "/", value, out var target))
         {
-            // Only same-authority URIs (RFC 9111 4.4), so an origin cannot make the node purge another site's keys.
             return;
         }
 
