@@ -181,6 +181,7 @@ public sealed partial class EdgeProxy
             return;
         }
 
+        ConnectionListedHeaders.Remove(request.Headers);
         var behavior = _behaviors.Match(path);
         state.BehaviorIndex = behavior.Index;
         if (!behavior.AllowedMethods.Contains(request.Method))

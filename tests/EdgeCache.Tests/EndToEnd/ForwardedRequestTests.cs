@@ -103,6 +103,88 @@ public sealed class ForwardedRequestTests
         Assert.Equal("Hit", location.XCache());
     }
 
+    [Fact]
+    public async Task A_header_the_viewer_names_in_connection_is_not_forwarded_even_when_the_behavior_forwards_it()
+    {
+        await using var origin = await TestOrigin.StartAsync(ctx => ctx.Response.WriteAsync("ok"));
+        await using var edge = await EdgeNode.StartAsync(origin, o =>
+        {
+            o.Behaviors[0].AllowedMethods = ["GET", "HEAD", "POST"];
+            o.Behaviors[0].OriginRequest.Headers = ["X-Trace", "X-Tenant"];
+        });
+
+        foreach (var method in new[] { "GET", "POST" })
+        {
+            var response = await RawViewer.ExchangeAsync(
+                edge.ViewerPort,
+                $"{method} /conn-{method} HTTP/1.1\r\nHost: x\r\nConnection: keep-alive, X-Trace\r\nConnection: close\r\nX-Trace: t1\r\nX-Tenant: acme\r\nContent-Length: 3\r\n\r\nabc");
+            Assert.StartsWith("HTTP/1.1 200 ", response, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(2, origin.Requests.Count);
+        Assert.All(origin.Requests, seen =>
+        {
+            Assert.False(seen.Headers.ContainsKey("X-Trace"), seen.Method);
+            Assert.Equal("acme", seen.Headers["X-Tenant"]);
+        });
+    }
+
+    [Fact]
+    public async Task Hop_by_hop_request_headers_never_reach_the_origin()
+    {
+        await using var origin = await TestOrigin.StartAsync(ctx => ctx.Response.WriteAsync("ok"));
+        await using var edge = await EdgeNode.StartAsync(origin, o =>
+        {
+            o.Behaviors[0].AllowedMethods = ["GET", "HEAD", "POST"];
+            o.Behaviors[0].OriginRequest.Headers = ["X-Tenant"];
+        });
+        string[] hopByHop = ["Keep-Alive: timeout=5", "TE: trailers", "Trailer: X-Sum", "Upgrade: h2c", "Proxy-Authorization: Basic eDp5", "Proxy-Connection: keep-alive"];
+
+        foreach (var method in new[] { "GET", "POST" })
+        {
+            var response = await RawViewer.ExchangeAsync(
+                edge.ViewerPort,
+                $"{method} /hop-{method} HTTP/1.1\r\nHost: x\r\nConnection: close, upgrade\r\nX-Tenant: acme\r\n{string.Join("\r\n", hopByHop)}\r\nContent-Length: 3\r\n\r\nabc");
+            Assert.StartsWith("HTTP/1.1 200 ", response, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(2, origin.Requests.Count);
+        Assert.All(origin.Requests, seen =>
+        {
+            Assert.Equal("acme", seen.Headers["X-Tenant"]);
+            foreach (var field in hopByHop)
+            {
+                Assert.False(seen.Headers.ContainsKey(field[..field.IndexOf(':')]), $"{seen.Method} forwarded {field}");
+            }
+        });
+    }
+
+    [Fact]
+    public async Task A_keyed_header_the_viewer_names_in_connection_counts_as_absent_so_it_cannot_poison_that_variant()
+    {
+        // The origin answers by the header it sees; were the header keyed but not forwarded, the default answer would be
+        // stored as the "fr" variant.
+        await using var origin = await TestOrigin.StartAsync(ctx =>
+        {
+            ctx.Response.Headers.CacheControl = "max-age=600";
+            return ctx.Response.WriteAsync("lang=" + ctx.Request.Headers.AcceptLanguage);
+        });
+        await using var edge = await EdgeNode.StartAsync(origin, o => o.Behaviors[0].CacheKey.Headers = ["Accept-Language"]);
+
+        using (var hostile = new HttpRequestMessage(HttpMethod.Get, "/page"))
+        {
+            hostile.Headers.TryAddWithoutValidation("Connection", "Accept-Language");
+            hostile.Headers.TryAddWithoutValidation("Accept-Language", "fr");
+            using var response = await edge.Viewer.SendAsync(hostile);
+            Assert.Equal("lang=", await response.Content.ReadAsStringAsync());
+        }
+
+        using var french = new HttpRequestMessage(HttpMethod.Get, "/page");
+        french.Headers.TryAddWithoutValidation("Accept-Language", "fr");
+        using var frenchResponse = await edge.Viewer.SendAsync(french);
+        Assert.Equal("lang=fr", await frenchResponse.Content.ReadAsStringAsync());
+    }
+
     private static Task<TestOrigin> StartLocationOrigin() => TestOrigin.StartAsync(async ctx =>
     {
         if (HttpMethods.IsPost(ctx.Request.Method))
