@@ -16,6 +16,9 @@ namespace EdgeCache.Origins;
 public sealed class HttpOrigin : IOrigin, IDisposable
 {
     private readonly HttpMessageInvoker _client;
+
+    /// <summary>Forwarded and bypassing requests (<see cref="OriginRequest.PassThrough"/>), in their own pool.</summary>
+    private readonly HttpMessageInvoker _passThroughClient;
     private readonly Uri _baseUri;
     private readonly string _basePath;
 
@@ -36,19 +39,10 @@ public sealed class HttpOrigin : IOrigin, IDisposable
         _hostHeader = options.HostHeader;
         _healthPath = options.HealthPath;
         ReadTimeout = TimeSpan.FromMilliseconds(options.ReadTimeoutMs);
-        _client = new HttpMessageInvoker(handler ?? new SocketsHttpHandler
-        {
-            ConnectTimeout = TimeSpan.FromMilliseconds(options.ConnectTimeoutMs),
-            MaxConnectionsPerServer = options.MaxConnections,
-            PooledConnectionIdleTimeout = TimeSpan.FromSeconds(60),
-            PooledConnectionLifetime = TimeSpan.FromMinutes(5),
-            AllowAutoRedirect = false,
-            AutomaticDecompression = DecompressionMethods.None,
-            UseCookies = false,
-            UseProxy = false,
-            ActivityHeadersPropagator = null,
-            EnableMultipleHttp2Connections = true,
-        });
+        _client = new HttpMessageInvoker(handler ?? NewHandler(options, options.MaxConnections));
+        _passThroughClient = handler is null
+            ? new HttpMessageInvoker(NewHandler(options, options.MaxPassThroughConnections))
+            : new HttpMessageInvoker(handler, disposeHandler: false);
     }
 
     public string Id { get; }
@@ -93,6 +87,21 @@ public sealed class HttpOrigin : IOrigin, IDisposable
 
         return uri;
     }
+
+    private static SocketsHttpHandler NewHandler(OriginOptions options, int maxConnections) =>
+        new()
+        {
+            ConnectTimeout = TimeSpan.FromMilliseconds(options.ConnectTimeoutMs),
+            MaxConnectionsPerServer = maxConnections,
+            PooledConnectionIdleTimeout = TimeSpan.FromSeconds(60),
+            PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+            AllowAutoRedirect = false,
+            AutomaticDecompression = DecompressionMethods.None,
+            UseCookies = false,
+            UseProxy = false,
+            ActivityHeadersPropagator = null,
+            EnableMultipleHttp2Connections = true,
+        };
 
     /// <summary>
     /// A path the general encoding above leaves as it is: starts with '/', no empty segment (which it would collapse),
@@ -163,7 +172,7 @@ public sealed class HttpOrigin : IOrigin, IDisposable
         HttpResponseMessage response;
         try
         {
-            response = await _client.SendAsync(message, timeout.Token).ConfigureAwait(false);
+            response = await (request.PassThrough ? _passThroughClient : _client).SendAsync(message, timeout.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
         {
@@ -210,5 +219,9 @@ public sealed class HttpOrigin : IOrigin, IDisposable
         }
     }
 
-    public void Dispose() => _client.Dispose();
+    public void Dispose()
+    {
+        _client.Dispose();
+        _passThroughClient.Dispose();
+    }
 }

@@ -685,6 +685,7 @@ public sealed partial class EdgeProxy
                     Headers = WithRange(forwardedHeaders, request.Headers),
                     IfNoneMatch = request.Headers.IfNoneMatch.Count > 0 ? request.Headers.IfNoneMatch.ToString() : null,
                     IfModifiedSince = CachePolicy.ParseDate(request.Headers.IfModifiedSince),
+                    PassThrough = true,
                 },
                 context.RequestAborted).ConfigureAwait(false);
         }
@@ -742,6 +743,7 @@ public sealed partial class EdgeProxy
                     Body = hasBody ? request.Body : null,
                     BodyLength = request.ContentLength,
                     BodyContentType = request.ContentType,
+                    PassThrough = true,
                 },
                 context.RequestAborted).ConfigureAwait(false);
         }

@@ -22,6 +22,7 @@ public sealed class ForwardedRequestTests
         await using var edge = await EdgeNode.StartAsync(origin, o =>
         {
             o.Origins[0].MaxConnections = 4;
+            o.Origins[0].MaxPassThroughConnections = 4;
             o.Behaviors[0].AllowedMethods = ["GET", "HEAD", "POST"];
         });
 
