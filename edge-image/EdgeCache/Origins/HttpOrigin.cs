@@ -154,25 +154,35 @@ public sealed class HttpOrigin : IOrigin, IDisposable
             message.Headers.IfModifiedSince = ims;
         }
 
+        using var timeout = new IdleTimeout(_time, ReadTimeout, cancellationToken);
+        ViewerBodyContent? content = null;
         if (request.Body is not null)
         {
-            message.Content = new StreamContent(request.Body);
-            if (request.BodyLength is { } len)
-            {
-                message.Content.Headers.ContentLength = len;
-            }
-
+            message.Content = content = new ViewerBodyContent(request.Body, request.BodyLength, timeout, ReadTimeout);
             if (request.BodyContentType is not null && MediaTypeHeaderValue.TryParse(request.BodyContentType, out var ct))
             {
                 message.Content.Headers.ContentType = ct;
             }
         }
 
-        using var timeout = new IdleTimeout(_time, ReadTimeout, cancellationToken);
         HttpResponseMessage response;
         try
         {
-            response = await (request.PassThrough ? _passThroughClient : _client).SendAsync(message, timeout.Token).ConfigureAwait(false);
+            try
+            {
+                response = await (request.PassThrough ? _passThroughClient : _client).SendAsync(message, timeout.Token).ConfigureAwait(false);
+            }
+            catch when (content is not null)
+            {
+                await content.StopAsync().ConfigureAwait(false);
+                if (content.ViewerFault is { } fault)
+                {
+                    message.Dispose();
+                    throw new ViewerBodyException(fault);
+                }
+
+                throw;
+            }
         }
         catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
         {

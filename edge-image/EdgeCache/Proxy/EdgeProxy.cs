@@ -754,6 +754,20 @@ public sealed partial class EdgeProxy
             await WriteErrorAsync(context, state, ex.ViewerStatusCode, $"fwd=method; detail={state.Detail}").ConfigureAwait(false);
             return;
         }
+        catch (ViewerBodyException ex)
+        {
+            if (context.RequestAborted.IsCancellationRequested)
+            {
+                state.Detail = "viewer-gone";
+                return;
+            }
+
+            // Broken chunking, a body over limits.maxRequestBodyBytes, one slower than the minimum data rate: Kestrel's
+            // status for it (400, 413, 408), never a 5xx that blames the origin. Kestrel closes the connection after it.
+            var status = ex.InnerException is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status400BadRequest;
+            await WriteSyntheticAsync(context, state, status, "request body: " + ex.InnerException!.Message).ConfigureAwait(false);
+            return;
+        }
 
         // Disposed on every path from here, so no origin connection outlives the request whatever the viewer sent.
         using var _ = response;
