@@ -204,6 +204,13 @@ public sealed class HttpOrigin : IOrigin, IDisposable
             throw new OriginException(Id, kind, ex.Message, ex);
         }
 
+        if (OriginContentLength.Problem(response.Content.Headers) is { } framing)
+        {
+            response.Dispose();
+            message.Dispose();
+            throw new OriginException(Id, OriginErrorKind.Protocol, framing);
+        }
+
         var headers = HopByHop.Filter(response.Headers.NonValidated, response.Content.Headers.NonValidated);
         var body = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
         return new OriginResponse((int)response.StatusCode, headers, response.Content.Headers.ContentLength, body, response);
