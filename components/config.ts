@@ -70,6 +70,8 @@ export interface HttpOrigin {
     connectTimeoutMs?: number;
     readTimeoutMs?: number;
     maxConnections?: number;
+    /** A separate pool for requests forwarded for one viewer (uploads, cache bypasses); see edgecache.schema.json. */
+    maxPassThroughConnections?: number;
     healthPath?: string;
 }
 
@@ -830,7 +832,7 @@ function parseOrigins(c: Checker, v: unknown): OriginConfig[] | undefined {
         }
         const type = c.oneOf(`${at}.type`, item.type, ["s3", "http"] as const);
         if (type === "http") {
-            c.object(at, item, ["name", "type", "url", "hostHeader", "connectTimeoutMs", "readTimeoutMs", "maxConnections", "healthPath"]);
+            c.object(at, item, ["name", "type", "url", "hostHeader", "connectTimeoutMs", "readTimeoutMs", "maxConnections", "maxPassThroughConnections", "healthPath"]);
             const url = c.string(`${at}.url`, item.url, {
                 pattern: HTTP_URL, expected: "an http:// or https:// base URL without query, fragment or user info",
             });
@@ -838,9 +840,11 @@ function parseOrigins(c: Checker, v: unknown): OriginConfig[] | undefined {
             const connectTimeoutMs = item.connectTimeoutMs === undefined ? undefined : c.integer(`${at}.connectTimeoutMs`, item.connectTimeoutMs, 1, 120000);
             const readTimeoutMs = item.readTimeoutMs === undefined ? undefined : c.integer(`${at}.readTimeoutMs`, item.readTimeoutMs, 1, 600000);
             const maxConnections = item.maxConnections === undefined ? undefined : c.integer(`${at}.maxConnections`, item.maxConnections, 1, 65536);
+            const maxPassThroughConnections = item.maxPassThroughConnections === undefined
+                ? undefined : c.integer(`${at}.maxPassThroughConnections`, item.maxPassThroughConnections, 1, 65536);
             const healthPath = c.string(`${at}.healthPath`, item.healthPath, { required: false, pattern: /^\//, expected: "a path starting with /" });
             if (name && url) {
-                out.push(strip({ name, type, url, hostHeader, connectTimeoutMs, readTimeoutMs, maxConnections, healthPath }));
+                out.push(strip({ name, type, url, hostHeader, connectTimeoutMs, readTimeoutMs, maxConnections, maxPassThroughConnections, healthPath }));
             }
         } else if (type === "s3") {
             const keyPrefix = c.string(`${at}.keyPrefix`, item.keyPrefix, {

@@ -77,6 +77,20 @@ describe("stack config validation", () => {
         await rejects("bad-origin-ref", c, /^behaviors\[0\]\.origin: "images" is not a configured origin \(known: app, assets\)/);
     });
 
+    it("takes an http origin's maxPassThroughConnections within 1-65536 and passes it to the edge server", async () => {
+        const { parseCdnConfig, renderEdgeConfig } = await import("../../components");
+        const c = dev();
+        assert.equal(c.origins[1].name, "app");
+        c.origins[1].maxPassThroughConnections = 64;
+        const cfg = parseCdnConfig(c);
+        const rendered = renderEdgeConfig({
+            region: "us-east-1", origins: cfg.origins.filter((o) => o.type === "http"), behaviors: [], edge: cfg.edge, buckets: {},
+        });
+        assert.equal(rendered.origins.find((o) => o.id === "app")?.maxPassThroughConnections, 64);
+        c.origins[1].maxPassThroughConnections = 0;
+        await rejects("pass-through", c, /^origins\[1\]\.maxPassThroughConnections: /);
+    });
+
     it("lists every problem of a config at once", async () => {
         const c = dev();
         delete c.domain;

@@ -72,6 +72,17 @@ public sealed class EdgeCacheOptionsValidator : IValidateOptions<EdgeCacheOption
             errors.Add("limits.maxRequestBodyBytes: must not be negative");
         }
 
+        if (options.Limits.MinRequestBodyBytesPerSecond < 0)
+        {
+            errors.Add($"limits.minRequestBodyBytesPerSecond: must not be negative (0 turns the minimum off), not {options.Limits.MinRequestBodyBytesPerSecond}");
+        }
+
+        // Kestrel checks data rates once a second, so it needs a grace period longer than that.
+        if (options.Limits.RequestBodyGracePeriodSeconds is < 2 or > 3600)
+        {
+            errors.Add($"limits.requestBodyGracePeriodSeconds: {options.Limits.RequestBodyGracePeriodSeconds} is outside 2-3600");
+        }
+
         if (options.Limits.ViewerSendTimeoutSeconds is < 1 or > 86400)
         {
             errors.Add($"limits.viewerSendTimeoutSeconds: {options.Limits.ViewerSendTimeoutSeconds} is outside 1-86400");
@@ -214,6 +225,11 @@ public sealed class EdgeCacheOptionsValidator : IValidateOptions<EdgeCacheOption
                 if (origin.MaxConnections < 1)
                 {
                     errors.Add($"{at}.maxConnections: must be at least 1");
+                }
+
+                if (origin.MaxPassThroughConnections is < 1 or > 65536)
+                {
+                    errors.Add($"{at}.maxPassThroughConnections: {origin.MaxPassThroughConnections} is outside 1-65536");
                 }
 
                 if (origin.HealthPath is { } hp && !hp.StartsWith('/'))

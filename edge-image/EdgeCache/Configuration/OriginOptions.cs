@@ -19,6 +19,14 @@ public sealed class OriginOptions
 
     public int MaxConnections { get; set; } = 512;
 
+    /// <summary>
+    /// A second pool, for what the node forwards for one viewer rather than fetches for the cache: unsafe methods with
+    /// their uploads, and requests that bypass the cache. Viewers control how long those hold a connection (a slow
+    /// upload, a slow reader), so they cannot take the connections cache misses need. The origin may see up to
+    /// <see cref="MaxConnections"/> plus this many connections from one node.
+    /// </summary>
+    public int MaxPassThroughConnections { get; set; } = 128;
+
     public string? HealthPath { get; set; }
 
     // both

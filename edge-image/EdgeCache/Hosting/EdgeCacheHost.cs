@@ -48,6 +48,9 @@ public static class EdgeCacheHost
             kestrel.Limits.MaxRequestHeadersTotalSize = options.Limits.MaxRequestHeadersBytes;
             kestrel.Limits.MaxRequestLineSize = options.Limits.MaxRequestLineBytes;
             kestrel.Limits.MaxRequestBodySize = options.Limits.MaxRequestBodyBytes;
+            kestrel.Limits.MinRequestBodyDataRate = options.Limits.MinRequestBodyBytesPerSecond == 0
+                ? null
+                : new MinDataRate(options.Limits.MinRequestBodyBytesPerSecond, TimeSpan.FromSeconds(options.Limits.RequestBodyGracePeriodSeconds));
             var address = IPAddress.Parse(options.Listen.Address);
             kestrel.Listen(address, options.Listen.ViewerPort, listen =>
             {

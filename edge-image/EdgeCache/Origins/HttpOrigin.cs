@@ -16,6 +16,9 @@ namespace EdgeCache.Origins;
 public sealed class HttpOrigin : IOrigin, IDisposable
 {
     private readonly HttpMessageInvoker _client;
+
+    /// <summary>Forwarded and bypassing requests (<see cref="OriginRequest.PassThrough"/>), in their own pool.</summary>
+    private readonly HttpMessageInvoker _passThroughClient;
     private readonly Uri _baseUri;
     private readonly string _basePath;
 
@@ -36,22 +39,10 @@ public sealed class HttpOrigin : IOrigin, IDisposable
         _hostHeader = options.HostHeader;
         _healthPath = options.HealthPath;
         ReadTimeout = TimeSpan.FromMilliseconds(options.ReadTimeoutMs);
-        _client = new HttpMessageInvoker(handler ?? new SocketsHttpHandler
-        {
-            ConnectTimeout = TimeSpan.FromMilliseconds(options.ConnectTimeoutMs),
-            MaxConnectionsPerServer = options.MaxConnections,
-            PooledConnectionIdleTimeout = TimeSpan.FromSeconds(60),
-            PooledConnectionLifetime = TimeSpan.FromMinutes(5),
-            AllowAutoRedirect = false,
-            AutomaticDecompression = DecompressionMethods.None,
-            UseCookies = false,
-            UseProxy = false,
-            ActivityHeadersPropagator = null,
-            EnableMultipleHttp2Connections = true,
-            // Field values are bytes: read one char per byte, so obs-text reaches the viewer as sent (OriginHeaderValue).
-            // Latin-1 is the client's default too; it is set here because the viewer listener writes the same encoding.
-            ResponseHeaderEncodingSelector = static (_, _) => Encoding.Latin1,
-        });
+        _client = new HttpMessageInvoker(handler ?? NewHandler(options, options.MaxConnections));
+        _passThroughClient = handler is null
+            ? new HttpMessageInvoker(NewHandler(options, options.MaxPassThroughConnections))
+            : new HttpMessageInvoker(handler, disposeHandler: false);
     }
 
     public string Id { get; }
@@ -96,6 +87,24 @@ public sealed class HttpOrigin : IOrigin, IDisposable
 
         return uri;
     }
+
+    private static SocketsHttpHandler NewHandler(OriginOptions options, int maxConnections) =>
+        new()
+        {
+            ConnectTimeout = TimeSpan.FromMilliseconds(options.ConnectTimeoutMs),
+            MaxConnectionsPerServer = maxConnections,
+            PooledConnectionIdleTimeout = TimeSpan.FromSeconds(60),
+            PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+            AllowAutoRedirect = false,
+            AutomaticDecompression = DecompressionMethods.None,
+            UseCookies = false,
+            UseProxy = false,
+            ActivityHeadersPropagator = null,
+            EnableMultipleHttp2Connections = true,
+            // Field values are bytes: read one char per byte, so obs-text reaches the viewer as sent (OriginHeaderValue).
+            // Latin-1 is the client's default too; it is set here because the viewer listener writes the same encoding.
+            ResponseHeaderEncodingSelector = static (_, _) => Encoding.Latin1,
+        };
 
     /// <summary>
     /// A path the general encoding above leaves as it is: starts with '/', no empty segment (which it would collapse),
@@ -157,25 +166,35 @@ public sealed class HttpOrigin : IOrigin, IDisposable
             message.Headers.IfModifiedSince = ims;
         }
 
+        using var timeout = new IdleTimeout(_time, ReadTimeout, cancellationToken);
+        ViewerBodyContent? content = null;
         if (request.Body is not null)
         {
-            message.Content = new StreamContent(request.Body);
-            if (request.BodyLength is { } len)
-            {
-                message.Content.Headers.ContentLength = len;
-            }
-
+            message.Content = content = new ViewerBodyContent(request.Body, request.BodyLength, timeout, ReadTimeout);
             if (request.BodyContentType is not null && MediaTypeHeaderValue.TryParse(request.BodyContentType, out var ct))
             {
                 message.Content.Headers.ContentType = ct;
             }
         }
 
-        using var timeout = new IdleTimeout(_time, ReadTimeout, cancellationToken);
         HttpResponseMessage response;
         try
         {
-            response = await _client.SendAsync(message, timeout.Token).ConfigureAwait(false);
+            try
+            {
+                response = await (request.PassThrough ? _passThroughClient : _client).SendAsync(message, timeout.Token).ConfigureAwait(false);
+            }
+            catch when (content is not null)
+            {
+                await content.StopAsync().ConfigureAwait(false);
+                if (content.ViewerFault is { } fault)
+                {
+                    message.Dispose();
+                    throw new ViewerBodyException(fault);
+                }
+
+                throw;
+            }
         }
         catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
         {
@@ -230,5 +249,9 @@ public sealed class HttpOrigin : IOrigin, IDisposable
         }
     }
 
-    public void Dispose() => _client.Dispose();
+    public void Dispose()
+    {
+        _client.Dispose();
+        _passThroughClient.Dispose();
+    }
 }

@@ -26,4 +26,11 @@ public sealed class OriginRequest
     public long? BodyLength { get; init; }
 
     public string? BodyContentType { get; init; }
+
+    /// <summary>
+    /// Forwarded for one viewer rather than fetched for the cache (an unsafe method, a bypass): an HTTP origin sends it on
+    /// its pass-through connections (origins[].maxPassThroughConnections), so how long a viewer holds one cannot starve
+    /// the cache's fetches.
+    /// </summary>
+    public bool PassThrough { get; init; }
 }

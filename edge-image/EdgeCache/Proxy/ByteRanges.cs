@@ -6,12 +6,22 @@ namespace EdgeCache.Proxy;
 
 /// <summary>
 /// Range requests against a stored full representation (RFC 9110 14): parsing with Microsoft.Net.Http.Headers,
-/// then resolving each range against the length, If-Range, and the 416 case.
+/// then resolving each range against the length, If-Range, and the 416 case. Overlapping, adjacent and nearly adjacent
+/// ranges are served as one (RFC 9110 14.6 allows it), so a response never carries a byte twice: however a viewer
+/// writes its Range, the 206 is at most the representation plus one part's headers per range.
 /// </summary>
 public static class ByteRanges
 {
-    /// <summary>More ranges than this are answered with the whole representation (RFC 9110 14.2 allows ignoring Range).</summary>
+    /// <summary>
+    /// A Range of more range-specs than this is answered with the whole representation (RFC 9110 14.2 allows ignoring
+    /// Range); Apache's MaxRanges does the same with a larger default.
+    /// </summary>
     public const int MaxRanges = 16;
+
+    /// <summary>
+    /// Ranges this close are served as one part: the bytes between cost less than a part's own boundary and headers.
+    /// </summary>
+    public const int CoalesceGapBytes = 80;
 
     public enum Decision
     {
@@ -75,7 +85,41 @@ public static class ByteRanges
             }
         }
 
-        return ranges.Count == 0 ? Decision.Unsatisfiable : Decision.Partial;
+        if (ranges.Count == 0)
+        {
+            return Decision.Unsatisfiable;
+        }
+
+        if (ranges.Count > 1)
+        {
+            ranges = Coalesce(ranges);
+        }
+
+        return Decision.Partial;
+    }
+
+    /// <summary>
+    /// Merges ranges that overlap or lie within <see cref="CoalesceGapBytes"/> of each other. The parts keep the order in
+    /// which their first range was asked for, as RFC 9110 14.6 asks of the ranges left uncoalesced.
+    /// </summary>
+    public static List<(long Start, long End)> Coalesce(List<(long Start, long End)> ranges)
+    {
+        var byStart = ranges.Select((range, index) => (range.Start, range.End, Index: index)).OrderBy(r => r.Start).ToList();
+        var merged = new List<(long Start, long End, int Index)>(byStart.Count);
+        foreach (var next in byStart)
+        {
+            if (merged.Count > 0 && next.Start - merged[^1].End <= CoalesceGapBytes + 1)
+            {
+                var last = merged[^1];
+                merged[^1] = (last.Start, Math.Max(last.End, next.End), Math.Min(last.Index, next.Index));
+            }
+            else
+            {
+                merged.Add(next);
+            }
+        }
+
+        return [.. merged.OrderBy(r => r.Index).Select(r => (r.Start, r.End))];
     }
 
     /// <summary>RFC 9110 13.1.5: If-Range holds a strong entity tag or an HTTP date, compared exactly.</summary>

@@ -211,6 +211,7 @@ public sealed partial class EdgeProxy
             return;
         }
 
+        ConnectionListedHeaders.Remove(request.Headers);
         var behavior = _behaviors.Match(path);
         state.BehaviorIndex = behavior.Index;
         if (!behavior.AllowedMethods.Contains(request.Method))
@@ -749,6 +750,7 @@ public sealed partial class EdgeProxy
                     Headers = WithRange(forwardedHeaders, request.Headers),
                     IfNoneMatch = request.Headers.IfNoneMatch.Count > 0 ? request.Headers.IfNoneMatch.ToString() : null,
                     IfModifiedSince = CachePolicy.ParseDate(request.Headers.IfModifiedSince),
+                    PassThrough = true,
                 },
                 context.RequestAborted).ConfigureAwait(false);
         }
@@ -806,6 +808,7 @@ public sealed partial class EdgeProxy
                     Body = hasBody ? request.Body : null,
                     BodyLength = request.ContentLength,
                     BodyContentType = request.ContentType,
+                    PassThrough = true,
                 },
                 context.RequestAborted).ConfigureAwait(false);
         }
@@ -816,7 +819,23 @@ public sealed partial class EdgeProxy
             await WriteErrorAsync(context, state, ex.ViewerStatusCode, $"fwd=method; detail={state.Detail}").ConfigureAwait(false);
             return;
         }
+        catch (ViewerBodyException ex)
+        {
+            if (context.RequestAborted.IsCancellationRequested)
+            {
+                state.Detail = "viewer-gone";
+                return;
+            }
 
+            // Broken chunking, a body over limits.maxRequestBodyBytes, one slower than the minimum data rate: Kestrel's
+            // status for it (400, 413, 408), never a 5xx that blames the origin. Kestrel closes the connection after it.
+            var status = ex.InnerException is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status400BadRequest;
+            await WriteSyntheticAsync(context, state, status, "request body: " + ex.InnerException!.Message).ConfigureAwait(false);
+            return;
+        }
+
+        // Disposed on every path from here, so no origin connection outlives the request whatever the viewer sent.
+        using var _ = response;
         if (!HttpMethods.IsOptions(request.Method) && response.StatusCode is >= 200 and < 400)
         {
             // RFC 9111 4.4: a successful unsafe request invalidates the target URI and the URIs in Location / Content-Location.
@@ -835,10 +854,9 @@ public sealed partial class EdgeProxy
             return;
         }
 
-        var self = new Uri($"http://{(request.Host.HasValue ? request.Host.Value : "localhost")}{request.Path}");
-        if (!Uri.TryCreate(self, value, out var target) || target.Authority != self.Authority)
+        // The raw header: HttpRequest.Host decodes IDN labels, and throws for some Kestrel accepts ("xn--").
+        if (!SameAuthorityLocation.TryResolve(request.Headers.Host.ToString(), request.Path.Value ?? "/", value, out var target))
         {
-            // Only same-authority URIs (RFC 9111 4.4), so an origin cannot make the node purge another site's keys.
             return;
         }
 

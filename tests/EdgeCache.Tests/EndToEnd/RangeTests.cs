@@ -108,6 +108,53 @@ public sealed class RangeTests
     }
 
     [Fact]
+    public async Task Sixteen_overlapping_ranges_get_one_copy_of_the_object_not_sixteen()
+    {
+        await using var origin = await StartOrigin();
+        await using var edge = await EdgeNode.StartAsync(origin, o => o.Cache.MaxObjectBytes = 16 * 1024 * 1024);
+        (await edge.Viewer.GetAsync("/video.bin")).Dispose();
+
+        using var response = await Send(edge, "bytes=" + string.Join(",", Enumerable.Repeat("0-", 16)));
+        var body = await response.Content.ReadAsByteArrayAsync();
+
+        Assert.Equal(HttpStatusCode.PartialContent, response.StatusCode);
+        Assert.Equal($"bytes 0-{Size - 1}/{Size}", response.Header("Content-Range"));
+        Assert.Equal(Object, body);
+    }
+
+    [Fact]
+    public async Task Overlapping_and_adjacent_ranges_are_served_as_one_part_each()
+    {
+        await using var origin = await StartOrigin();
+        await using var edge = await EdgeNode.StartAsync(origin, o => o.Cache.MaxObjectBytes = 16 * 1024 * 1024);
+        (await edge.Viewer.GetAsync("/video.bin")).Dispose();
+
+        using var response = await Send(edge, "bytes=5000-5999,0-99,50-199,200-299,5500-");
+        Assert.Equal(HttpStatusCode.PartialContent, response.StatusCode);
+        var boundary = response.Content.Headers.ContentType!.Parameters.Single(p => p.Name == "boundary").Value!;
+        var reader = new Microsoft.AspNetCore.WebUtilities.MultipartReader(boundary, new MemoryStream(await response.Content.ReadAsByteArrayAsync()));
+        var parts = new List<string>();
+        while (await reader.ReadNextSectionAsync() is { } section)
+        {
+            parts.Add(section.Headers!["Content-Range"].ToString());
+        }
+
+        Assert.Equal([$"bytes 5000-{Size - 1}/{Size}", $"bytes 0-299/{Size}"], parts);
+    }
+
+    [Fact]
+    public async Task More_ranges_than_the_limit_get_the_whole_object()
+    {
+        await using var origin = await StartOrigin();
+        await using var edge = await EdgeNode.StartAsync(origin, o => o.Cache.MaxObjectBytes = 16 * 1024 * 1024);
+        (await edge.Viewer.GetAsync("/video.bin")).Dispose();
+
+        using var response = await Send(edge, "bytes=" + string.Join(",", Enumerable.Range(0, 17).Select(i => $"{i * 1000}-{i * 1000}")));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(Size, response.Content.Headers.ContentLength);
+    }
+
+    [Fact]
     public async Task Unsatisfiable_ranges_get_416_with_the_length()
     {
         await using var origin = await StartOrigin();
