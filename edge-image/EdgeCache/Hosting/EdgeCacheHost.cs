@@ -88,8 +88,7 @@ public static class EdgeCacheHost
         services.AddSingleton<PurgeService>();
         services.AddSingleton<FetchCoordinator>();
         services.AddSingleton<EdgeProxy>();
-        services.AddSingleton<OriginHealthMonitor>();
-        services.AddHostedService(sp => sp.GetRequiredService<OriginHealthMonitor>());
+        services.AddReadiness(options);
         // SIGTERM: Kestrel stops accepting and in-flight responses get this long to finish.
         services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(options.Shutdown.GracePeriodSeconds));
         configureServices?.Invoke(services);

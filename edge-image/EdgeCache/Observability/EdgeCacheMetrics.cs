@@ -33,6 +33,7 @@ public sealed class EdgeCacheMetrics
         DiskDegraded = factory.CreateGauge("edgecache_disk_degraded", "1 while the disk tier is off after an error and the node serves from memory only.");
         OriginFailovers = factory.CreateCounter("edgecache_origin_failovers_total", "Requests an origin group sent to its secondary, by group and reason (status, connect, timeout, protocol, circuit-open).", "group", "reason");
         OriginErrors = factory.CreateCounter("edgecache_origin_errors_total", "Origin fetches that failed, by origin and kind (connect, timeout, protocol, body).", "origin", "kind");
+        OriginUp = factory.CreateGauge("edgecache_origin_up", "1 when the origin answered its last health probe, 0 when it did not (a group: either member). For alerting: readiness does not depend on it.", "origin");
         SendFileBodies = factory.CreateGauge("edgecache_sendfile_bodies", "Stored bodies held in in-memory files for sendfile (listen.sendFile), evicted ones included until collected. Each holds one file descriptor and one mapping.");
         SendFileResponses = factory.CreateCounter("edgecache_sendfile_responses_total", "Viewer responses whose stored body went out with sendfile from its in-memory file (listen.sendFile).");
         SendFileBodyBytes = factory.CreateGauge("edgecache_sendfile_body_bytes", "Memory those bodies hold: whole pages plus the kernel's structures for each file.");
@@ -70,6 +71,8 @@ public sealed class EdgeCacheMetrics
     public Counter OriginErrors { get; }
 
     public Counter OriginFailovers { get; }
+
+    public Gauge OriginUp { get; }
 
     public Gauge DiskStoredBytes { get; }
 

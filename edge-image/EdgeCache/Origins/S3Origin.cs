@@ -218,18 +218,22 @@ public sealed class S3Origin : IOrigin, IDisposable
             new MemoryStream(bytes));
     }
 
-    public async Task<bool> ProbeAsync(CancellationToken cancellationToken)
+    public async Task<OriginProbeResult> ProbeAsync(CancellationToken cancellationToken)
     {
-        // The edge role may only GetObject, so the probe reads a key that need not exist: any S3 answer (404 included)
+        // The probe reads a key that need not exist: any S3 answer (404 included)
         // proves the endpoint is reachable and our credentials are accepted; a connect error or timeout does not.
         try
         {
             using var response = await SendAsync(new OriginRequest { Method = "GET", Path = "/.edgecache-probe" }, cancellationToken).ConfigureAwait(false);
-            return true;
+            return OriginProbeResult.Ok;
         }
-        catch (Exception ex) when (ex is OriginException or OperationCanceledException)
+        catch (OriginException ex)
         {
-            return false;
+            return OriginProbeResult.Failed(ex);
+        }
+        catch (OperationCanceledException)
+        {
+            return OriginProbeResult.Failed(OriginErrorKind.Timeout.Label(), "no answer within the probe's timeout");
         }
     }
 
