@@ -62,7 +62,18 @@ public sealed partial class OriginHealthMonitor : BackgroundService
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(ProbeTimeout);
-            var result = await origin.ProbeAsync(timeout.Token).ConfigureAwait(false);
+            OriginProbeResult result;
+            try
+            {
+                result = await origin.ProbeAsync(timeout.Token).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+            {
+                // A probe's unexpected failure marks its origin down; escaping, it would stop this background service
+                // and with it the host (BackgroundServiceExceptionBehavior.StopHost).
+                result = OriginProbeResult.Failed("unexpected", $"{ex.GetType().Name}: {ex.Message}");
+            }
+
             var previous = _health.RecordProbe(origin.Id, result);
             if (previous != result.Up)
             {

@@ -8,6 +8,8 @@ public static class OriginErrorKindLabels
         OriginErrorKind.Connect => "connect",
         OriginErrorKind.Timeout => "timeout",
         OriginErrorKind.Protocol => "protocol",
+        OriginErrorKind.AccessDenied => "access_denied",
+        OriginErrorKind.NoSuchBucket => "no_such_bucket",
         _ => kind.ToString().ToLowerInvariant(),
     };
 }
