@@ -7,6 +7,7 @@ using EdgeCache.Http;
 using EdgeCache.Observability;
 using EdgeCache.Origins;
 using EdgeCache.Proxy;
+using EdgeCache.ProxyProtocol;
 using EdgeCache.Purging;
 using EdgeCache.Transport;
 using Microsoft.AspNetCore.Connections;
@@ -48,6 +49,12 @@ public static class EdgeCacheHost
             kestrel.Listen(address, options.Listen.ViewerPort, listen =>
             {
                 listen.Protocols = HttpProtocols.Http1;
+                if (options.Listen.ProxyProtocol)
+                {
+                    // First: the header is consumed before anything else reads the connection.
+                    listen.UseProxyProtocol();
+                }
+
                 if (options.Listen.DirectBodySend)
                 {
                     listen.UseViewerSocketWriter(options.Listen.NotSentLowWaterBytes);

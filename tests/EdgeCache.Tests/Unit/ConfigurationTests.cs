@@ -34,6 +34,7 @@ public sealed class ConfigurationTests
     [InlineData("""{"origins":[{"id":"o","type":"http","url":"http://x"}],"behaviors":[{"pathPattern":"*","origin":"o"}],"listen":{"ioThreads":-1}}""", "listen.ioThreads")]
     [InlineData("""{"origins":[{"id":"o","type":"http","url":"http://x"}],"behaviors":[{"pathPattern":"*","origin":"o"}],"listen":{"sharedIo":"yes"}}""", "listen.sharedIo")]
     [InlineData("""{"origins":[{"id":"o","type":"http","url":"http://x"}],"behaviors":[{"pathPattern":"*","origin":"o"}],"listen":{"notSentLowWaterBytes":-1}}""", "listen.notSentLowWaterBytes")]
+    [InlineData("""{"origins":[{"id":"o","type":"http","url":"http://x"}],"behaviors":[{"pathPattern":"*","origin":"o"}],"listen":{"proxyProtocol":"yes"}}""", "listen.proxyProtocol")]
     public void The_schema_names_the_field_at_fault(string json, string field)
     {
         var errors = EdgeCacheConfigLoader.ValidateAgainstSchema(json);
