@@ -61,6 +61,7 @@ public static class EdgeCacheHost
                 }
             });
             kestrel.Listen(address, options.Listen.AdminPort, listen => listen.Protocols = HttpProtocols.Http1);
+            HttpsRedirectEndpoint.Listen(kestrel, address, options.Listen);
         });
 
         if (options.Listen.InlineIo)
@@ -103,6 +104,7 @@ public static class EdgeCacheHost
         var app = builder.Build();
         var adminPort = options.Listen.AdminPort;
         app.MapWhen(context => context.Connection.LocalPort == adminPort, AdminEndpoints.Map);
+        HttpsRedirectEndpoint.Map(app, options);
         var proxy = app.Services.GetRequiredService<EdgeProxy>();
         app.Run(proxy.InvokeAsync);
         return app;
