@@ -68,7 +68,7 @@ public sealed class ReadinessTests
     }
 
     [Fact]
-    public async Task A_failed_origin_fetch_is_the_last_error_in_the_details_until_a_later_one()
+    public async Task A_failed_origin_fetch_is_the_last_error_in_the_details()
     {
         await using var origin = await TestOrigin.StartAsync();
         await using var edge = await EdgeNode.StartAsync(origin, o => o.Origins[0].ReadTimeoutMs = 200);
