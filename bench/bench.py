@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Side-by-side benchmark: EdgeCache vs nginx proxy_cache vs Varnish, same origin, same machine, same run.
 
-Run through bench/run.sh (it installs the peers and publishes EdgeCache). Everything binds to 127.0.0.1.
+Run through bench/run.sh (it installs the peers and publishes EdgeCache). Everything binds to 127.0.0.1. Prints one
+Markdown table and writes the run, its heading facts and every figure, to bench/results/<UTC time>.json.
+
+    python3 bench/bench.py --table bench/results/2026-12-05T1401Z.json   # the Markdown table of a stored run
 """
 import json, math, os, re, resource, shutil, signal, subprocess, sys, threading, time, urllib.request
 from datetime import datetime, timezone
@@ -12,8 +15,8 @@ ORIGIN_PORT, EDGE_PORT, EDGE_ADMIN, NGINX_PORT, VARNISH_PORT = 18000, 18080, 190
 MEMORY_TIER = 512 * 1024 * 1024
 HIT_SECONDS = int(os.environ.get("HIT_SECONDS", "3"))
 # Hit windows run in rounds, the caches taking turns within each round (the order rotates), and each figure is the
-# median over the rounds. This machine's large-object speed changes phase every few minutes for every cache alike
-# (RESULTS.md, "the machine's two speeds"); one long window per cache in turn let a phase change decide a ratio.
+# median over the rounds. A shared machine's large-object speed can change phase every few minutes for every cache
+# alike (docs/decisions/0010-benchmark-method.md); one long window per cache in turn let a phase change decide a ratio.
 HIT_ROUNDS = int(os.environ.get("HIT_ROUNDS", "5"))
 MISS_SECONDS = int(os.environ.get("MISS_SECONDS", "6"))
 MISS_WARM_SECONDS = int(os.environ.get("MISS_WARM_SECONDS", "8"))
@@ -92,7 +95,8 @@ def zero_windows():
 def bbr_startup_connections(port):
     """How many of the connections to a cache's port are in BBR's start-up phase (pacing gain 2.89, the other phases
     are at most 1.25): on loopback its initial pacing rate is far above what the link carries, so their sends are not
-    paced, where the others' wait on a pacing timer (RESULTS.md, item 25). NaN when the machine does not run BBR."""
+    paced, where the others' wait on a pacing timer (docs/decisions/0018-bbr-pacing-and-body-alignment.md). NaN when
+    the machine does not run BBR."""
     try:
         out = subprocess.run(["ss", "-tin", "state", "established", f"( sport = :{port} )"],
                              capture_output=True, text=True, timeout=5).stdout
@@ -270,42 +274,194 @@ def measure_misses(caches, results):
         results[cache.name]["miss"] = {**{k: median(w[k] for w in ws) for k in ("rps", "p50", "p99")}, "windows": ws}
 
 
-def table(results, meta):
-    peers = ["nginx", "varnish"]
-    rows = []  # (label, key function, higher_is_better, goal text, goal check on (edge, best))
+CACHES, PEERS = ["edgecache", "nginx", "varnish"], ["nginx", "varnish"]
 
-    def row(label, fn, higher, goal=None, check=None, fmt="{:.0f}"):
-        values = {c: fn(results[c]) for c in results}
-        best = (max if higher else min)(values[p] for p in peers)
-        ratio = values["edgecache"] / best if best else float("nan")
-        met = "" if check is None else ("yes" if check(values["edgecache"], best, ratio) else "**no**")
-        rows.append(f"| {label} | " + " | ".join(fmt.format(values[c]) for c in ["edgecache", "nginx", "varnish"])
-                    + f" | {ratio:.2f}× | {goal or ''} | {met} |")
+
+# Each figure of the table: a stable key (the JSON's), its label, how to read it from a cache's results, whether higher
+# is better, the goal and its check on (EdgeCache, best peer, ratio).
+def metrics():
+    out = []
+
+    def add(key, label, fn, higher, goal=None, check=None):
+        out.append((key, label, fn, higher, goal, check))
 
     for size in SIZES:
-        row(f"hits {size}: requests/s", lambda r, s=size: r[f"hit_{s}"]["rps"], True, "≥ 1.0×", lambda e, b, x: x >= 1.0)
-        row(f"hits {size}: p50 ms", lambda r, s=size: r[f"hit_{s}"]["p50"], False, fmt="{:.2f}")
-        row(f"hits {size}: p99 ms", lambda r, s=size: r[f"hit_{s}"]["p99"], False, "≤ 1.2×", lambda e, b, x: x <= 1.2, fmt="{:.2f}")
-        row(f"hits {size}: CPU s / 10k req", lambda r, s=size: r[f"hit_{s}"]["cpu_per_10k"], False, "≤ 1.0×", lambda e, b, x: x <= 1.0, fmt="{:.3f}")
-        row(f"hits {size}: wrk's CPU s / 10k req (the client's end of loopback)", lambda r, s=size: r[f"hit_{s}"]["client_cpu_per_10k"], False, fmt="{:.3f}")
-        row(f"hits {size}: wrk's receive window closed, per 1,000 hits", lambda r, s=size: r[f"hit_{s}"]["zero_windows_per_1k"], False, fmt="{:.0f}")
-        row(f"hits {size}: of wrk's 32 connections, in BBR's start-up phase (hardly paced; item 25)", lambda r, s=size: r[f"hit_{s}"]["bbr_startup"], False, fmt="{:.0f}")
-        row(f"hits {size}: resident MiB", lambda r, s=size: r[f"hit_{s}"]["rss_mib"], False,
+        hit = f"hit_{size}"
+        add(f"{hit}.rps", f"hits {size}: requests/s", lambda r, h=hit: r[h]["rps"], True, "≥ 1.0×", lambda e, b, x: x >= 1.0)
+        add(f"{hit}.p50_ms", f"hits {size}: p50 ms", lambda r, h=hit: r[h]["p50"], False)
+        add(f"{hit}.p99_ms", f"hits {size}: p99 ms", lambda r, h=hit: r[h]["p99"], False, "≤ 1.2×", lambda e, b, x: x <= 1.2)
+        add(f"{hit}.cpu_s_per_10k", f"hits {size}: CPU s / 10k req", lambda r, h=hit: r[h]["cpu_per_10k"], False, "≤ 1.0×", lambda e, b, x: x <= 1.0)
+        add(f"{hit}.client_cpu_s_per_10k", f"hits {size}: wrk's CPU s / 10k req (the client's end of loopback)", lambda r, h=hit: r[h]["client_cpu_per_10k"], False)
+        add(f"{hit}.zero_windows_per_1k", f"hits {size}: wrk's receive window closed, per 1,000 hits", lambda r, h=hit: r[h]["zero_windows_per_1k"], False)
+        add(f"{hit}.bbr_startup_connections", f"hits {size}: of wrk's 32 connections, in BBR's start-up phase (hardly paced)", lambda r, h=hit: r[h]["bbr_startup"], False)
+        add(f"{hit}.rss_mib", f"hits {size}: resident MiB", lambda r, h=hit: r[h]["rss_mib"], False,
             f"≤ {MEMORY_TIER // 2**20 + 100} MiB", lambda e, b, x: e <= MEMORY_TIER / 2**20 + 100)
-        row(f"hits {size}: origin requests in window", lambda r, s=size: r[f"hit_{s}"]["origin_requests"], False, "0", lambda e, b, x: e == 0)
-    row(f"herd: origin requests per herd (200 viewers, 200 ms origin; the most in any of {2 * HERD_RUNS})", lambda r: r["herd"]["origin_requests"], False, "exactly 1", lambda e, b, x: e == 1)
-    row(f"herd: median wait for the response to start, ms ({HERD_RUNS} herds pooled)", lambda r: r["herd"]["median_ms"], False, "≤ 230", lambda e, b, x: e <= 230)
-    row("herd: p99 wait for the response to start, ms", lambda r: r["herd"]["p99_ms"], False)
-    row("herd: median time to the last byte, ms", lambda r: r["herd"]["median_complete_ms"], False)
-    row("herd: p99 time to the last byte, ms", lambda r: r["herd"]["p99_complete_ms"], False)
-    row("herd: failed responses", lambda r: r["herd"]["failed"], False, "0", lambda e, b, x: e == 0)
-    row("miss path: requests/s (after warming)", lambda r: r["miss"]["rps"], True, "≥ 0.9×", lambda e, b, x: x >= 0.9)
-    row("miss path: requests/s, first window (cold)", lambda r: r["miss_cold"]["rps"], True)
-    row("miss path: p99 ms (after warming; no goal, item 27)", lambda r: r["miss"]["p99"], False, fmt="{:.2f}")
-    row("start-up to ready ms", lambda r: r["startup_ms"], False, "< 1000", lambda e, b, x: e < 1000)
+        add(f"{hit}.origin_requests", f"hits {size}: origin requests in window", lambda r, h=hit: r[h]["origin_requests"], False, "0", lambda e, b, x: e == 0)
+    add("herd.origin_requests", f"herd: origin requests per herd (200 viewers, 200 ms origin; the most in any of {2 * HERD_RUNS})", lambda r: r["herd"]["origin_requests"], False, "exactly 1", lambda e, b, x: e == 1)
+    add("herd.median_start_ms", f"herd: median wait for the response to start, ms ({HERD_RUNS} herds pooled)", lambda r: r["herd"]["median_ms"], False, "≤ 230", lambda e, b, x: e <= 230)
+    add("herd.p99_start_ms", "herd: p99 wait for the response to start, ms", lambda r: r["herd"]["p99_ms"], False)
+    add("herd.median_complete_ms", "herd: median time to the last byte, ms", lambda r: r["herd"]["median_complete_ms"], False)
+    add("herd.p99_complete_ms", "herd: p99 time to the last byte, ms", lambda r: r["herd"]["p99_complete_ms"], False)
+    add("herd.failed", "herd: failed responses", lambda r: r["herd"]["failed"], False, "0", lambda e, b, x: e == 0)
+    add("miss.rps", "miss path: requests/s (after warming)", lambda r: r["miss"]["rps"], True, "≥ 0.9×", lambda e, b, x: x >= 0.9)
+    add("miss_cold.rps", "miss path: requests/s, first window (cold)", lambda r: r["miss_cold"]["rps"], True)
+    add("miss.p99_ms", "miss path: p99 ms (after warming; no goal)", lambda r: r["miss"]["p99"], False)
+    add("startup_ms", "start-up to ready ms", lambda r: r["startup_ms"], False, "< 1000", lambda e, b, x: e < 1000)
+    return out
+
+
+def rows(results):
+    """The table as data: per figure, each cache's value, EdgeCache over the better peer, the goal and whether it is met."""
+    out = []
+    for key, label, fn, higher, goal, check in metrics():
+        values = {c: fn(results[c]) for c in CACHES}
+        best = (max if higher else min)(values[p] for p in PEERS)
+        ratio = values["edgecache"] / best if best else math.nan
+        out.append({"key": key, "metric": label, **{c: values[c] for c in CACHES}, "ratio": ratio, "goal": goal,
+                    "met": None if check is None else bool(check(values["edgecache"], best, ratio))})
+    return out
+
+
+def number_format(key):
+    """How a figure is printed, from its key: times in ms to two places, CPU seconds to three, counts and rates whole."""
+    if key.endswith(("p50_ms", "p99_ms")) and not key.startswith("herd."):
+        return "{:.2f}"
+    if "cpu_s_per_10k" in key:
+        return "{:.3f}"
+    return "{:.0f}"
+
+
+def render_table(heading, table_rows):
+    """The Markdown table of a run, from its rows (a run just measured, or one read back from bench/results/)."""
+    def cell(value, fmt):
+        return "nan" if value is None or (isinstance(value, float) and math.isnan(value)) else fmt.format(value)
+
+    lines = []
+    for r in table_rows:
+        fmt = number_format(r["key"])
+        met = "" if r["met"] is None else ("yes" if r["met"] else "**no**")
+        lines.append(f"| {r['metric']} | " + " | ".join(cell(r[c], fmt) for c in CACHES)
+                     + f" | {cell(r['ratio'], '{:.2f}')}× | {r['goal'] or ''} | {met} |")
     header = ("| metric | EdgeCache | nginx | Varnish | EdgeCache / best peer | goal | met |\n"
               "|---|---:|---:|---:|---:|---|---|")
-    return f"### {meta}\n\n{header}\n" + "\n".join(rows) + "\n"
+    return f"### {heading}\n\n{header}\n" + "\n".join(lines) + "\n"
+
+
+def read_text(path):
+    with open(path) as f:
+        return f.read().strip()
+
+
+def git_build():
+    """The commit EdgeCache was published from, with '+changes' when the tree had uncommitted edits; None outside git."""
+    def git(*args):
+        return subprocess.run(["git", "-c", f"safe.directory={os.path.dirname(HERE)}", "-C", os.path.dirname(HERE), *args],
+                              capture_output=True, text=True, timeout=10)
+    try:
+        head = git("rev-parse", "HEAD")
+        if head.returncode != 0:
+            return None
+        dirty = git("status", "--porcelain", "--untracked-files=no", "--", "edge-image").stdout.strip()
+        return head.stdout.strip() + ("+changes" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def run_facts(finished):
+    """The heading facts of a run: the machine, the peers' versions, the method and what differs from the shipped build."""
+    versions = subprocess.run("nginx -v 2>&1; varnishd -V 2>&1 | head -1; wrk -v 2>&1 | head -1", shell=True, capture_output=True, text=True).stdout
+    versions = [v.strip() for v in versions.splitlines() if v.strip()]
+    peers = {name: next((v for v in versions if v.startswith(prefix)), None)
+             for name, prefix in (("nginx", "nginx"), ("varnish", "varnishd"), ("wrk", "wrk"))}
+    return {
+        "finished_utc": finished.strftime("%Y-%m-%dT%H:%MZ"),
+        "machine": {
+            "kernel": f"{os.uname().sysname} {os.uname().release}", "cores": os.cpu_count(),
+            "load_at_end": [float(x) for x in read_text("/proc/loadavg").split()[:3]],
+            # The congestion control decides whether the kernel paces each socket with its own timers on loopback (BBR
+            # does, at a rate it estimates per connection), which moves CPU per hit: part of the machine.
+            "congestion_control": read_text("/proc/sys/net/ipv4/tcp_congestion_control"),
+            # And loopback's MTU decides how TCP cuts segments: 64 KiB ones by default, ~1.4 KB on an Ethernet link
+            # (run.sh's BENCH_MTU; docs/decisions/0018-bbr-pacing-and-body-alignment.md).
+            "loopback_mtu": int(read_text("/sys/class/net/lo/mtu")),
+            "network_namespace": bool(os.environ.get("BENCH_MTU")),
+        },
+        "peers": peers,
+        "method": {
+            "text": f"hits: wrk -t1 -c32, {HIT_ROUNDS} rounds of {HIT_SECONDS} s per cache and size, misses {MISS_ROUNDS} of"
+                    f" {MISS_ROUND_SECONDS} s after warming, caches in turn, medians",
+            "hit_rounds": HIT_ROUNDS, "hit_seconds": HIT_SECONDS, "miss_seconds": MISS_SECONDS,
+            "miss_warm_seconds": MISS_WARM_SECONDS, "miss_rounds": MISS_ROUNDS, "miss_round_seconds": MISS_ROUND_SECONDS,
+            "herd_runs": HERD_RUNS, "memory_tier_bytes": MEMORY_TIER,
+        },
+        "edgecache": {"as_shipped": not OVERRIDES, "overrides": OVERRIDES, "build": git_build()},
+        "notes": [],
+    }
+
+
+def heading_text(facts):
+    """The one-line heading printed above a run's table."""
+    m, e = facts["machine"], facts["edgecache"]
+    finished = datetime.strptime(facts["finished_utc"], "%Y-%m-%dT%H:%MZ")
+    return (f"{finished:%Y-%m-%d %H:%M} UTC — {m['kernel']}, {m['cores']} cores, load {' '.join(f'{x:.2f}' for x in m['load_at_end'])}"
+            f" at the end, TCP congestion control {m['congestion_control']}, loopback MTU {m['loopback_mtu']}"
+            + (" (a private network namespace, `BENCH_MTU`)" if m["network_namespace"] else "")
+            + "".join(f"; {v}" for v in facts["peers"].values() if v) + f"; {facts['method']['text']}"
+            + (f"; **EdgeCache not as shipped: {', '.join(e['overrides'])}**" if e["overrides"] else "")
+            + "".join(f"; **{note}**" for note in facts["notes"]))
+
+
+def json_safe(value):
+    """NaN (a figure a window could not take) becomes null, so the file is strict JSON."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value
+
+
+def write_run(directory, facts, table_rows, results=None):
+    """One file per run, named by the UTC minute it finished (a suffix if that name is taken); returns its path."""
+    os.makedirs(directory, exist_ok=True)
+    finished = datetime.strptime(facts["finished_utc"], "%Y-%m-%dT%H:%MZ")
+    stem = f"{directory}/{finished:%Y-%m-%dT%H%M}Z"
+    path, n = f"{stem}.json", 1
+    while os.path.exists(path):
+        n += 1
+        path = f"{stem}-{n}.json"
+    run = {"format": 1, **facts, "heading": heading_text(facts), "rows": table_rows}
+    if results is not None:
+        run["results"] = results  # every cache's figures, each window's included, as measured
+    with open(path, "w") as f:
+        f.write(run_json(run))
+    return path
+
+
+def run_json(run):
+    """A run as strict JSON, one table row (and one cache's results) per line, so runs read and diff line by line."""
+    def one(value):
+        return json.dumps(value, ensure_ascii=False, allow_nan=False)
+
+    run = json_safe(run)
+    fields = []
+    for key, value in run.items():
+        if key == "rows":
+            body = ",\n".join(f"  {one(r)}" for r in value)
+            fields.append(f' "rows": [\n{body}\n ]')
+        elif key == "results":
+            body = ",\n".join(f"  {one(c)}: {one(v)}" for c, v in value.items())
+            fields.append(f' "results": {{\n{body}\n }}')
+        else:
+            fields.append(f" {one(key)}: {one(value)}")
+    return "{\n" + ",\n".join(fields) + "\n}\n"
+
+
+def print_stored_table(path):
+    with open(path) as f:
+        run = json.load(f)
+    print(render_table(run["heading"], run["rows"]))
 
 
 def main():
@@ -343,30 +499,15 @@ def main():
                 cache.stop()
     finally:
         os.killpg(origin.pid, signal.SIGTERM)
-    versions = subprocess.run("nginx -v 2>&1; varnishd -V 2>&1 | head -1; wrk -v 2>&1 | head -1", shell=True, capture_output=True, text=True).stdout
-    with open("/proc/loadavg") as f:
-        load = " ".join(f.read().split()[:3])
-    # The congestion control decides whether the kernel paces each socket with its own timers on loopback (BBR does,
-    # at a rate it estimates per connection), which moves CPU per hit (RESULTS.md, item 24): part of the machine.
-    with open("/proc/sys/net/ipv4/tcp_congestion_control") as f:
-        congestion = f.read().strip()
-    # And loopback's MTU decides how TCP cuts segments: 64 KiB ones by default, ~1.4 KB on an Ethernet link (run.sh's
-    # BENCH_MTU; RESULTS.md, item 26).
-    with open("/sys/class/net/lo/mtu") as f:
-        mtu = int(f.read())
-    meta = (f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC — {os.uname().sysname} {os.uname().release}, {os.cpu_count()} cores, "
-            f"load {load} at the end, TCP congestion control {congestion}, loopback MTU {mtu}"
-            + (" (a private network namespace, `BENCH_MTU`)" if os.environ.get("BENCH_MTU") else "") + "; " + "; ".join(v.strip() for v in versions.splitlines() if v.strip())
-            + f"; hits: wrk -t1 -c32, {HIT_ROUNDS} rounds of {HIT_SECONDS} s per cache and size, misses {MISS_ROUNDS} of"
-            + f" {MISS_ROUND_SECONDS} s after warming, caches in turn, medians"
-            + (f"; **EdgeCache not as shipped: {', '.join(OVERRIDES)}**" if OVERRIDES else ""))
-    report = table(results, meta)
-    print(report)
-    with open(f"{HERE}/RESULTS.md", "a") as f:
-        f.write("\n" + report)
-    with open(f"{WORK}/results.json", "w") as f:
-        json.dump(results, f, indent=2)
+    facts = run_facts(datetime.now(timezone.utc))
+    table_rows = rows(results)
+    print(render_table(heading_text(facts), table_rows))
+    path = write_run(f"{HERE}/results", facts, table_rows, results)
+    print(f"written to {os.path.relpath(path)}")
 
 
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) == 3 and sys.argv[1] == "--table":
+        print_stored_table(sys.argv[2])
+    else:
+        main()

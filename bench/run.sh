@@ -9,7 +9,7 @@ if [ -n "$missing" ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light varnish wrk >/dev/null
   # Debian starts the packaged services: this benchmark runs its own, on loopback, with its own config.
-  systemctl stop nginx varnish 2>/dev/null || service nginx stop 2>/dev/null || true
+  systemctl stop nginx varnish 2>/dev/null || service nginx stop >/dev/null 2>&1 || true
   pkill -x nginx 2>/dev/null || true; pkill -x varnishd 2>/dev/null || true
 fi
 dotnet publish edge-image/EdgeCache -c Release -o bench/out/edgecache -v quiet -nologo
@@ -17,8 +17,9 @@ if [ -z "${BENCH_MTU:-}" ]; then
   exec python3 bench/bench.py
 fi
 # BENCH_MTU=1500: the same run in a private network namespace whose own loopback has that MTU, so that TCP cuts
-# segments as on an Ethernet link instead of at loopback's 64 KiB (RESULTS.md, item 26). Everything still binds to
-# 127.0.0.1, the namespace's own; its TCP settings are copied from this one's, so only the MTU differs.
+# segments as on an Ethernet link instead of at loopback's 64 KiB (docs/decisions/0018-bbr-pacing-and-body-alignment.md).
+# Everything still binds to 127.0.0.1, the namespace's own; its TCP settings are copied from this one's, so only the MTU
+# differs.
 ns=edgecache-bench
 ip netns delete "$ns" 2>/dev/null || true
 ip netns add "$ns"

@@ -10,7 +10,7 @@ import { ADMIN_PORT, PURGE_PATH } from "./constants";
 import { BucketsForRegion, renderEdgeConfig } from "./edgeConfig";
 import { EdgeImage } from "./edgeImage";
 import { EdgeNodes } from "./edgeNodes";
-import { EdgeRegion, ReadableBucket } from "./edgeRegion";
+import { EdgeRegion, KubeconfigCredentials, ReadableBucket } from "./edgeRegion";
 import { LatencyDns } from "./latencyDns";
 import { Origins } from "./origins";
 
@@ -19,6 +19,13 @@ export interface CdnArgs {
     config: unknown;
     /** Directory image build paths are relative to (the Pulumi project root). */
     projectRoot: string;
+    /** The day Kubernetes versions are checked against the EKS calendar; default: today. */
+    now?: Date;
+    /**
+     * Credentials the kubeconfigs' `aws eks get-token` uses; default: the stack's AWS provider config (aws:profile, and
+     * the last role of aws:assumeRoles), so Kubernetes calls run as the same identity as the AWS ones.
+     */
+    awsCredentials?: KubeconfigCredentials;
 }
 
 export interface RegionOutputs {
@@ -45,14 +52,19 @@ export class Cdn extends pulumi.ComponentResource {
 
     constructor(name: string, args: CdnArgs, opts?: pulumi.ComponentResourceOptions) {
         // Throws CdnConfigError listing every bad field; nothing has been registered yet.
-        const cfg = parseCdnConfig(args.config);
+        const cfg = parseCdnConfig(args.config, { now: args.now, name });
         super("edgecdn:index:Cdn", name, {}, opts);
         this.config = cfg;
+        for (const w of cfg.warnings) { pulumi.log.warn(w, this); }
         const parent = { parent: this };
         const tags = { "edgecdn:stack": name, ...cfg.tags };
         const regionNames = cfg.regions.map((r) => r.name);
 
         const account = aws.getCallerIdentityOutput({}, parent);
+        const awsCredentials = args.awsCredentials ?? {
+            profile: aws.config.profile,
+            roleArn: aws.config.assumeRoles?.[aws.config.assumeRoles.length - 1]?.roleArn,
+        };
         const zoneId = /^Z[A-Z0-9]+$/.test(cfg.hostedZone)
             ? pulumi.output(cfg.hostedZone)
             : aws.route53.getZoneOutput({ name: cfg.hostedZone, privateZone: false }, parent).zoneId;
@@ -62,7 +74,7 @@ export class Cdn extends pulumi.ComponentResource {
 
         const created = cfg.origins.filter((o): o is CreatedS3Origin => o.type === "s3" && o.kind === "created");
         const origins = new Origins(`${name}-origins`, {
-            origins: created, primaryRegion: cfg.primaryRegion, edgeRegions: regionNames, tags,
+            origins: created, primaryRegion: cfg.primaryRegion, edgeRegions: regionNames, accountId: account.accountId, tags,
         }, parent);
         for (const [originName, b] of Object.entries(origins.buckets)) {
             this.buckets[originName] = {
@@ -72,7 +84,7 @@ export class Cdn extends pulumi.ComponentResource {
         }
 
         const image = new EdgeImage(`${name}-image`, {
-            image: cfg.image, regions: regionNames, projectRoot: args.projectRoot, tags,
+            image: cfg.image, regions: regionNames, projectRoot: args.projectRoot, accountId: account.accountId, tags,
         }, parent);
 
         const endpoints = cfg.regions.map((region) => {
@@ -91,7 +103,11 @@ export class Cdn extends pulumi.ComponentResource {
             for (const o of cfg.origins) {
                 if (o.type !== "s3") { continue; }
                 if (o.kind === "existing") {
-                    readBuckets.push({ arn: `arn:aws:s3:::${o.bucket}`, keyPrefix: o.keyPrefix });
+                    readBuckets.push({
+                        arn: `arn:aws:s3:::${o.bucket}`,
+                        keyPrefix: o.keyPrefix,
+                        kms: o.kmsKeyArn ? { keyArn: o.kmsKeyArn, bucketRegion: o.region } : undefined,
+                    });
                     continue;
                 }
                 const b = origins.buckets[o.name];
@@ -108,6 +124,8 @@ export class Cdn extends pulumi.ComponentResource {
                 serviceAccountName: EDGE_SERVICE_ACCOUNT,
                 readBuckets,
                 accountId: account.accountId,
+                apiPublicAccessCidrs: cfg.kubernetesApi.publicAccessCidrs,
+                awsCredentials,
                 tags,
             }, parent);
 
@@ -136,6 +154,7 @@ export class Cdn extends pulumi.ComponentResource {
                 certificateArn: cert.certificateArn,
                 replicas: region.replicas,
                 adminAllowedCidrs: cfg.admin.allowedCidrs,
+                dependsOn: edgeRegion.workloadDependencies,
             }, parent);
 
             const lbZoneId = aws.lb.getHostedZoneIdOutput({ loadBalancerType: "network", region: r }, parent).id;

@@ -4,6 +4,14 @@
 import * as fs from "fs";
 import * as path from "path";
 import Ajv2020, { ErrorObject, ValidateFunction } from "ajv/dist/2020";
+import {
+    CLUSTER_AUTOSCALER_CHART_APP_VERSIONS, CLUSTER_AUTOSCALER_CHARTS, DEFAULT_KUBERNETES_VERSION, EKS_EXTENDED_SUPPORT_PER_HOUR,
+    EKS_STANDARD_SUPPORT_PER_HOUR, eksSupportOn, HOURS_PER_MONTH, newestInStandardSupport,
+} from "./config/versions";
+import {
+    autonamedLength, clusterName, EKS_CLUSTER_NAME_MAX, EKS_NODE_GROUP_NAME_MAX, IAM_ROLE_NAME_MAX, nodeGroupNames, regionalRoleNames,
+    replicationRoleName,
+} from "./config/names";
 
 // ---------------------------------------------------------------------------------------------------------------
 // Types (the shape after validation, defaults applied)
@@ -38,6 +46,8 @@ export interface CreatedS3Origin {
     replicate: boolean;
     keyPrefix?: string;
     noncurrentVersionDays: number;
+    /** S3 Replication Time Control (15-minute SLA, $0.015/GB) with replication metrics, on every replication rule. */
+    replicationTimeControl: boolean;
 }
 
 /** A bucket that already exists; every region reads it where it is. */
@@ -48,6 +58,8 @@ export interface ExistingS3Origin {
     bucket: string;
     region: string;
     keyPrefix?: string;
+    /** The bucket's SSE-KMS key: the edge role may use it to decrypt, through S3 only. */
+    kmsKeyArn?: string;
 }
 
 export interface HttpOrigin {
@@ -70,8 +82,17 @@ export interface CreateClusterConfig {
     availabilityZones: number;
     vpcCidr: string;
     diskSizeGb: number;
-    /** The Kubernetes Cluster Autoscaler, which resizes the node group between nodes.min and nodes.max. */
+    /** The Kubernetes Cluster Autoscaler, which resizes the node groups between nodes.min and nodes.max. */
     clusterAutoscaler: ClusterAutoscalerConfig;
+    /** NAT gateways for the private subnets' egress: one per availability zone, or one for the region. */
+    natGateways: "perZone" | "one";
+    /** ECR (api, dkr) and STS interface endpoints in the private subnets. */
+    interfaceEndpoints: boolean;
+}
+
+export interface KubernetesApiConfig {
+    /** Networks that may reach created clusters' API endpoints from outside their VPC; empty: private endpoint only. */
+    publicAccessCidrs: string[];
 }
 
 export interface ClusterAutoscalerConfig {
@@ -101,7 +122,7 @@ export interface RegionConfig {
 }
 
 export type ImageConfig =
-    | { build: { context: string; dockerfile: string; platform: string; keepImages: number; tag: string } }
+    | { build: { context: string; dockerfile: string; platform: string; keepImages: number; manageRegistryReplication: boolean } }
     | { ref: string };
 
 export interface HealthCheckConfig {
@@ -132,6 +153,17 @@ export interface EdgeSettings {
     targetCpuUtilization: number;
     zoneSpread: "required" | "preferred";
     accessLog: boolean;
+    /**
+     * The ALPN policy of the NLB's TLS listener: HTTP2Preferred when true, HTTP1Only when false. Turn on only when the
+     * edge server speaks HTTP/2 (cleartext, prior knowledge) on its viewer port, since the NLB forwards what it negotiated.
+     */
+    http2: boolean;
+    /** A pod being stopped keeps serving this long, while the load balancer and endpoints stop sending it new connections. */
+    preStopSleepSeconds: number;
+    /** The node's shutdown.gracePeriodSeconds: how long it lets in-flight responses finish after SIGTERM. */
+    shutdownGracePeriodSeconds: number;
+    /** The pod's terminationGracePeriodSeconds: must exceed preStopSleepSeconds + shutdownGracePeriodSeconds. */
+    terminationGracePeriodSeconds: number;
 }
 
 export interface AdminConfig {
@@ -151,7 +183,10 @@ export interface CdnConfig {
     healthCheck: HealthCheckConfig;
     edge: EdgeSettings;
     admin: AdminConfig;
+    kubernetesApi: KubernetesApiConfig;
     tags: Record<string, string>;
+    /** Problems that do not stop a deploy but cost money or need attention (the Cdn logs each as a warning). */
+    warnings: string[];
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -179,10 +214,11 @@ export const MAX_LATENCY_RECORDS_PER_NAME_AND_TYPE = 100;
 export const DEFAULT_HEALTH_CHECK_QUOTA = 200;
 
 /**
- * The `cluster-autoscaler` Helm chart version a created cluster gets unless the stack config says otherwise; pinned so
- * `pulumi up` never picks up a new chart by surprise. The image tag follows the cluster's Kubernetes version.
+ * The `cluster-autoscaler` Helm chart version a cluster of the default Kubernetes version gets unless the stack config
+ * says otherwise; pinned so `pulumi up` never picks up a new chart by surprise. Other versions get theirs from
+ * CLUSTER_AUTOSCALER_CHARTS (components/config/versions.ts).
  */
-export const DEFAULT_CLUSTER_AUTOSCALER_CHART_VERSION = "9.43.1";
+export const DEFAULT_CLUSTER_AUTOSCALER_CHART_VERSION = CLUSTER_AUTOSCALER_CHARTS[DEFAULT_KUBERNETES_VERSION].chartVersion;
 
 /** A created S3 origin with a replica renders as a group; its members get these suffixes (ids stay <= 63 chars). */
 export const LOCAL_MEMBER_SUFFIX = "-local";
@@ -214,9 +250,17 @@ type Obj = Record<string, unknown>;
 
 class Checker {
     readonly errors: string[] = [];
+    readonly warnings: string[] = [];
+
+    /** `now` is the day versions are compared with the EKS calendar. */
+    constructor(readonly now: Date) {}
 
     add(at: string, message: string): void {
         this.errors.push(`${at}: ${message}`);
+    }
+
+    warn(at: string, message: string): void {
+        this.warnings.push(`${at}: ${message}`);
     }
 
     isObject(v: unknown): v is Obj {
@@ -413,15 +457,15 @@ function ajvMessage(at: string, e: ErrorObject): string {
 
 export const TOP_LEVEL_KEYS = [
     "domain", "hostedZone", "primaryRegion", "regions", "origins", "behaviors", "image", "healthCheck", "edge", "admin",
-    "tags",
+    "kubernetesApi", "tags",
 ] as const;
 
 /**
  * Validates raw stack config (the values of the `edgecdn:*` keys) and applies defaults.
  * Throws one CdnConfigError listing every problem.
  */
-export function parseCdnConfig(raw: unknown): CdnConfig {
-    const c = new Checker();
+export function parseCdnConfig(raw: unknown, opts: { now?: Date; name?: string } = {}): CdnConfig {
+    const c = new Checker(opts.now ?? new Date());
     const root = c.object("config", raw, TOP_LEVEL_KEYS) ?? {};
     // Paths are reported relative to the stack config (domain, regions[0].name, ...), not "config.domain".
     const domain = c.string("domain", root.domain, {
@@ -447,6 +491,7 @@ export function parseCdnConfig(raw: unknown): CdnConfig {
     const healthCheck = parseHealthCheck(c, root.healthCheck, regions?.length);
     const edge = parseEdge(c, root.edge);
     const admin = parseAdmin(c, root.admin);
+    const kubernetesApi = parseKubernetesApi(c, root.kubernetesApi, regions?.some((r) => "create" in r.cluster) ?? false);
     const tags = parseTags(c, root.tags);
 
     // The nodes must be able to run the image: x86 instance types for linux/amd64, Graviton for linux/arm64.
@@ -462,6 +507,11 @@ export function parseCdnConfig(raw: unknown): CdnConfig {
         }
     }
 
+    // ECR replicates a registry to at most 25 destinations.
+    if (regions && image && "build" in image && image.build.manageRegistryReplication && regions.length - 1 > 25) {
+        c.add("regions", `${regions.length} regions need ${regions.length - 1} ECR replication destinations; ECR allows 25 per registry (use image.ref with an image you distribute, or image.build.manageRegistryReplication: false with your own replication)`);
+    }
+
     if (regions && domain) {
         for (const [i, r] of regions.entries()) {
             for (const name of regionalNames(domain, r.name)) {
@@ -472,11 +522,51 @@ export function parseCdnConfig(raw: unknown): CdnConfig {
         }
     }
 
+    if (opts.name !== undefined && regions && origins && primaryRegion) { checkDerivedNames(c, opts.name, regions, primaryRegion, origins); }
+
     if (c.errors.length > 0 || !domain || !hostedZone || !regions || !primaryRegion || !origins || !behaviors ||
-        !image || !healthCheck || !edge || !admin || !tags) {
+        !image || !healthCheck || !edge || !admin || !kubernetesApi || !tags) {
         throw new CdnConfigError(c.errors.length > 0 ? c.errors : ["config: could not be read"]);
     }
-    return { domain, hostedZone, primaryRegion, regions, origins, behaviors, image, healthCheck, edge, admin, tags };
+    return {
+        domain, hostedZone, primaryRegion, regions, origins, behaviors, image, healthCheck, edge, admin, kubernetesApi, tags,
+        warnings: c.warnings,
+    };
+}
+
+/**
+ * AWS's name limits on what the stack names after itself: IAM roles (64), EKS node groups (63), the EKS cluster
+ * (100). Auto-named resources get 8 more characters. A long stack, region or origin name is reported here, before
+ * anything exists, rather than by IAM halfway through `pulumi up`.
+ */
+function checkDerivedNames(c: Checker, cdnName: string, regions: RegionConfig[], primaryRegion: string, origins: OriginConfig[]): void {
+    const shorten = `shorten the stack name (the CDN is named ${describe(cdnName)} after it)`;
+    const tooLong = (at: string, what: string, name: string, length: number, max: number, how: string) => {
+        if (length > max) {
+            c.add(at, `${what} would be named ${describe(name)}${length > name.length ? " plus an 8-character suffix" : ""}, ${length} characters; AWS allows ${max}: ${how}`);
+        }
+    };
+    regions.forEach((r, i) => {
+        const at = `regions[${i}].name`;
+        const create = "create" in r.cluster ? r.cluster.create : undefined;
+        const roles = regionalRoleNames(cdnName, r.name, { createsCluster: create !== undefined, autoscaler: create?.clusterAutoscaler.enabled ?? false });
+        for (const [what, role] of Object.entries(roles)) {
+            tooLong(at, `the IAM role of ${what} in ${r.name}`, role, autonamedLength(role), IAM_ROLE_NAME_MAX, shorten);
+        }
+        if (create) {
+            const cluster = clusterName(cdnName, r.name);
+            tooLong(at, `the EKS cluster in ${r.name}`, cluster, cluster.length, EKS_CLUSTER_NAME_MAX, shorten);
+            for (const group of nodeGroupNames(cdnName, r.name, create.availabilityZones, create.clusterAutoscaler.enabled)) {
+                tooLong(at, `the EKS node group ${group}`, group, autonamedLength(group), EKS_NODE_GROUP_NAME_MAX, shorten);
+            }
+        }
+    });
+    origins.forEach((o, i) => {
+        if (o.type !== "s3" || o.kind !== "created" || !o.replicate || !regions.some((r) => r.name !== primaryRegion)) { return; }
+        const role = replicationRoleName(cdnName, o.name);
+        tooLong(`origins[${i}].name`, `the S3 replication role of origin ${o.name}`, role, autonamedLength(role), IAM_ROLE_NAME_MAX,
+            `shorten the origin's name or the stack name (the CDN is named ${describe(cdnName)})`);
+    });
 }
 
 /** The per-region names each regional certificate covers besides the viewer domain. */
@@ -543,11 +633,13 @@ function parseCluster(c: Checker, at: string, v: unknown): ClusterConfig | undef
     if (o.create !== undefined) {
         const cr = c.object(`${at}.create`, o.create, [
             "kubernetesVersion", "instanceTypes", "nodes", "availabilityZones", "vpcCidr", "diskSizeGb", "clusterAutoscaler",
+            "natGateways", "interfaceEndpoints",
         ]);
         if (!cr) { return undefined; }
-        const kubernetesVersion = cr.kubernetesVersion === undefined ? "1.33" : c.string(
-            `${at}.create.kubernetesVersion`, typeof cr.kubernetesVersion === "number" ? String(cr.kubernetesVersion) : cr.kubernetesVersion,
-            { pattern: /^1\.[0-9]{2}$/, expected: "an EKS Kubernetes version such as \"1.33\" (quote it in YAML: 1.30 unquoted reads as 1.3)" });
+        const kubernetesVersion = checkKubernetesVersion(c, `${at}.create.kubernetesVersion`, cr.kubernetesVersion === undefined
+            ? DEFAULT_KUBERNETES_VERSION
+            : c.string(`${at}.create.kubernetesVersion`, typeof cr.kubernetesVersion === "number" ? String(cr.kubernetesVersion) : cr.kubernetesVersion,
+                { pattern: /^1\.[0-9]{2}$/, expected: "an EKS Kubernetes version such as \"1.35\" (quote it in YAML: 1.30 unquoted reads as 1.3)" }));
         const types = cr.instanceTypes === undefined ? ["t3.medium"] : c.array(`${at}.create.instanceTypes`, cr.instanceTypes);
         let instanceTypes: string[] | undefined;
         if (types) {
@@ -585,11 +677,24 @@ function parseCluster(c: Checker, at: string, v: unknown): ClusterConfig | undef
         }
         const diskSizeGb = c.integer(`${at}.create.diskSizeGb`, cr.diskSizeGb, 20, 16384, 20);
         const clusterAutoscaler = parseClusterAutoscaler(c, `${at}.create.clusterAutoscaler`, cr.clusterAutoscaler, kubernetesVersion, nodes);
-        if (!kubernetesVersion || !instanceTypes || !nodes || !availabilityZones || !cidrOk || !vpcCidr || !diskSizeGb ||
-            !clusterAutoscaler) {
+        const natGateways = c.oneOf(`${at}.create.natGateways`, cr.natGateways, ["perZone", "one"] as const, "perZone");
+        const interfaceEndpoints = c.boolean(`${at}.create.interfaceEndpoints`, cr.interfaceEndpoints, false);
+        // With the autoscaler, each zone has its own node group (so a zone-spread pod can make its zone grow), and
+        // each group needs room for at least one node.
+        if (clusterAutoscaler?.enabled && nodes && availabilityZones && nodes.max < availabilityZones) {
+            c.add(`${at}.create.nodes.max`, `${nodes.max} is less than availabilityZones (${availabilityZones}); with the Cluster Autoscaler each zone has its own node group, which needs a maximum of at least one node`);
             return undefined;
         }
-        return { create: { kubernetesVersion, instanceTypes, nodes, availabilityZones, vpcCidr, diskSizeGb, clusterAutoscaler } };
+        if (!kubernetesVersion || !instanceTypes || !nodes || !availabilityZones || !cidrOk || !vpcCidr || !diskSizeGb ||
+            !clusterAutoscaler || !natGateways) {
+            return undefined;
+        }
+        return {
+            create: {
+                kubernetesVersion, instanceTypes, nodes, availabilityZones, vpcCidr, diskSizeGb, clusterAutoscaler, natGateways,
+                interfaceEndpoints,
+            },
+        };
     }
     const ex = c.object(`${at}.existing`, o.existing, ["clusterName", "kubeconfig", "oidcIssuer"]);
     if (!ex) { return undefined; }
@@ -615,6 +720,31 @@ function parseCluster(c: Checker, at: string, v: unknown): ClusterConfig | undef
     return { existing: { clusterName, kubeconfig, oidcIssuer } };
 }
 
+/**
+ * A version past EKS standard support is billed six times the standard rate per cluster; one past extended support
+ * cannot be created at all. The calendar is EKS_VERSIONS (components/config/versions.ts).
+ */
+function checkKubernetesVersion(c: Checker, at: string, version: string | undefined): string | undefined {
+    if (version === undefined) { return undefined; }
+    const support = eksSupportOn(version, c.now);
+    const newest = newestInStandardSupport(c.now);
+    const use = newest ? `${newest} (standard support until ${eksSupportOn(newest, c.now).info?.endOfStandardSupport})` : "a newer version";
+    const month = (perHour: number) => `$${perHour.toFixed(2)}/h (about $${Math.round(perHour * HOURS_PER_MONTH)}/month)`;
+    switch (support.phase) {
+        case "ended":
+            c.add(at, `${version} left EKS extended support on ${support.info?.endOfExtendedSupport}; EKS no longer creates clusters of it (use ${newest ?? "a newer version"})`);
+            return undefined;
+        case "extended":
+            c.warn(at, `${version} left EKS standard support on ${support.info?.endOfStandardSupport}, so its control plane is billed at the extended-support rate: ${month(EKS_EXTENDED_SUPPORT_PER_HOUR)} instead of ${month(EKS_STANDARD_SUPPORT_PER_HOUR)} per cluster. Use ${use}.`);
+            return version;
+        case "unknown":
+            c.warn(at, `${version} is not in this stack's EKS calendar (EKS_VERSIONS in components/config/versions.ts), so its support dates and cost are not checked; add it there.`);
+            return version;
+        default:
+            return version;
+    }
+}
+
 function parseClusterAutoscaler(c: Checker, at: string, v: unknown, kubernetesVersion: string | undefined,
     nodes: CreateClusterConfig["nodes"] | undefined): ClusterAutoscalerConfig | undefined {
     const o = v === undefined ? {} : c.object(at, v, ["enabled", "chartVersion", "imageTag"]);
@@ -624,12 +754,27 @@ function parseClusterAutoscaler(c: Checker, at: string, v: unknown, kubernetesVe
     if (enabled && nodes !== undefined && !scalable) {
         c.add(`${at}.enabled`, `is true but nodes.min equals nodes.max (${nodes.max}), so there is nothing to scale; raise nodes.max or leave clusterAutoscaler out`);
     }
-    const chartVersion = c.string(`${at}.chartVersion`, o.chartVersion, {
+    const pinned = kubernetesVersion ? CLUSTER_AUTOSCALER_CHARTS[kubernetesVersion] : undefined;
+    let chartVersion = c.string(`${at}.chartVersion`, o.chartVersion, {
         required: false, pattern: /^\d+\.\d+\.\d+$/, expected: `a cluster-autoscaler Helm chart version such as ${DEFAULT_CLUSTER_AUTOSCALER_CHART_VERSION}`,
-    }) ?? (o.chartVersion === undefined ? DEFAULT_CLUSTER_AUTOSCALER_CHART_VERSION : undefined);
+    }) ?? (o.chartVersion === undefined ? pinned?.chartVersion : undefined);
+    // The chart's RBAC is written for its appVersion: a chart for an older autoscaler may lack permissions the
+    // cluster's autoscaler needs (it then waits forever for an informer and never scales), so the pair is checked.
+    const appVersion = chartVersion ? CLUSTER_AUTOSCALER_CHART_APP_VERSIONS[chartVersion] : undefined;
+    if (enabled && kubernetesVersion && o.chartVersion === undefined && !pinned) {
+        c.add(`${at}.chartVersion`, `no cluster-autoscaler chart is pinned for Kubernetes ${kubernetesVersion}; add one to CLUSTER_AUTOSCALER_CHARTS in components/config/versions.ts`);
+        return undefined;
+    }
+    if (enabled && chartVersion && !appVersion) {
+        c.add(`${at}.chartVersion`, `chart ${chartVersion} is not one whose appVersion this stack has checked (known: ${Object.keys(CLUSTER_AUTOSCALER_CHART_APP_VERSIONS).join(", ")}); add it to CLUSTER_AUTOSCALER_CHART_APP_VERSIONS in components/config/versions.ts`);
+        chartVersion = undefined;
+    } else if (enabled && chartVersion && appVersion && kubernetesVersion && !appVersion.startsWith(`${kubernetesVersion}.`)) {
+        c.add(`${at}.chartVersion`, `chart ${chartVersion} installs cluster-autoscaler ${appVersion}, not one for Kubernetes ${kubernetesVersion}${pinned ? ` (use ${pinned.chartVersion})` : ""}; a mismatched chart's RBAC can leave the autoscaler waiting forever for a cache it may not list`);
+        chartVersion = undefined;
+    }
     const imageTag = c.string(`${at}.imageTag`, o.imageTag, {
-        required: false, pattern: /^v1\.\d+\.\d+$/, expected: "a cluster-autoscaler release tag such as v1.33.0",
-    }) ?? (o.imageTag === undefined && kubernetesVersion ? `v${kubernetesVersion}.0` : undefined);
+        required: false, pattern: /^v1\.\d+\.\d+$/, expected: "a cluster-autoscaler release tag such as v1.35.0",
+    }) ?? (o.imageTag === undefined && kubernetesVersion ? `v${appVersion ?? `${kubernetesVersion}.0`}` : undefined);
     if (imageTag && kubernetesVersion && o.imageTag !== undefined && !imageTag.startsWith(`v${kubernetesVersion}.`)) {
         c.add(`${at}.imageTag`, `${describe(imageTag)} is not for Kubernetes ${kubernetesVersion} (expected v${kubernetesVersion}.<patch>: the autoscaler's minor version must match the cluster's)`);
         return undefined;
@@ -655,6 +800,7 @@ function parseReplicas(c: Checker, at: string, v: unknown): RegionConfig["replic
 const ORIGIN_NAME = new RegExp(`^[a-z0-9][a-z0-9-]{0,${MAX_ORIGIN_NAME - 1}}$`);
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const HTTP_URL = /^https?:\/\/[^/?#@]+(\/[^?#]*)?$/;
+const KMS_KEY_ARN = /^arn:aws:kms:[a-z]{2}(-[a-z]+)+-[0-9]:[0-9]{12}:key\/[0-9a-f-]{36}$|^arn:aws:kms:[a-z]{2}(-[a-z]+)+-[0-9]:[0-9]{12}:key\/mrk-[0-9a-f]{32}$/;
 
 function parseOrigins(c: Checker, v: unknown): OriginConfig[] | undefined {
     const list = c.array("origins", v);
@@ -701,16 +847,28 @@ function parseOrigins(c: Checker, v: unknown): OriginConfig[] | undefined {
                 required: false, pattern: /^(?!\/)(?!.*\.\.).*$/, expected: "a key prefix without a leading '/' or '..'",
             });
             if (item.bucket !== undefined || item.region !== undefined) {
-                c.object(at, item, ["name", "type", "bucket", "region", "keyPrefix"]);
+                c.object(at, item, ["name", "type", "bucket", "region", "keyPrefix", "kmsKeyArn"]);
                 const bucket = c.string(`${at}.bucket`, item.bucket, { pattern: BUCKET_NAME, expected: "an existing S3 bucket's name" });
                 const region = c.region(`${at}.region`, item.region);
-                if (name && bucket && region) { out.push(strip({ name, type, kind: "existing", bucket, region, keyPrefix })); }
+                const kmsKeyArn = c.string(`${at}.kmsKeyArn`, item.kmsKeyArn, {
+                    required: false, pattern: KMS_KEY_ARN,
+                    expected: "the key's ARN, arn:aws:kms:<region>:<account>:key/<key id> (not an alias: IAM grants kms:Decrypt on keys)",
+                });
+                const keyRegion = kmsKeyArn?.split(":")[3];
+                if (kmsKeyArn && region && keyRegion !== region) {
+                    c.add(`${at}.kmsKeyArn`, `is in ${keyRegion} but the bucket ${bucket ?? ""} is in ${region}; S3 can only use a KMS key of its own region`);
+                } else if (name && bucket && region && (item.kmsKeyArn === undefined || kmsKeyArn)) {
+                    out.push(strip({ name, type, kind: "existing", bucket, region, keyPrefix, kmsKeyArn }));
+                }
             } else {
-                c.object(at, item, ["name", "type", "replicate", "keyPrefix", "noncurrentVersionDays"]);
+                c.object(at, item, ["name", "type", "replicate", "keyPrefix", "noncurrentVersionDays", "replicationTimeControl"]);
                 const replicate = c.boolean(`${at}.replicate`, item.replicate, true);
                 const noncurrentVersionDays = c.integer(`${at}.noncurrentVersionDays`, item.noncurrentVersionDays, 1, 3650, 30);
-                if (name && noncurrentVersionDays) {
-                    out.push(strip({ name, type, kind: "created", replicate, keyPrefix, noncurrentVersionDays }));
+                const replicationTimeControl = c.boolean(`${at}.replicationTimeControl`, item.replicationTimeControl, false);
+                if (replicationTimeControl && !replicate) {
+                    c.add(`${at}.replicationTimeControl`, "is true but replicate is false; there is no replication to time");
+                } else if (name && noncurrentVersionDays) {
+                    out.push(strip({ name, type, kind: "created", replicate, keyPrefix, noncurrentVersionDays, replicationTimeControl }));
                 }
             }
         }
@@ -789,7 +947,7 @@ function parseBehaviors(c: Checker, v: unknown, originNames: string[] | undefine
 }
 
 function parseImage(c: Checker, v: unknown): ImageConfig | undefined {
-    const defaults = { context: "edge-image", dockerfile: "edge-image/Dockerfile", platform: "linux/amd64", keepImages: 10, tag: "latest" };
+    const defaults = { context: "edge-image", dockerfile: "edge-image/Dockerfile", platform: "linux/amd64", keepImages: 10, manageRegistryReplication: true };
     if (v === undefined) { return { build: defaults }; }
     const o = c.object("image", v, ["build", "ref"]);
     if (!o) { return undefined; }
@@ -804,15 +962,19 @@ function parseImage(c: Checker, v: unknown): ImageConfig | undefined {
         });
         return ref ? { ref } : undefined;
     }
-    const b = o.build === null ? {} : c.object("image.build", o.build, ["context", "dockerfile", "platform", "keepImages", "tag"]);
+    const b = o.build === null ? {} : c.object("image.build", o.build, ["context", "dockerfile", "platform", "keepImages", "manageRegistryReplication", "tag"]);
     if (!b) { return undefined; }
+    if (b.tag !== undefined) {
+        c.add("image.build.tag", "is no longer set by hand: the image is tagged with a hash of its build input, since the ECR repositories are immutable; remove it");
+        return undefined;
+    }
     const context = c.string("image.build.context", b.context, { required: false }) ?? defaults.context;
     const dockerfile = c.string("image.build.dockerfile", b.dockerfile, { required: false }) ?? defaults.dockerfile;
     const platform = c.oneOf("image.build.platform", b.platform, ["linux/amd64", "linux/arm64"] as const, "linux/amd64");
     const keepImages = c.integer("image.build.keepImages", b.keepImages, 1, 1000, defaults.keepImages);
-    const tag = c.string("image.build.tag", b.tag, { required: false, pattern: /^[\w][\w.-]{0,127}$/, expected: "a Docker tag" }) ?? defaults.tag;
+    const manageRegistryReplication = c.boolean("image.build.manageRegistryReplication", b.manageRegistryReplication, true);
     if (!platform || !keepImages) { return undefined; }
-    return { build: { context, dockerfile, platform, keepImages, tag } };
+    return { build: { context, dockerfile, platform, keepImages, manageRegistryReplication } };
 }
 
 function parseHealthCheck(c: Checker, v: unknown, regionCount: number | undefined): HealthCheckConfig | undefined {
@@ -847,7 +1009,10 @@ function parseHealthCheck(c: Checker, v: unknown, regionCount: number | undefine
 }
 
 function parseEdge(c: Checker, v: unknown): EdgeSettings | undefined {
-    const o = v === undefined ? {} : c.object("edge", v, ["namespace", "resources", "cache", "targetCpuUtilization", "zoneSpread", "accessLog"]);
+    const o = v === undefined ? {} : c.object("edge", v, [
+        "namespace", "resources", "cache", "targetCpuUtilization", "zoneSpread", "accessLog", "http2",
+        "preStopSleepSeconds", "shutdownGracePeriodSeconds", "terminationGracePeriodSeconds",
+    ]);
     if (!o) { return undefined; }
     const namespace = c.string("edge.namespace", o.namespace, {
         required: false, pattern: /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, expected: "a Kubernetes namespace name",
@@ -907,8 +1072,28 @@ function parseEdge(c: Checker, v: unknown): EdgeSettings | undefined {
     const targetCpuUtilization = c.integer("edge.targetCpuUtilization", o.targetCpuUtilization, 10, 100, 70);
     const zoneSpread = c.oneOf("edge.zoneSpread", o.zoneSpread, ["required", "preferred"] as const, "preferred");
     const accessLog = c.boolean("edge.accessLog", o.accessLog, true);
-    if (!cpu || !memory || !cache || !targetCpuUtilization || !zoneSpread) { return undefined; }
-    return { namespace, resources: { cpu, memory }, cache, targetCpuUtilization, zoneSpread, accessLog };
+    const http2 = c.boolean("edge.http2", o.http2, false);
+    const grace = parseGrace(c, o);
+    if (!cpu || !memory || !cache || !targetCpuUtilization || !zoneSpread || !grace) { return undefined; }
+    return { namespace, resources: { cpu, memory }, cache, targetCpuUtilization, zoneSpread, accessLog, http2, ...grace };
+}
+
+/**
+ * The stop sequence of an edge pod: the kubelet runs the preStop sleep, then sends SIGTERM, and kills the container
+ * terminationGracePeriodSeconds after the start of it all; the node needs its whole shutdown grace inside that.
+ */
+function parseGrace(c: Checker, o: Obj): Pick<EdgeSettings, "preStopSleepSeconds" | "shutdownGracePeriodSeconds" | "terminationGracePeriodSeconds"> | undefined {
+    const preStopSleepSeconds = c.integer("edge.preStopSleepSeconds", o.preStopSleepSeconds, 0, 300, 15);
+    const shutdownGracePeriodSeconds = c.integer("edge.shutdownGracePeriodSeconds", o.shutdownGracePeriodSeconds, 0, 3600, 25);
+    if (preStopSleepSeconds === undefined || shutdownGracePeriodSeconds === undefined) { return undefined; }
+    const needed = preStopSleepSeconds + shutdownGracePeriodSeconds;
+    const terminationGracePeriodSeconds = c.integer("edge.terminationGracePeriodSeconds", o.terminationGracePeriodSeconds, 1, 7200, needed + 5);
+    if (terminationGracePeriodSeconds === undefined) { return undefined; }
+    if (terminationGracePeriodSeconds <= needed) {
+        c.add("edge.terminationGracePeriodSeconds", `${terminationGracePeriodSeconds} is not more than edge.preStopSleepSeconds (${preStopSleepSeconds}) + edge.shutdownGracePeriodSeconds (${shutdownGracePeriodSeconds}) = ${needed}; the kubelet would kill the node before it has finished its in-flight responses (expected at least ${needed + 1})`);
+        return undefined;
+    }
+    return { preStopSleepSeconds, shutdownGracePeriodSeconds, terminationGracePeriodSeconds };
 }
 
 function parseAdmin(c: Checker, v: unknown): AdminConfig | undefined {
@@ -930,6 +1115,40 @@ function parseAdmin(c: Checker, v: unknown): AdminConfig | undefined {
         }
     }
     return out.length === list.length ? { allowedCidrs: out } : undefined;
+}
+
+/**
+ * Who may reach the API endpoints of the clusters the stack creates from outside their VPCs. Required when a cluster
+ * is created; the whole internet only when allowPublicApiFromAnywhere says so (the API still needs credentials, but
+ * an endpoint nobody can reach cannot be attacked).
+ */
+function parseKubernetesApi(c: Checker, v: unknown, createsClusters: boolean): KubernetesApiConfig | undefined {
+    if (v === undefined) {
+        if (createsClusters) {
+            c.add("kubernetesApi.publicAccessCidrs", "is required when the stack creates a cluster: the networks (IPv4 CIDRs) where pulumi up and kubectl run, e.g. [203.0.113.0/24]; [] keeps the API endpoint private to the VPC");
+            return undefined;
+        }
+        return { publicAccessCidrs: [] };
+    }
+    const o = c.object("kubernetesApi", v, ["publicAccessCidrs", "allowPublicApiFromAnywhere"]);
+    if (!o) { return undefined; }
+    const anywhere = c.boolean("kubernetesApi.allowPublicApiFromAnywhere", o.allowPublicApiFromAnywhere, false);
+    const list = c.array("kubernetesApi.publicAccessCidrs", o.publicAccessCidrs);
+    if (!list) { return undefined; }
+    const out: string[] = [];
+    for (const [i, cidr] of list.entries()) {
+        const at = `kubernetesApi.publicAccessCidrs[${i}]`;
+        const s = c.string(at, cidr, { expected: "an IPv4 CIDR such as 203.0.113.0/24" });
+        if (s === undefined) { continue; }
+        if (!parseCidr(s)) {
+            c.add(at, `${describe(s)} is not an IPv4 network in CIDR form (expected e.g. 203.0.113.0/24)`);
+        } else if (s.endsWith("/0") && !anywhere) {
+            c.add(at, `${describe(s)} would let the whole internet reach the EKS API endpoints; list the networks pulumi up and kubectl run from, or set kubernetesApi.allowPublicApiFromAnywhere: true to mean it`);
+        } else {
+            out.push(s);
+        }
+    }
+    return out.length === list.length ? { publicAccessCidrs: out } : undefined;
 }
 
 function parseTags(c: Checker, v: unknown): Record<string, string> | undefined {

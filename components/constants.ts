@@ -4,6 +4,12 @@
 /** Port the edge server serves viewers on; the NLB's TLS listener forwards 443 here. */
 export const VIEWER_PORT = 8080;
 
+/**
+ * Plain-HTTP port on which the edge server answers every request with 301 to the same URL over https (the node's
+ * listen.httpsRedirectPort); the NLB's port-80 listener forwards here.
+ */
+export const HTTPS_REDIRECT_PORT = 8088;
+
 /** Port of /healthz, /readyz, /metrics and /purge. Never exposed to viewers. */
 export const ADMIN_PORT = 9090;
 
@@ -16,7 +22,10 @@ export const VIEWER_HEALTH_PATH = "/.edge/healthz";
 /** Admin-port liveness (kubelet's livenessProbe). */
 export const LIVENESS_PATH = "/healthz";
 
-/** Admin-port readiness: config loaded and every origin reachable (kubelet's readinessProbe). */
+/**
+ * Admin-port readiness: the node can serve viewers (config loaded, listening, disk tier indexed, invalidation log
+ * caught up). Origin health is reported there and on /metrics but does not make a node unready.
+ */
 export const READINESS_PATH = "/readyz";
 
 /** Admin-port Prometheus endpoint. */
@@ -43,3 +52,6 @@ export const EDGE_UID = 10001;
 
 /** Port viewers reach the NLB on (TLS, terminated by the NLB with the region's ACM certificate). */
 export const HTTPS_PORT = 443;
+
+/** Plain-HTTP port of the NLB: forwarded to HTTPS_REDIRECT_PORT, which redirects to https. */
+export const HTTP_PORT = 80;

@@ -1,7 +1,7 @@
 // Renders the edge server's JSON config (edge-image/EdgeCache/edgecache.schema.json) for one region from the stack
 // config. Pure: the tests validate its output against the schema and check the behaviors round-trip unchanged.
 
-import { ADMIN_PORT, CACHE_DIR, VIEWER_PORT } from "./constants";
+import { ADMIN_PORT, CACHE_DIR, HTTPS_REDIRECT_PORT, VIEWER_PORT } from "./constants";
 import { Behavior, EdgeSettings, LOCAL_MEMBER_SUFFIX, OriginConfig, PRIMARY_MEMBER_SUFFIX } from "./config";
 
 /** Where one created S3 origin's objects live, as seen from one region. */
@@ -18,10 +18,10 @@ export const REPLICA_FAILOVER_STATUS_CODES = [403, 404, 500, 502, 503, 504];
 
 export interface EdgeServerConfig {
     node: { name: string; region: string };
-    listen: { viewerPort: number; adminPort: number };
+    listen: { viewerPort: number; adminPort: number; proxyProtocol: boolean; httpsRedirectPort: number };
     cache: { memoryBytes: number; maxObjectBytes: number; disk: { directory: string; maxBytes: number } };
     accessLog: { enabled: boolean };
-    readiness: { requireOrigins: boolean };
+    shutdown: { gracePeriodSeconds: number };
     origins: Record<string, unknown>[];
     behaviors: Behavior[];
 }
@@ -59,14 +59,18 @@ export function renderEdgeConfig(args: {
     }
     return {
         node: { name: `edge-${args.region}`, region: args.region },
-        listen: { viewerPort: VIEWER_PORT, adminPort: ADMIN_PORT },
+        // The NLB's target groups send a PROXY protocol v2 header on every connection (viewer port and redirect
+        // port alike), which carries the viewer's address; the node refuses connections without one.
+        listen: { viewerPort: VIEWER_PORT, adminPort: ADMIN_PORT, proxyProtocol: true, httpsRedirectPort: HTTPS_REDIRECT_PORT },
         cache: {
             memoryBytes: args.edge.cache.memoryBytes,
             maxObjectBytes: args.edge.cache.maxObjectBytes,
             disk: { directory: CACHE_DIR, maxBytes: args.edge.cache.diskBytes },
         },
         accessLog: { enabled: args.edge.accessLog },
-        readiness: { requireOrigins: true },
+        // No readiness.requireOrigins: a node that can serve viewers stays ready while an origin is down, so the
+        // cache and stale-if-error keep answering; origin health is a metric, not a probe result.
+        shutdown: { gracePeriodSeconds: args.edge.shutdownGracePeriodSeconds },
         origins,
         // Unchanged: stack config behaviors have the schema's shape.
         behaviors: args.behaviors,

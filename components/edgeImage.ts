@@ -1,17 +1,21 @@
-// The edge node image: built once from edge-image/ and pushed to an ECR repository in every edge region (nodes pull
-// from their own region), or a given image reference used as is.
+// The edge node image: built once from edge-image/, tagged with a hash of its build input, pushed to the first edge
+// region's ECR repository and replicated by ECR to the others (nodes pull from their own region), or a given image
+// reference used as is.
 
 import * as aws from "@pulumi/aws";
 import * as dockerBuild from "@pulumi/docker-build";
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
 import { ImageConfig } from "./config";
+import { buildContextHash } from "./contextHash";
 
 export interface EdgeImageArgs {
     image: ImageConfig;
     regions: string[];
     /** Directory that image.build.context and image.build.dockerfile are relative to (the Pulumi project root). */
     projectRoot: string;
+    /** The account of the registries: replication's destinations are this account's registries in the other regions. */
+    accountId: pulumi.Input<string>;
     tags?: Record<string, string>;
 }
 
@@ -44,11 +48,15 @@ export class EdgeImage extends pulumi.ComponentResource {
         }
 
         const build = args.image.build;
+        // The same repository name in every region: ECR replicates a repository into the same-named one.
+        const repositoryName = name.toLowerCase();
         const repos = args.regions.map((region) => {
             const repo = new aws.ecr.Repository(`${name}-${region}`, {
                 region,
+                name: repositoryName,
                 imageScanningConfiguration: { scanOnPush: true },
-                imageTagMutability: "MUTABLE",
+                // A tag names one build for good: the tag is the build input's hash, and nothing can move it.
+                imageTagMutability: "IMMUTABLE",
                 encryptionConfigurations: [{ encryptionType: "AES256" }],
                 // Images are rebuilt from the repo; a teardown should not stop at a non-empty repository.
                 forceDelete: true,
@@ -58,26 +66,47 @@ export class EdgeImage extends pulumi.ComponentResource {
                 region, repository: repo.name, policy: keepLastImagesPolicy(build.keepImages),
             }, { parent: this });
             this.repositoryUrls[region] = repo.repositoryUrl;
-            const auth = aws.ecr.getAuthorizationTokenOutput({ region, registryId: repo.registryId }, { parent: this });
-            return { region, repo, auth };
+            return { region, repo };
         });
+        const [source, ...destinations] = repos;
 
-        // One build, pushed to every region's repository.
+        // ECR copies every push to the source repository into the other regions' (same digest), instead of the
+        // build pushing to each region. ECR keeps one replication configuration per registry (account and region):
+        // with manageRegistryReplication off, the account's own configuration must cover this repository.
+        const replication = build.manageRegistryReplication && destinations.length > 0
+            ? new aws.ecr.ReplicationConfiguration(`${name}-replication`, {
+                region: source.region,
+                replicationConfiguration: {
+                    rules: [{
+                        destinations: destinations.map((d) => ({ region: d.region, registryId: args.accountId })),
+                        repositoryFilters: [{ filter: repositoryName, filterType: "PREFIX_MATCH" }],
+                    }],
+                },
+            }, { parent: this, dependsOn: destinations.map((d) => d.repo) })
+            : undefined;
+
+        const context = path.resolve(args.projectRoot, build.context);
+        const dockerfile = path.resolve(args.projectRoot, build.dockerfile);
+        const tag = buildContextHash(context, dockerfile, build.platform).slice(0, 32);
+        const auth = aws.ecr.getAuthorizationTokenOutput({ region: source.region, registryId: source.repo.registryId }, { parent: this });
         const image = new dockerBuild.Image(`${name}-build`, {
-            context: { location: path.resolve(args.projectRoot, build.context) },
-            dockerfile: { location: path.resolve(args.projectRoot, build.dockerfile) },
+            context: { location: context },
+            dockerfile: { location: dockerfile },
             platforms: [build.platform as dockerBuild.Platform],
             push: true,
-            tags: repos.map((r) => pulumi.interpolate`${r.repo.repositoryUrl}:${build.tag}`),
-            registries: repos.map((r) => ({
-                address: r.repo.repositoryUrl.apply((u) => u.split("/")[0]),
-                username: r.auth.userName,
-                password: pulumi.secret(r.auth.password),
-            })),
-        }, { parent: this });
+            // `pulumi preview` then needs no Docker and no cross-build; the build and its push happen in `pulumi up`.
+            buildOnPreview: false,
+            tags: [pulumi.interpolate`${source.repo.repositoryUrl}:${tag}`],
+            registries: [{
+                address: source.repo.repositoryUrl.apply((u) => u.split("/")[0]),
+                username: auth.userName,
+                password: pulumi.secret(auth.password),
+            }],
+        }, { parent: this, dependsOn: replication ? [replication] : [] });
 
         for (const r of repos) {
-            // By digest, so a new build rolls the Deployments and a moved tag never changes what runs.
+            // By digest, which replication keeps: a new build rolls the Deployments, and each region pulls its own copy.
+            // A region's nodes may wait (image pull back-off) for the copy to arrive, usually within minutes.
             this.imageRefs[r.region] = pulumi.interpolate`${r.repo.repositoryUrl}@${image.digest}`;
         }
         this.registerOutputs({ imageRefs: this.imageRefs, repositoryUrls: this.repositoryUrls });

@@ -12,6 +12,8 @@ export interface OriginsArgs {
     primaryRegion: string;
     /** Edge regions; replicating origins get a replica in each one other than the primary region. */
     edgeRegions: string[];
+    /** The account the buckets are in: S3 may assume the replication role only on behalf of this account's bucket. */
+    accountId: pulumi.Input<string>;
     tags?: Record<string, string>;
 }
 
@@ -83,7 +85,7 @@ export class Origins extends pulumi.ComponentResource {
                 }
             }
             if (replicaResources.length > 0) {
-                this.replicate(base, primary, replicaResources, args.primaryRegion, args.tags);
+                this.replicate(base, origin, primary, replicaResources, args.primaryRegion, args.accountId, args.tags);
             }
             this.buckets[origin.name] = {
                 primary: { bucket: primary.bucket.bucket, arn: primary.bucket.arn, region: args.primaryRegion },
@@ -144,15 +146,24 @@ export class Origins extends pulumi.ComponentResource {
         return { bucket, versioning };
     }
 
-    private replicate(base: string, primary: { bucket: aws.s3.Bucket; versioning: aws.s3.BucketVersioning },
+    private replicate(base: string, origin: CreatedS3Origin, primary: { bucket: aws.s3.Bucket; versioning: aws.s3.BucketVersioning },
         replicas: { region: string; bucket: aws.s3.Bucket; versioning: aws.s3.BucketVersioning }[], primaryRegion: string,
-        tags: Record<string, string> | undefined): void {
+        accountId: pulumi.Input<string>, tags: Record<string, string> | undefined): void {
         const role = new aws.iam.Role(`${base}-replication`, {
             description: "S3 replication of an EdgeCache origin to its regional replicas",
-            assumeRolePolicy: JSON.stringify({
+            // S3 may assume it only for this account's primary bucket, so no other bucket (or account) can borrow it.
+            assumeRolePolicy: pulumi.all([accountId, primary.bucket.arn]).apply(([account, source]) => JSON.stringify({
                 Version: "2012-10-17",
-                Statement: [{ Effect: "Allow", Principal: { Service: "s3.amazonaws.com" }, Action: "sts:AssumeRole" }],
-            }),
+                Statement: [{
+                    Effect: "Allow",
+                    Principal: { Service: "s3.amazonaws.com" },
+                    Action: "sts:AssumeRole",
+                    Condition: {
+                        StringEquals: { "aws:SourceAccount": account },
+                        ArnLike: { "aws:SourceArn": source },
+                    },
+                }],
+            })),
             tags,
         }, { parent: this });
         new aws.iam.RolePolicy(`${base}-replication`, {
@@ -185,7 +196,16 @@ export class Origins extends pulumi.ComponentResource {
                 priority: i + 1,
                 filter: {},
                 deleteMarkerReplication: { status: "Enabled" },
-                destination: { bucket: r.bucket.arn, storageClass: "STANDARD" },
+                destination: {
+                    bucket: r.bucket.arn,
+                    storageClass: "STANDARD",
+                    // S3's 15-minute replication SLA, and the metrics (latency, operations pending) that tell an
+                    // operator when an upload has reached every region, so an invalidation after it is safe.
+                    ...(origin.replicationTimeControl ? {
+                        replicationTime: { status: "Enabled", time: { minutes: 15 } },
+                        metrics: { status: "Enabled", eventThreshold: { minutes: 15 } },
+                    } : {}),
+                },
             })),
         }, { parent: this, dependsOn: [primary.versioning, ...replicas.map((r) => r.versioning)] });
     }

@@ -1,6 +1,8 @@
 /*
  * sendfile-probe: the same fixed response sent two ways, to measure what sendfile buys before building it into
- * EdgeCache (bench/RESULTS.md, item 18). Not part of the benchmark run.
+ * EdgeCache (docs/decisions/0016-sendfile-from-memory-files.md), and then to tell how the body's offset in its file
+ * and the bytes per call decide BBR's pacing (docs/decisions/0018-bbr-pacing-and-body-alignment.md). Not part of the
+ * benchmark run.
  *
  *   gcc -O2 -pthread -o /tmp/sendfile-probe bench/probes/sendfile-probe.c
  *   /tmp/sendfile-probe 19001 131072 0 &   # writev of the headers and a heap buffer
@@ -9,11 +11,11 @@
  *   /tmp/sendfile-probe 19004 131072 2 &       # nginx's calls: TCP_CORK, send of the headers, sendfile, uncork;
  *                                              # no TCP_NODELAY
  *   /tmp/sendfile-probe 19003 131072 1 595 &   # the same, the body 595 bytes into the file, where nginx's cache file
- *                                              # has it (after its header block): item 25
- *   /tmp/sendfile-probe 19005 131072 1 0 65483 &   # at most 65,483 bytes (loopback's MSS) per sendfile call: item 28
+ *                                              # has it (after its header block)
+ *   /tmp/sendfile-probe 19005 131072 1 0 65483 &   # at most 65,483 bytes (loopback's MSS) per sendfile call
  *   PROBE_FILE=/dev/shm/probe-body /tmp/sendfile-probe ...  # the body in a tmpfs file, as nginx keeps it, not a memfd
  *   PROBE_MAP=1 /tmp/sendfile-probe ...        # the body written through a shared mapping that stays mapped, as
- *                                              # EdgeCache's MappedBodyMemory does (item 28)
+ *                                              # EdgeCache's MappedBodyMemory does
  *
  * Two epoll threads with SO_REUSEPORT listeners on 127.0.0.1 (one per core, like the caches in bench/), edge-triggered,
  * non-blocking, keep-alive; it answers every request with the same object and parses nothing but the blank line.

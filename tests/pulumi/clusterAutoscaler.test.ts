@@ -20,6 +20,11 @@ type Raw = Record<string, unknown> & {
 
 const RELEASE = "kubernetes:helm.sh/v3:Release";
 
+/** The Cluster Autoscaler's Helm releases (the load balancer controller has its own). */
+function autoscalerReleases(from: Recorded[]): Recorded[] {
+    return ofType(RELEASE, from).filter((r) => r.inputs.chart === "cluster-autoscaler");
+}
+
 function statements(policy: string): Statement[] {
     return (JSON.parse(policy) as { Statement: Statement[] }).Statement;
 }
@@ -40,7 +45,7 @@ describe("Cluster Autoscaler (prod: created clusters, nodes 3-6)", () => {
     before(async () => { built = await buildCdn("edgecdn-prod", stackConfig("prod")); });
 
     it("installs the official cluster-autoscaler chart in kube-system of each region's own cluster, pinned", () => {
-        const releases = ofType(RELEASE, built.resources);
+        const releases = autoscalerReleases(built.resources);
         assert.equal(releases.length, regions.length);
         for (const region of regions) {
             const base = `edgecdn-prod-${region}`;
@@ -58,9 +63,11 @@ describe("Cluster Autoscaler (prod: created clusters, nodes 3-6)", () => {
             const [cluster] = inRegion(region, ofType("aws:eks/cluster:Cluster", built.resources));
             assert.equal(v.autoDiscovery.clusterName, cluster.inputs.name);
             assert.equal(v.autoDiscovery.clusterName, base);
-            // The autoscaler's minor version is the cluster's Kubernetes version (prod runs "1.33").
-            assert.equal(cluster.inputs.version, "1.33");
-            assert.equal(v.image.tag, "v1.33.0");
+            // The chart and the autoscaler are the ones for the cluster's Kubernetes minor version (prod runs "1.35"):
+            // chart 9.59.0's appVersion is 1.35.0, and its ClusterRole grants what autoscaler 1.35 watches.
+            assert.equal(cluster.inputs.version, "1.35");
+            assert.equal(r.inputs.version, "9.59.0");
+            assert.equal(v.image.tag, "v1.35.0");
             // Nodes running edge pods (emptyDir cache) must be removable, or the cluster could never shrink.
             assert.equal(v.extraArgs["skip-nodes-with-local-storage"], false);
         }
@@ -126,14 +133,17 @@ describe("Cluster Autoscaler (prod: created clusters, nodes 3-6)", () => {
         }
     });
 
-    it("gives the node groups their min/max and the auto-discovery tags", () => {
+    it("gives each zone's node group its share of min/max and the auto-discovery tags", () => {
         for (const region of regions) {
             const base = `edgecdn-prod-${region}`;
-            const ng = one(built.resources, "aws:eks/nodeGroup:NodeGroup", `${base}-nodes`);
-            assert.deepEqual(ng.inputs.scalingConfig, { minSize: 3, desiredSize: 3, maxSize: 6 });
-            assert.equal(ng.inputs.tags["k8s.io/cluster-autoscaler/enabled"], "true");
-            assert.equal(ng.inputs.tags[`k8s.io/cluster-autoscaler/${base}`], "owned");
-            assert.equal(ng.inputs.tags.environment, "prod", "the stack's own tags are kept");
+            for (const i of [0, 1, 2]) {
+                const ng = one(built.resources, "aws:eks/nodeGroup:NodeGroup", `${base}-nodes-${i}`);
+                // nodes 3-6 over three zones.
+                assert.deepEqual(ng.inputs.scalingConfig, { minSize: 1, desiredSize: 1, maxSize: 2 });
+                assert.equal(ng.inputs.tags["k8s.io/cluster-autoscaler/enabled"], "true");
+                assert.equal(ng.inputs.tags[`k8s.io/cluster-autoscaler/${base}`], "owned");
+                assert.equal(ng.inputs.tags.environment, "prod", "the stack's own tags are kept");
+            }
         }
     });
 });
@@ -142,7 +152,7 @@ describe("Cluster Autoscaler: only for created clusters that can grow", () => {
     it("dev (nodes 1-1): no autoscaler, no chart, no auto-discovery tags", async () => {
         const built = await buildCdn("edgecdn-dev", stackConfig("dev"));
         assert.equal(ofType("edgecdn:index:ClusterAutoscaler", built.resources).length, 0);
-        assert.equal(ofType(RELEASE, built.resources).length, 0);
+        assert.equal(autoscalerReleases(built.resources).length, 0);
         assert.ok(!ofType("aws:iam/role:Role", built.resources).some((r) => r.name.includes("cluster-autoscaler")));
         for (const ng of ofType("aws:eks/nodeGroup:NodeGroup", built.resources)) {
             assert.ok(!Object.keys(ng.inputs.tags).some((k) => k.startsWith("k8s.io/cluster-autoscaler/")), ng.name);
@@ -155,14 +165,14 @@ describe("Cluster Autoscaler: only for created clusters that can grow", () => {
         c.regions[1].cluster.create.kubernetesVersion = "1.32";
         c.regions[1].cluster.create.clusterAutoscaler = { chartVersion: "9.46.6" };
         const built = await buildCdn("edgecdn-grow", c);
-        const releases = ofType(RELEASE, built.resources);
+        const releases = autoscalerReleases(built.resources);
         assert.deepEqual(releases.map((r) => r.name), ["edgecdn-grow-eu-west-1-cluster-autoscaler-chart"]);
         assert.equal(releases[0].inputs.values.image.tag, "v1.32.0");
         assert.equal(releases[0].inputs.version, "9.46.6");
         assert.equal(releases[0].inputs.values.autoDiscovery.clusterName, "edgecdn-grow-eu-west-1");
         const tagged = ofType("aws:eks/nodeGroup:NodeGroup", built.resources)
             .filter((ng) => ng.inputs.tags["k8s.io/cluster-autoscaler/enabled"] === "true").map((ng) => ng.name);
-        assert.deepEqual(tagged, ["edgecdn-grow-eu-west-1-nodes"]);
+        assert.deepEqual(tagged, ["edgecdn-grow-eu-west-1-nodes-0", "edgecdn-grow-eu-west-1-nodes-1"]);
     });
 
     it("prod with an existing cluster in one region and the autoscaler turned off in another: only the third gets one", async () => {
@@ -172,7 +182,7 @@ describe("Cluster Autoscaler: only for created clusters that can grow", () => {
         const built = await buildCdn("edgecdn-mixed", c);
         assert.deepEqual(ofType("edgecdn:index:ClusterAutoscaler", built.resources).map((r) => r.name),
             ["edgecdn-mixed-ap-southeast-1-cluster-autoscaler"]);
-        assert.deepEqual(ofType(RELEASE, built.resources).map((r) => r.name), ["edgecdn-mixed-ap-southeast-1-cluster-autoscaler-chart"]);
+        assert.deepEqual(autoscalerReleases(built.resources).map((r) => r.name), ["edgecdn-mixed-ap-southeast-1-cluster-autoscaler-chart"]);
         const ng = one(built.resources, "aws:eks/nodeGroup:NodeGroup", "edgecdn-mixed-eu-west-1-nodes");
         assert.equal(ng.inputs.tags["k8s.io/cluster-autoscaler/enabled"], undefined);
         // An existing cluster's nodes are its operators' business: nothing touches them.

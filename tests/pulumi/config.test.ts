@@ -1,5 +1,5 @@
 // Bad stack configs fail before anything is created, with one message naming every bad field.
-import { buildExpectingError, clone, stackConfig } from "./harness";
+import { buildExpectingError, clone, stackConfig, TODAY } from "./harness";
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
@@ -112,6 +112,13 @@ describe("stack config validation", () => {
         await rejects("too-many", c, /Route 53 allows at most 100 latency records with the same name and type/);
     });
 
+    it("rejects more regions than ECR can replicate an image to", async () => {
+        const { AWS_REGIONS } = await import("../../components");
+        const c = dev();
+        c.regions = AWS_REGIONS.slice(0, 27).map((name) => ({ ...clone(c.regions[0]), name }));
+        await rejects("ecr-fanout", c, /^regions: 27 regions need 26 ECR replication destinations; ECR allows 25 per registry/);
+    });
+
     it("rejects more health checks than the account's Route 53 quota", async () => {
         const c = dev();
         c.healthCheck = { existingInAccount: 199 };
@@ -144,6 +151,57 @@ describe("stack config validation", () => {
         await rejects("arch", c, /^regions\[1\]\.cluster\.create\.instanceTypes\[0\]: t4g\.medium runs linux\/arm64 but image\.build\.platform is linux\/amd64/);
     });
 
+    it("defaults to the newest Kubernetes version in EKS standard support, and the committed stacks pin none past it", async () => {
+        const { parseCdnConfig, newestInStandardSupport, DEFAULT_KUBERNETES_VERSION, EKS_VERSIONS } = await import("../../components");
+        assert.equal(newestInStandardSupport(TODAY), "1.35");
+        assert.equal(DEFAULT_KUBERNETES_VERSION, newestInStandardSupport(TODAY));
+        const c = dev();
+        for (const r of c.regions) { delete (r.cluster as { create: Record<string, unknown> }).create.kubernetesVersion; }
+        const cfg = parseCdnConfig(c, { now: TODAY });
+        for (const r of cfg.regions) { assert.equal("create" in r.cluster && r.cluster.create.kubernetesVersion, "1.35"); }
+        for (const stack of ["dev", "prod"]) {
+            assert.deepEqual(parseCdnConfig(stackConfig(stack), { now: TODAY }).warnings, [], stack);
+        }
+        // The calendar itself: each version's standard support is 14 months, extended 12 more.
+        for (const [v, d] of Object.entries(EKS_VERSIONS)) {
+            const months = (a: string, b: string) => (Number(b.slice(0, 4)) - Number(a.slice(0, 4))) * 12 + Number(b.slice(5, 7)) - Number(a.slice(5, 7));
+            assert.equal(months(d.released, d.endOfStandardSupport), 14, v);
+            assert.equal(months(d.endOfStandardSupport, d.endOfExtendedSupport), 12, v);
+        }
+    });
+
+    it("warns, with the cost, about a Kubernetes version past EKS standard support, and refuses one past extended support", async () => {
+        const { parseCdnConfig } = await import("../../components");
+        const c = dev();
+        (c.regions[0].cluster as { create: Record<string, unknown> }).create.kubernetesVersion = "1.33";
+        const cfg = parseCdnConfig(c, { now: TODAY });
+        assert.deepEqual(cfg.warnings, [
+            "regions[0].cluster.create.kubernetesVersion: 1.33 left EKS standard support on 2026-07-29, so its control plane is billed at the extended-support rate: $0.60/h (about $438/month) instead of $0.10/h (about $73/month) per cluster. Use 1.35 (standard support until 2027-03-27).",
+        ]);
+        (c.regions[1].cluster as { create: Record<string, unknown> }).create.kubernetesVersion = "1.31";
+        await rejects("k8s-ended", c, /^regions\[1\]\.cluster\.create\.kubernetesVersion: 1\.31 left EKS extended support on 2026-11-26; EKS no longer creates clusters of it \(use 1\.35\)/);
+    });
+
+    it("pins the Cluster Autoscaler chart whose appVersion is the cluster's minor version, and refuses one that is not", async () => {
+        const { parseCdnConfig, CLUSTER_AUTOSCALER_CHARTS, EKS_VERSIONS } = await import("../../components");
+        // Every version EKS still runs has a checked chart for the same minor version.
+        for (const v of Object.keys(EKS_VERSIONS)) {
+            assert.ok(CLUSTER_AUTOSCALER_CHARTS[v], v);
+            assert.equal(CLUSTER_AUTOSCALER_CHARTS[v].appVersion.split(".").slice(0, 2).join("."), v);
+        }
+        const c = clone(stackConfig("prod")) as Raw;
+        const cfg = parseCdnConfig(c, { now: TODAY });
+        for (const r of cfg.regions) {
+            assert.ok("create" in r.cluster);
+            assert.deepEqual(r.cluster.create.clusterAutoscaler, { enabled: true, chartVersion: "9.59.0", imageTag: "v1.35.0" });
+        }
+        (c.regions[0].cluster as { create: Record<string, unknown> }).create.clusterAutoscaler = { chartVersion: "9.51.0" };
+        (c.regions[1].cluster as { create: Record<string, unknown> }).create.clusterAutoscaler = { chartVersion: "9.99.0" };
+        await rejects("ca-chart", c,
+            /^regions\[0\]\.cluster\.create\.clusterAutoscaler\.chartVersion: chart 9\.51\.0 installs cluster-autoscaler 1\.33\.0, not one for Kubernetes 1\.35 \(use 9\.59\.0\); a mismatched chart's RBAC can leave the autoscaler waiting forever/,
+            /^regions\[1\]\.cluster\.create\.clusterAutoscaler\.chartVersion: chart 9\.99\.0 is not one whose appVersion this stack has checked \(known: .*9\.59\.0.*\); add it to CLUSTER_AUTOSCALER_CHART_APP_VERSIONS in components\/config\/versions\.ts/);
+    });
+
     it("rejects a Cluster Autoscaler for a node group that cannot grow, for another Kubernetes version, or unpinned", async () => {
         const c = dev();
         type Create = { create: { nodes: Record<string, number>; clusterAutoscaler?: unknown } };
@@ -153,18 +211,91 @@ describe("stack config validation", () => {
         (c.regions[1].cluster as Create).create.clusterAutoscaler = { imageTag: "v1.30.2", chartVersion: "latest" };
         await rejects("autoscaler", c,
             /^regions\[0\]\.cluster\.create\.clusterAutoscaler\.enabled: is true but nodes\.min equals nodes\.max \(1\)/,
-            /^regions\[1\]\.cluster\.create\.clusterAutoscaler\.imageTag: "v1\.30\.2" is not for Kubernetes 1\.33/,
+            /^regions\[1\]\.cluster\.create\.clusterAutoscaler\.imageTag: "v1\.30\.2" is not for Kubernetes 1\.35/,
             /^regions\[1\]\.cluster\.create\.clusterAutoscaler\.chartVersion: "latest" is not valid \(expected a cluster-autoscaler Helm chart version/);
     });
 
     it("defaults the Cluster Autoscaler on exactly when nodes.min < nodes.max, its image following the Kubernetes version", async () => {
-        const { parseCdnConfig, DEFAULT_CLUSTER_AUTOSCALER_CHART_VERSION } = await import("../../components");
-        const autoscalers = (stack: string) => parseCdnConfig(stackConfig(stack)).regions
+        const { parseCdnConfig } = await import("../../components");
+        const autoscalers = (stack: string) => parseCdnConfig(stackConfig(stack), { now: TODAY }).regions
             .map((r) => ("create" in r.cluster ? r.cluster.create.clusterAutoscaler : undefined));
         for (const a of autoscalers("dev")) { assert.equal(a?.enabled, false); }
         for (const a of autoscalers("prod")) {
-            assert.deepEqual(a, { enabled: true, chartVersion: DEFAULT_CLUSTER_AUTOSCALER_CHART_VERSION, imageTag: "v1.33.0" });
+            assert.deepEqual(a, { enabled: true, chartVersion: "9.59.0", imageTag: "v1.35.0" });
         }
+    });
+
+    it("rejects a pod termination grace that does not cover the preStop sleep and the node's drain", async () => {
+        const c = dev();
+        c.edge = { ...(c.edge as object), preStopSleepSeconds: 15, shutdownGracePeriodSeconds: 25, terminationGracePeriodSeconds: 35 };
+        await rejects("grace", c, /^edge\.terminationGracePeriodSeconds: 35 is not more than edge\.preStopSleepSeconds \(15\) \+ edge\.shutdownGracePeriodSeconds \(25\) = 40; the kubelet would kill the node before it has finished its in-flight responses/);
+        const { parseCdnConfig } = await import("../../components");
+        // The default follows the two: 15 + 25 + 5.
+        assert.equal(parseCdnConfig(stackConfig("dev")).edge.terminationGracePeriodSeconds, 45);
+    });
+
+    it("rejects a KMS key that is not a key ARN in the existing bucket's region, or on a bucket the stack creates", async () => {
+        const c = clone(stackConfig("prod")) as Raw;
+        c.origins[1].kmsKeyArn = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+        c.origins[0].kmsKeyArn = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+        await rejects("kms-region", c,
+            /^origins\[1\]\.kmsKeyArn: is in eu-west-1 but the bucket acme-media-archive is in us-east-1; S3 can only use a KMS key of its own region/,
+            /^origins\[0\]\.kmsKeyArn: is not a known field/);
+        const d = clone(stackConfig("prod")) as Raw;
+        d.origins[1].kmsKeyArn = "arn:aws:kms:us-east-1:123456789012:alias/media";
+        await rejects("kms-alias", d, /^origins\[1\]\.kmsKeyArn: "arn:aws:kms:us-east-1:123456789012:alias\/media" is not valid \(expected the key's ARN, arn:aws:kms:<region>:<account>:key\/<key id> \(not an alias: IAM grants kms:Decrypt on keys\)\)/);
+    });
+
+    it("rejects Replication Time Control on an origin that does not replicate", async () => {
+        const c = dev();
+        Object.assign(c.origins[0], { replicate: false, replicationTimeControl: true });
+        await rejects("rtc", c, /^origins\[0\]\.replicationTimeControl: is true but replicate is false; there is no replication to time/);
+    });
+
+    it("refuses an EKS API open to the whole internet unless the stack says so, and requires the list when it creates clusters", async () => {
+        const c = clone(stackConfig("prod")) as Raw;
+        c.kubernetesApi = { publicAccessCidrs: ["203.0.113.0/24", "0.0.0.0/0"] };
+        await rejects("api-open", c, /^kubernetesApi\.publicAccessCidrs\[1\]: "0\.0\.0\.0\/0" would let the whole internet reach the EKS API endpoints; list the networks pulumi up and kubectl run from, or set kubernetesApi\.allowPublicApiFromAnywhere: true to mean it/);
+        const { parseCdnConfig } = await import("../../components");
+        c.kubernetesApi = { publicAccessCidrs: ["0.0.0.0/0"], allowPublicApiFromAnywhere: true };
+        assert.deepEqual(parseCdnConfig(c, { now: TODAY }).kubernetesApi, { publicAccessCidrs: ["0.0.0.0/0"] });
+        delete c.kubernetesApi;
+        await rejects("api-missing", c, /^kubernetesApi\.publicAccessCidrs: is required when the stack creates a cluster/);
+        c.kubernetesApi = { publicAccessCidrs: ["10.0.0.300/8"] };
+        await rejects("api-bad", c, /^kubernetesApi\.publicAccessCidrs\[0\]: "10\.0\.0\.300\/8" is not an IPv4 network in CIDR form/);
+        // Existing clusters only: nothing to configure.
+        const e = dev();
+        delete e.kubernetesApi;
+        for (const r of e.regions) { r.cluster = { existing: { clusterName: "platform" } }; }
+        assert.deepEqual(parseCdnConfig(e, { now: TODAY }).kubernetesApi, { publicAccessCidrs: [] });
+    });
+
+    it("rejects an autoscaled node maximum that cannot give each zone's node group a node, and an unknown NAT layout", async () => {
+        const c = clone(stackConfig("prod")) as Raw;
+        (c.regions[0].cluster as { create: Record<string, unknown> }).create.nodes = { min: 1, desired: 1, max: 2 };
+        (c.regions[1].cluster as { create: Record<string, unknown> }).create.natGateways = "two";
+        await rejects("per-zone", c,
+            /^regions\[0\]\.cluster\.create\.nodes\.max: 2 is less than availabilityZones \(3\); with the Cluster Autoscaler each zone has its own node group/,
+            /^regions\[1\]\.cluster\.create\.natGateways: "two" is not one of: perZone, one/);
+    });
+
+    it("rejects a stack name that makes a derived AWS name too long, naming the resource and the limit", async () => {
+        const { parseCdnConfig } = await import("../../components");
+        // edgecdn-prod fits everywhere: its longest role, the autoscaler's in ap-southeast-1, is 51 + 8 characters.
+        assert.doesNotThrow(() => parseCdnConfig(stackConfig("prod"), { now: TODAY, name: "edgecdn-prod" }));
+        const c = clone(stackConfig("prod")) as Raw;
+        c.origins[0].name = "static-assets-for-the-main-website";
+        const errors = await rejects("edgecdn-production", c,
+            /^regions\[2\]\.name: the IAM role of the Cluster Autoscaler in ap-southeast-1 would be named "edgecdn-production-ap-southeast-1-cluster-autoscaler-irsa" plus an 8-character suffix, 65 characters; AWS allows 64: shorten the stack name \(the CDN is named "edgecdn-production" after it\)/,
+            /^origins\[0\]\.name: the S3 replication role of origin static-assets-for-the-main-website would be named "edgecdn-production-origins-static-assets-for-the-main-website-replication" plus an 8-character suffix, 81 characters; AWS allows 64: shorten the origin's name or the stack name/);
+        // The same roles in the shorter region names fit.
+        assert.ok(!errors.some((e) => e.startsWith("regions[0]")), errors.join("\n"));
+    });
+
+    it("rejects a fixed image tag: tags are derived from the build's content, and the repositories refuse to move one", async () => {
+        const c = dev();
+        c.image = { build: { tag: "latest" } };
+        await rejects("tag", c, /^image\.build\.tag: is no longer set by hand: the image is tagged with a hash of its build input, since the ECR repositories are immutable; remove it/);
     });
 
     it("rejects an admin network open to the whole internet", async () => {

@@ -8,6 +8,7 @@ import { before, describe, it } from "node:test";
 interface EdgeCfg {
     resources: { cpu: { request: string; limit: string }; memory: { request: string; limit: string } };
     zoneSpread: "required" | "preferred";
+    cache: { volumeSize: string };
 }
 
 function one(from: Recorded[], type: string, name: string): Recorded {
@@ -55,14 +56,28 @@ for (const stack of ["dev", "prod"]) {
             }
         });
 
-        it("gives the edge container the configured CPU and memory requests and limits", () => {
+        it("gives the edge container the configured CPU and memory requests and limits, and ephemeral storage for its cache volume", () => {
             const { cpu, memory } = cfg.edge.resources;
             for (const region of regions) {
                 const [c] = deployment(region).inputs.spec.template.spec.containers;
                 assert.deepEqual(c.resources, {
-                    requests: { cpu: cpu.request, memory: memory.request },
+                    // The scheduler only places the pod where its disk tier fits.
+                    requests: { cpu: cpu.request, memory: memory.request, "ephemeral-storage": cfg.edge.cache.volumeSize },
                     limits: { cpu: cpu.limit, memory: memory.limit },
                 });
+                const vol = deployment(region).inputs.spec.template.spec.volumes.find((v: { name: string }) => v.name === "cache");
+                assert.equal(vol.emptyDir.sizeLimit, c.resources.requests["ephemeral-storage"]);
+            }
+        });
+
+        it("keeps a stopping pod serving until the load balancer has stopped sending to it, then drains it", () => {
+            for (const region of regions) {
+                const pod = deployment(region).inputs.spec.template.spec;
+                const [c] = pod.containers;
+                // The kubelet's own sleep action: the image has no shell to run `sleep`.
+                assert.deepEqual(Object.keys(c.lifecycle.preStop), ["sleep"]);
+                assert.ok(c.lifecycle.preStop.sleep.seconds >= 10, "the NLB needs several seconds to stop routing to a deregistered target");
+                assert.ok(pod.terminationGracePeriodSeconds > c.lifecycle.preStop.sleep.seconds + 25);
             }
         });
 
@@ -80,7 +95,9 @@ for (const stack of ["dev", "prod"]) {
             for (const region of regions) {
                 const svc = one(built.resources, "kubernetes:core/v1:Service", `${base(region)}-viewer`);
                 assert.equal(svc.inputs.metadata.annotations[SCHEME], "internet-facing");
-                assert.equal(svc.inputs.metadata.annotations["service.beta.kubernetes.io/aws-load-balancer-type"], "nlb");
+                // An NLB of the AWS Load Balancer Controller ("external"), with the pods as targets.
+                assert.equal(svc.inputs.metadata.annotations["service.beta.kubernetes.io/aws-load-balancer-type"], "external");
+                assert.equal(svc.inputs.metadata.annotations["service.beta.kubernetes.io/aws-load-balancer-nlb-target-type"], "ip");
                 assert.deepEqual(svc.inputs.spec.selector, deployment(region).inputs.spec.template.metadata.labels);
             }
         });
@@ -130,7 +147,9 @@ describe("edge Deployment follows the config, not constants", () => {
         const built = await buildCdn("edgecdn-tuned", c);
         const d = one(built.resources, "kubernetes:apps/v1:Deployment", "edgecdn-tuned-eu-west-1-edge-deployment");
         const pod = d.inputs.spec.template.spec;
-        assert.deepEqual(pod.containers[0].resources, { requests: { cpu: "300m", memory: "768Mi" }, limits: { cpu: "1500m", memory: "1Gi" } });
+        assert.deepEqual(pod.containers[0].resources, {
+            requests: { cpu: "300m", memory: "768Mi", "ephemeral-storage": "1Gi" }, limits: { cpu: "1500m", memory: "1Gi" },
+        });
         assert.equal(pod.topologySpreadConstraints[0].whenUnsatisfiable, "DoNotSchedule");
         const admin = one(built.resources, "kubernetes:core/v1:Service", "edgecdn-tuned-eu-west-1-edge-admin");
         assert.deepEqual(admin.inputs.spec.loadBalancerSourceRanges, ["198.51.100.0/24", "192.0.2.10/32"]);

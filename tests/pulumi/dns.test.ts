@@ -77,12 +77,14 @@ for (const stack of ["dev", "prod"]) {
                 const svc = built.resources.find((r) => r.name === `edgecdn-${stack}-${region}-edge-viewer`) as Recorded;
                 const a = svc.inputs.metadata.annotations;
                 assert.equal(svc.inputs.spec.type, "LoadBalancer");
-                assert.equal(a["service.beta.kubernetes.io/aws-load-balancer-type"], "nlb");
+                assert.equal(a["service.beta.kubernetes.io/aws-load-balancer-type"], "external");
                 assert.equal(a["service.beta.kubernetes.io/aws-load-balancer-ssl-ports"], "443");
                 assert.match(a["service.beta.kubernetes.io/aws-load-balancer-ssl-cert"], new RegExp(`^arn:aws:acm:${region}:\\d+:certificate/edgecdn-${stack}-${region}-cert$`));
-                // The NLB's own target check uses the same viewer-side path.
-                assert.equal(a["service.beta.kubernetes.io/aws-load-balancer-healthcheck-path"], constants.VIEWER_HEALTH_PATH);
-                assert.deepEqual(svc.inputs.spec.ports, [{ name: "https", port: 443, targetPort: "viewer", protocol: "TCP" }]);
+                // The NLB's own target check asks the admin port whether the pod can serve viewers (the viewer port
+                // wants a proxy protocol header, which NLB health checks do not send); Route 53 checks the viewer path.
+                assert.equal(a["service.beta.kubernetes.io/aws-load-balancer-healthcheck-path"], constants.READINESS_PATH);
+                assert.equal(a["service.beta.kubernetes.io/aws-load-balancer-healthcheck-port"], String(constants.ADMIN_PORT));
+                assert.deepEqual(svc.inputs.spec.ports[0], { name: "https", port: 443, targetPort: "viewer", protocol: "TCP" });
                 const d = built.resources.find((r) => r.name === `edgecdn-${stack}-${region}-edge-deployment`) as Recorded;
                 const ports = d.inputs.spec.template.spec.containers[0].ports;
                 assert.deepEqual(ports.find((p: { name: string }) => p.name === "viewer").containerPort, constants.VIEWER_PORT);

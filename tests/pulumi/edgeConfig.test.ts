@@ -12,6 +12,9 @@ const validate = new Ajv2020({ allErrors: true, strict: false }).compile(schema)
 
 interface EdgeJson {
     node: { region: string };
+    listen: { viewerPort: number; adminPort: number; proxyProtocol?: boolean; httpsRedirectPort?: number };
+    readiness?: { requireOrigins?: boolean };
+    shutdown?: { gracePeriodSeconds?: number };
     origins: { id: string; type: string; bucket?: string; region?: string; primary?: string; secondary?: string; url?: string; keyPrefix?: string }[];
     behaviors: unknown[];
     cache: { memoryBytes: number; disk: { directory: string; maxBytes: number } };
@@ -29,6 +32,11 @@ describe("the schema itself", () => {
         assert.equal(validate({ origins: [], behaviors: [] }), false);
         assert.equal(validate({ origins: [{ id: "a", type: "s3", bucket: "b" }], behaviors: [{ pathPattern: "*", origin: "a" }] }), false);
         assert.equal(validate({ origins: [{ id: "a", type: "http", url: "http://o" }], behaviors: [{ pathPattern: "*", origin: "a", ttl: 1 }] }), false);
+        // The listen fields the stack sets are the schema's own (a misspelt one is refused).
+        const base = { origins: [{ id: "a", type: "http", url: "http://o" }], behaviors: [{ pathPattern: "*", origin: "a" }] };
+        assert.equal(validate({ ...base, listen: { proxyProtocol: true, httpsRedirectPort: 8088 } }), true);
+        assert.equal(validate({ ...base, listen: { proxyProtocl: true } }), false);
+        assert.equal(validate({ ...base, listen: { httpsRedirectPort: 0 } }), false);
     });
 });
 
@@ -43,6 +51,36 @@ for (const stack of ["dev", "prod"]) {
             for (const region of regions) {
                 const ok = validate(configOf(built, region));
                 assert.ok(ok, `${region}: ${JSON.stringify(validate.errors, null, 2)}`);
+            }
+        });
+
+        it("keeps a node ready while its origins are down: readiness.requireOrigins is not rendered (its default is false)", () => {
+            for (const region of regions) {
+                const json = configOf(built, region);
+                assert.equal(json.readiness?.requireOrigins, undefined, region);
+            }
+        });
+
+        it("expects proxy protocol v2 from the NLB on the viewer ports and serves the HTTPS redirect on its own port", async () => {
+            const { HTTPS_REDIRECT_PORT, VIEWER_PORT, ADMIN_PORT } = await import("../../components/constants");
+            for (const region of regions) {
+                const json = configOf(built, region);
+                assert.deepEqual(json.listen, { viewerPort: VIEWER_PORT, adminPort: ADMIN_PORT, proxyProtocol: true, httpsRedirectPort: HTTPS_REDIRECT_PORT });
+                const d = built.resources.find((r) => r.name === `edgecdn-${stack}-${region}-edge-deployment`) as Recorded;
+                const ports = d.inputs.spec.template.spec.containers[0].ports as { name: string; containerPort: number }[];
+                assert.equal(ports.find((p) => p.name === "redirect")?.containerPort, HTTPS_REDIRECT_PORT);
+            }
+        });
+
+        it("renders the node's shutdown grace from the stack, below the pod's termination grace", () => {
+            for (const region of regions) {
+                const json = configOf(built, region);
+                const d = built.resources.find((r) => r.name === `edgecdn-${stack}-${region}-edge-deployment`) as Recorded;
+                const pod = d.inputs.spec.template.spec;
+                const preStop = pod.containers[0].lifecycle.preStop.sleep.seconds as number;
+                assert.ok(typeof json.shutdown?.gracePeriodSeconds === "number");
+                assert.ok(pod.terminationGracePeriodSeconds > preStop + json.shutdown.gracePeriodSeconds,
+                    `${pod.terminationGracePeriodSeconds} <= ${preStop} + ${json.shutdown.gracePeriodSeconds}`);
             }
         });
 

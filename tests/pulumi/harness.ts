@@ -10,6 +10,8 @@ import { parse as parseYaml } from "yaml";
 export const ACCOUNT_ID = "123456789012";
 export const MOCK_ZONE_ID = "Z0MOCKZONE1234";
 export const REPO_ROOT = path.resolve(__dirname, "..", "..");
+/** The day the tests run on: config validation compares Kubernetes versions with the EKS calendar on this day. */
+export const TODAY = new Date("2026-12-07T12:00:00Z");
 
 export interface Recorded {
     type: string;
@@ -50,8 +52,10 @@ function outputsFor(type: string, name: string, inputs: any): Record<string, unk
             const bucket = `${inputs.bucketPrefix ?? `${name}-`}20251125abcdef0123456789`.slice(0, 63);
             return { bucket, arn: `arn:aws:s3:::${bucket}`, id: bucket, region };
         }
-        case "aws:ecr/repository:Repository":
-            return { name: `${name}-repo`, registryId: ACCOUNT_ID, repositoryUrl: `${ACCOUNT_ID}.dkr.ecr.${region}.amazonaws.com/${name}-repo` };
+        case "aws:ecr/repository:Repository": {
+            const repo = inputs.name ?? `${name}-repo`;
+            return { name: repo, registryId: ACCOUNT_ID, repositoryUrl: `${ACCOUNT_ID}.dkr.ecr.${region}.amazonaws.com/${repo}` };
+        }
         case "docker-build:index:Image":
             return { digest: `sha256:${"ab".repeat(32)}`, ref: `${inputs.tags?.[0] ?? name}@sha256:${"ab".repeat(32)}` };
         case "aws:eks/cluster:Cluster":
@@ -62,6 +66,8 @@ function outputsFor(type: string, name: string, inputs: any): Record<string, unk
                 certificateAuthority: { data: "bW9jay1jYQ==" },
                 identities: [{ oidcs: [{ issuer: `https://oidc.eks.${region}.amazonaws.com/id/MOCK${region.replace(/-/g, "").toUpperCase()}` }] }],
             };
+        case "aws:ec2/launchTemplate:LaunchTemplate":
+            return { latestVersion: 1 };
         case "aws:iam/role:Role":
             return { name: `${name}-role`, arn: `arn:aws:iam::${ACCOUNT_ID}:role/${name}-role` };
         case "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
@@ -206,10 +212,11 @@ export interface Built {
 }
 
 /** Builds a Cdn from raw config under the mocks and returns it with everything it registered. */
-export async function buildCdn(name: string, config: unknown): Promise<Built> {
+export async function buildCdn(name: string, config: unknown, opts?: pulumi.ComponentResourceOptions,
+    args?: { awsCredentials?: { profile?: string; roleArn?: string } }): Promise<Built> {
     const { Cdn } = await import("../../components");
     reset();
-    const cdn = new Cdn(name, { config, projectRoot: REPO_ROOT });
+    const cdn = new Cdn(name, { config, projectRoot: REPO_ROOT, now: TODAY, ...args }, opts);
     await settle();
     return { cdn, resources: [...resources] };
 }
@@ -220,7 +227,7 @@ export async function buildExpectingError(name: string, config: unknown): Promis
     reset();
     let error: unknown;
     try {
-        new Cdn(name, { config, projectRoot: REPO_ROOT });
+        new Cdn(name, { config, projectRoot: REPO_ROOT, now: TODAY });
     } catch (e) {
         error = e;
     }

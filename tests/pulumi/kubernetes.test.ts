@@ -1,6 +1,7 @@
 // Every Kubernetes object the program creates validates against the Kubernetes OpenAPI schemas, offline
 // (kubernetes-models bundles them; it catches wrong types and missing required fields).
 import { buildCdn, clone, Recorded, stackConfig } from "./harness";
+import * as pulumi from "@pulumi/pulumi";
 import { Deployment } from "kubernetes-models/apps/v1/Deployment";
 import { HorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1/PodDisruptionBudget";
@@ -80,4 +81,39 @@ describe("Kubernetes objects against the Kubernetes schemas", () => {
             if (label.startsWith("dev with")) { assert.equal(fixed.length, 1); }
         });
     }
+});
+
+describe("kubeconfig credentials", () => {
+    const users = async (name: string, args?: { awsCredentials?: { profile?: string; roleArn?: string } }) => {
+        const built = await buildCdn(name, stackConfig("dev"), undefined, args);
+        const providers = built.resources.filter((r) => r.type === "pulumi:providers:kubernetes");
+        assert.equal(providers.length, 2);
+        return providers.map((p) => (JSON.parse(p.inputs.kubeconfig) as { users: { user: { exec: { args: string[]; env?: { name: string; value: string }[] } } }[] }).users[0].user.exec);
+    };
+
+    it("runs aws eks get-token with the stack's AWS profile and assumed role, as the AWS provider does", async () => {
+        for (const exec of await users("edgecdn-creds", { awsCredentials: { profile: "cdn-deployer", roleArn: "arn:aws:iam::123456789012:role/cdn-deploy" } })) {
+            assert.deepEqual(exec.env, [{ name: "AWS_PROFILE", value: "cdn-deployer" }]);
+            assert.deepEqual(exec.args.slice(-2), ["--role-arn", "arn:aws:iam::123456789012:role/cdn-deploy"]);
+            assert.deepEqual(exec.args.slice(0, 3), ["eks", "get-token", "--cluster-name"]);
+        }
+    });
+
+    it("reads them from the stack's aws:profile and aws:assumeRoles by default", async () => {
+        const before = pulumi.runtime.allConfig();
+        pulumi.runtime.setAllConfig({ ...before, "aws:profile": "from-stack", "aws:assumeRoles": JSON.stringify([{ roleArn: "arn:aws:iam::123456789012:role/first" }, { roleArn: "arn:aws:iam::123456789012:role/last" }]) });
+        try {
+            for (const exec of await users("edgecdn-stackcreds")) {
+                assert.deepEqual(exec.env, [{ name: "AWS_PROFILE", value: "from-stack" }]);
+                assert.deepEqual(exec.args.slice(-2), ["--role-arn", "arn:aws:iam::123456789012:role/last"]);
+            }
+        } finally {
+            pulumi.runtime.setAllConfig(before);
+        }
+        // Without them, get-token uses the default credential chain, as before.
+        for (const exec of await users("edgecdn-nocreds")) {
+            assert.equal(exec.env, undefined);
+            assert.ok(!exec.args.includes("--role-arn"));
+        }
+    });
 });

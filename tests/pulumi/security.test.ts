@@ -87,35 +87,56 @@ for (const stack of ["dev", "prod"]) {
             }
         });
 
-        it("lets each region's edge role do s3:GetObject on that region's origin buckets and nothing else", () => {
+        it("lets each region's edge role read that region's origin buckets (GetObject, and ListBucket under the key prefix) and nothing else", () => {
             const cfg = stackConfig(stack) as { regions: { name: string }[]; primaryRegion: string };
             const buckets = ofType("aws:s3/bucket:Bucket", built.resources);
             const primary = buckets.find((b) => b.name.endsWith("-primary"));
             assert.ok(primary);
             for (const { name: region } of cfg.regions) {
                 const policy = byName(built.resources, "aws:iam/rolePolicy:RolePolicy", `edgecdn-${stack}-${region}-edge-read-origins`);
-                const [only, ...rest] = statements(policy.inputs.policy);
-                assert.equal(rest.length, 0);
-                assert.equal(only.Effect, "Allow");
-                assert.deepEqual(only.Action, ["s3:GetObject"]);
+                const all = statements(policy.inputs.policy);
+                const reads = all.filter((st) => (st.Action as string[]).includes("s3:GetObject"));
+                const lists = all.filter((st) => (st.Action as string[]).includes("s3:ListBucket"));
+                assert.equal(reads.length + lists.length, all.length, "no statement grants anything else");
+                for (const st of all) {
+                    assert.equal(st.Effect, "Allow");
+                    assert.ok((st.Action as string[]).length === 1, JSON.stringify(st.Action));
+                }
+                assert.equal(reads.length, 1);
+                const [only] = reads;
                 const replica = buckets.find((b) => b.name.endsWith(`-assets-${region}`));
                 const expected: string[] = [primary, ...(replica ? [replica] : [])].map((b: Recorded) => `arn:aws:s3:::${String(b.inputs.bucketPrefix)}`);
                 const resources = only.Resource as string[];
                 for (const prefix of expected) {
                     assert.ok(resources.some((r) => r.startsWith(prefix) && r.endsWith("/*")), `${region}: no object access to ${prefix}`);
                 }
-                // Never another region's replica, never a bucket-level (ListBucket-style) resource.
+                // Never another region's replica.
                 for (const other of buckets.filter((b) => b !== primary && b !== replica)) {
-                    assert.ok(!resources.some((r) => r.startsWith(`arn:aws:s3:::${String(other.inputs.bucketPrefix)}`)), `${region} can read ${other.name}`);
+                    assert.ok(!JSON.stringify(all).includes(`arn:aws:s3:::${String(other.inputs.bucketPrefix)}`), `${region} can read ${other.name}`);
                 }
                 assert.ok(resources.every((r) => /\/[^/]*\*$/.test(r)), resources.join(", "));
+                // ListBucket on each bucket it reads, so that a missing key is a 404 and not a 403 (S3 answers 403 to a
+                // reader that may not list); on a bucket with a key prefix, only under that prefix.
+                const listed = lists.map((st) => st.Resource as string);
+                assert.equal(new Set(listed).size, listed.length);
+                for (const prefix of expected) {
+                    const st = lists.find((l) => (l.Resource as string).startsWith(prefix));
+                    assert.ok(st, `${region}: no ListBucket on ${prefix}`);
+                    assert.ok(!(st.Resource as string).includes("/"), "ListBucket is granted on the bucket, not on objects");
+                    assert.equal(st.Condition, undefined, "a created origin without keyPrefix owns its whole bucket");
+                }
                 if (stack === "prod") {
-                    // The existing bucket, under its key prefix only.
+                    // The existing bucket, under its key prefix only, for reading and for listing.
                     assert.ok(resources.includes("arn:aws:s3:::acme-media-archive/public/*"), resources.join(", "));
                     assert.equal(resources.length, expected.length + 1);
+                    const media = lists.find((l) => l.Resource === "arn:aws:s3:::acme-media-archive");
+                    assert.deepEqual(media?.Condition, { StringLike: { "s3:prefix": ["public/*"] } });
+                    assert.equal(lists.length, expected.length + 1);
                 } else {
                     assert.equal(resources.length, expected.length);
+                    assert.equal(lists.length, expected.length);
                 }
+                assert.ok(!JSON.stringify(all).includes("kms:"), "no KMS access unless an origin names its key");
             }
         });
 
@@ -236,5 +257,59 @@ describe("security (existing clusters)", () => {
         const role = byName(b.resources, "aws:iam/role:Role", "edgecdn-override-us-east-1-edge");
         const [trust] = statements(role.inputs.assumeRolePolicy);
         assert.equal((trust.Principal as { Federated: string }).Federated, `arn:aws:iam::${ACCOUNT_ID}:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/OVERRIDE`);
+    });
+});
+
+describe("security (an existing bucket encrypted with SSE-KMS)", () => {
+    it("grants kms:Decrypt on the origin's key, only when S3 in the bucket's region asks", async () => {
+        const c = clone(stackConfig("prod")) as { origins: Record<string, unknown>[] };
+        const key = `arn:aws:kms:us-east-1:${ACCOUNT_ID}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
+        c.origins.find((o) => o.name === "media")!.kmsKeyArn = key;
+        const b = await buildCdn("edgecdn-kms", c);
+        for (const region of ["us-east-1", "eu-west-1", "ap-southeast-1"]) {
+            const policy = byName(b.resources, "aws:iam/rolePolicy:RolePolicy", `edgecdn-kms-${region}-edge-read-origins`);
+            const kms = statements(policy.inputs.policy).filter((st) => JSON.stringify(st.Action).includes("kms:"));
+            assert.equal(kms.length, 1, region);
+            assert.deepEqual(kms[0].Action, ["kms:Decrypt"]);
+            assert.equal(kms[0].Resource, key);
+            // Through S3 only, in the bucket's region (where an SSE-KMS key lives), whichever region the node runs in.
+            assert.deepEqual(kms[0].Condition, { StringEquals: { "kms:ViaService": "s3.us-east-1.amazonaws.com" } });
+        }
+    });
+});
+
+describe("S3 replication", () => {
+    it("lets S3 assume the replication role only for this account's primary bucket (confused-deputy conditions)", async () => {
+        for (const stack of ["dev", "prod"]) {
+            const b = await buildCdn(`edgecdn-${stack}`, stackConfig(stack));
+            const role = byName(b.resources, "aws:iam/role:Role", `edgecdn-${stack}-origins-assets-replication`);
+            const [trust, ...rest] = statements(role.inputs.assumeRolePolicy);
+            assert.equal(rest.length, 0);
+            assert.deepEqual(trust.Principal, { Service: "s3.amazonaws.com" });
+            assert.equal(trust.Action, "sts:AssumeRole");
+            const primary = byName(b.resources, "aws:s3/bucket:Bucket", `edgecdn-${stack}-origins-assets-primary`);
+            assert.deepEqual(trust.Condition, {
+                StringEquals: { "aws:SourceAccount": ACCOUNT_ID },
+                ArnLike: { "aws:SourceArn": `arn:aws:s3:::${String(primary.inputs.bucketPrefix)}20251125abcdef0123456789`.slice(0, 13 + 63) },
+            });
+        }
+    });
+
+    it("turns on Replication Time Control with its metrics only when an origin asks for it", async () => {
+        const plain = await buildCdn("edgecdn-prod", stackConfig("prod"));
+        for (const rule of ofType("aws:s3/bucketReplicationConfig:BucketReplicationConfig", plain.resources)[0].inputs.rules) {
+            assert.equal(rule.destination.replicationTime, undefined);
+            assert.equal(rule.destination.metrics, undefined);
+        }
+        const c = clone(stackConfig("prod")) as { origins: Record<string, unknown>[] };
+        c.origins[0].replicationTimeControl = true;
+        const rtc = await buildCdn("edgecdn-rtc", c);
+        const [config] = ofType("aws:s3/bucketReplicationConfig:BucketReplicationConfig", rtc.resources);
+        assert.equal(config.inputs.rules.length, 2);
+        for (const rule of config.inputs.rules) {
+            // S3's SLA of 15 minutes, and the metrics (latency, pending operations) that show when it is done.
+            assert.deepEqual(rule.destination.replicationTime, { status: "Enabled", time: { minutes: 15 } });
+            assert.deepEqual(rule.destination.metrics, { status: "Enabled", eventThreshold: { minutes: 15 } });
+        }
     });
 });

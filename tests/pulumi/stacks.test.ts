@@ -14,7 +14,7 @@ const BUCKET_SET = [
 
 /** What one region should hold. */
 function expectedForRegion(o: {
-    createdCluster?: { azs: number; clusterAutoscaler?: boolean };
+    createdCluster?: { azs: number; natGateways: number; clusterAutoscaler?: boolean };
     autoscaled: boolean;
     replicaBuckets: number;
     adminExposed: boolean;
@@ -32,13 +32,27 @@ function expectedForRegion(o: {
     add("edgecdn:index:EdgeRegion");
     add("pulumi:providers:kubernetes");
     if (o.createdCluster) {
-        for (const t of ["aws:ec2/vpc:Vpc", "aws:ec2/internetGateway:InternetGateway", "aws:ec2/routeTable:RouteTable",
-            "aws:ec2/vpcEndpoint:VpcEndpoint", "aws:eks/cluster:Cluster", "aws:eks/nodeGroup:NodeGroup",
-            "aws:iam/openIdConnectProvider:OpenIdConnectProvider", "aws:eks/addon:Addon"]) { add(t); }
-        add("aws:ec2/subnet:Subnet", o.createdCluster.azs);
-        add("aws:ec2/routeTableAssociation:RouteTableAssociation", o.createdCluster.azs);
-        add("aws:iam/role:Role", 2);
+        const { azs, natGateways } = o.createdCluster;
+        for (const t of ["aws:ec2/vpc:Vpc", "aws:ec2/internetGateway:InternetGateway", "aws:ec2/vpcEndpoint:VpcEndpoint",
+            "aws:eks/cluster:Cluster", "aws:iam/openIdConnectProvider:OpenIdConnectProvider", "aws:ec2/launchTemplate:LaunchTemplate"]) { add(t); }
+        // A public and a private subnet per zone; the public route table and one per private subnet.
+        add("aws:ec2/subnet:Subnet", 2 * azs);
+        add("aws:ec2/routeTableAssociation:RouteTableAssociation", 2 * azs);
+        add("aws:ec2/routeTable:RouteTable", 1 + azs);
+        add("aws:ec2/natGateway:NatGateway", natGateways);
+        add("aws:ec2/eip:Eip", natGateways);
+        // One node group per zone when the autoscaler sizes them.
+        add("aws:eks/nodeGroup:NodeGroup", o.createdCluster.clusterAutoscaler ? azs : 1);
+        // metrics-server and the VPC CNI (on its own IRSA role).
+        add("aws:eks/addon:Addon", 2);
+        // Cluster, nodes and VPC CNI roles: the cluster policy, the two node policies, the CNI policy.
+        add("aws:iam/role:Role", 3);
         add("aws:iam/rolePolicyAttachment:RolePolicyAttachment", 4);
+        // The AWS Load Balancer Controller: its IRSA role and policy, and its Helm chart.
+        add("edgecdn:index:LoadBalancerController");
+        add("aws:iam/role:Role");
+        add("aws:iam/rolePolicy:RolePolicy");
+        add("kubernetes:helm.sh/v3:Release");
         if (o.createdCluster.clusterAutoscaler) {
             // Its IRSA role and policy, and the official Helm chart on the region's cluster.
             add("edgecdn:index:ClusterAutoscaler");
@@ -84,7 +98,9 @@ function expectedGlobals(o: { createdOrigins: number; replicating: boolean; buil
         "edgecdn:index:Cdn": 1, "edgecdn:index:Origins": 1, "edgecdn:index:EdgeImage": 1, "edgecdn:index:LatencyDns": 1,
         "random:index/randomPassword:RandomPassword": 1,
     };
+    // One build, and ECR's replication of it to the other regions (when there are others).
     if (o.builtImage) { e["docker-build:index:Image"] = 1; }
+    if (o.builtImage && o.replicating) { e["aws:ecr/replicationConfiguration:ReplicationConfiguration"] = 1; }
     for (const t of BUCKET_SET) { e[t] = o.createdOrigins; }
     if (o.replicating) {
         e["aws:iam/role:Role"] = o.createdOrigins;
@@ -100,10 +116,10 @@ describe("dev stack (Pulumi.dev.yaml)", () => {
 
     it("creates per region: certificate, EKS cluster in a 2-AZ VPC, IRSA role, edge nodes with HPA, ECR repo, health check, latency records", () => {
         assert.deepEqual(sorted(countByType(inRegion("us-east-1", built.resources))),
-            sorted(expectedForRegion({ createdCluster: { azs: 2 }, autoscaled: true, replicaBuckets: 0, adminExposed: false, builtImage: true, readsS3: true })));
+            sorted(expectedForRegion({ createdCluster: { azs: 2, natGateways: 1 }, autoscaled: true, replicaBuckets: 0, adminExposed: false, builtImage: true, readsS3: true })));
         // eu-west-1 also holds the replica of the assets bucket.
         assert.deepEqual(sorted(countByType(inRegion("eu-west-1", built.resources))),
-            sorted(expectedForRegion({ createdCluster: { azs: 2 }, autoscaled: true, replicaBuckets: 1, adminExposed: false, builtImage: true, readsS3: true })));
+            sorted(expectedForRegion({ createdCluster: { azs: 2, natGateways: 1 }, autoscaled: true, replicaBuckets: 1, adminExposed: false, builtImage: true, readsS3: true })));
     });
 
     it("creates once: the primary bucket, its replication, the image build and the admin token", () => {
@@ -122,7 +138,7 @@ describe("dev stack (Pulumi.dev.yaml)", () => {
         ]) {
             assert.ok(names.has(n), `missing ${n}`);
         }
-        // EKS cluster names are fixed (the in-tree LB controller finds subnets by them).
+        // EKS cluster names are fixed (docs and the autoscaler name them; a replacement deletes the old one first).
         assert.deepEqual(ofType("aws:eks/cluster:Cluster", built.resources).map((c) => c.inputs.name).sort(),
             ["edgecdn-dev-eu-west-1", "edgecdn-dev-us-east-1"]);
     });
@@ -156,7 +172,7 @@ describe("prod stack (Pulumi.prod.yaml)", () => {
         for (const region of regions) {
             assert.deepEqual(sorted(countByType(inRegion(region, built.resources))),
                 sorted(expectedForRegion({
-                    createdCluster: { azs: 3, clusterAutoscaler: true }, autoscaled: true, replicaBuckets: region === "us-east-1" ? 0 : 1,
+                    createdCluster: { azs: 3, natGateways: 3, clusterAutoscaler: true }, autoscaled: true, replicaBuckets: region === "us-east-1" ? 0 : 1,
                     adminExposed: true, builtImage: true, readsS3: true,
                 })), region);
         }
@@ -179,9 +195,11 @@ describe("prod stack (Pulumi.prod.yaml)", () => {
         for (const d of ofType("kubernetes:apps/v1:Deployment", built.resources)) {
             assert.equal(d.inputs.spec.replicas, undefined);
         }
+        // Three zones' node groups of 1-2 nodes each: 3-6 per region.
         for (const ng of ofType("aws:eks/nodeGroup:NodeGroup", built.resources)) {
-            assert.deepEqual(ng.inputs.scalingConfig, { minSize: 3, desiredSize: 3, maxSize: 6 });
+            assert.deepEqual(ng.inputs.scalingConfig, { minSize: 1, desiredSize: 1, maxSize: 2 });
         }
+        assert.equal(ofType("aws:eks/nodeGroup:NodeGroup", built.resources).length, 9);
     });
 });
 
@@ -191,7 +209,7 @@ describe("scaling the region list", () => {
         c.regions = c.regions.slice(0, 1);
         const built = await buildCdn("edgecdn-one", c);
         assert.deepEqual(sorted(countByType(inRegion("us-east-1", built.resources))),
-            sorted(expectedForRegion({ createdCluster: { azs: 2 }, autoscaled: true, replicaBuckets: 0, adminExposed: false, builtImage: true, readsS3: true })));
+            sorted(expectedForRegion({ createdCluster: { azs: 2, natGateways: 1 }, autoscaled: true, replicaBuckets: 0, adminExposed: false, builtImage: true, readsS3: true })));
         assert.deepEqual(sorted(countByType(globals(built.resources, ["us-east-1"]))),
             sorted(expectedGlobals({ createdOrigins: 1, replicating: false, builtImage: true })));
         assert.equal(ofType("aws:route53/healthCheck:HealthCheck", built.resources).length, 1);
@@ -210,7 +228,7 @@ describe("scaling the region list", () => {
         for (const region of names) {
             assert.deepEqual(sorted(countByType(inRegion(region, built.resources))),
                 sorted(expectedForRegion({
-                    createdCluster: { azs: 2 }, autoscaled: true, replicaBuckets: region === "us-east-1" ? 0 : 1,
+                    createdCluster: { azs: 2, natGateways: 1 }, autoscaled: true, replicaBuckets: region === "us-east-1" ? 0 : 1,
                     adminExposed: false, builtImage: true, readsS3: true,
                 })), region);
         }
@@ -236,5 +254,28 @@ describe("scaling the region list", () => {
             assert.equal(d.inputs.spec.template.spec.containers[0].image, "ghcr.io/acme/edgecache:1.2.3");
         }
         assert.equal(ofType("docker-build:index:Image", built.resources).length, 0);
+    });
+});
+
+describe("derived names", () => {
+    it("are the ones config validation checks: every IAM role, node group and cluster the stacks register", async () => {
+        const { clusterName, nodeGroupNames, regionalRoleNames, replicationRoleName, parseCdnConfig } = await import("../../components");
+        for (const stack of ["dev", "prod"]) {
+            const cdnName = `edgecdn-${stack}`;
+            const built = await buildCdn(cdnName, stackConfig(stack));
+            const cfg = parseCdnConfig(stackConfig(stack));
+            const roles = new Set<string>();
+            const groups = new Set<string>();
+            for (const r of cfg.regions) {
+                const create = "create" in r.cluster ? r.cluster.create : undefined;
+                for (const n of Object.values(regionalRoleNames(cdnName, r.name, { createsCluster: !!create, autoscaler: create?.clusterAutoscaler.enabled ?? false }))) { roles.add(n); }
+                if (create) { for (const g of nodeGroupNames(cdnName, r.name, create.availabilityZones, create.clusterAutoscaler.enabled)) { groups.add(g); } }
+            }
+            for (const o of cfg.origins) { if (o.type === "s3" && o.kind === "created") { roles.add(replicationRoleName(cdnName, o.name)); } }
+            assert.deepEqual(ofType("aws:iam/role:Role", built.resources).map((r) => r.name).sort(), [...roles].sort(), stack);
+            assert.deepEqual(ofType("aws:eks/nodeGroup:NodeGroup", built.resources).map((r) => r.name).sort(), [...groups].sort(), stack);
+            assert.deepEqual(ofType("aws:eks/cluster:Cluster", built.resources).map((r) => r.inputs.name).sort(),
+                cfg.regions.map((r) => clusterName(cdnName, r.name)).sort(), stack);
+        }
     });
 });

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using Microsoft.Win32.SafeHandles;
@@ -17,6 +18,23 @@ namespace EdgeCache.Caching;
 /// (<see cref="PrepareForSendFile"/>), so that later hits can be sent with <c>sendfile</c>; every reader sees it as
 /// memory like any other segment.
 /// </summary>
+/// <remarks>
+/// <para>
+/// Who owns a body's file: everyone holding a reference, and the file is closed by whoever drops the last one, never
+/// by the garbage collector. A spill file is unlinked when it is opened, so closing it also frees its space; a large
+/// disk-tier entry stays on disk and only the descriptor goes. References are held by: the fetch that creates the body,
+/// until it has published it to its viewers; the fetch's body pump, while it writes; each viewer that joined the fetch,
+/// until its request ends; and the request that loaded a large entry from the disk tier, until it ends. A large body
+/// is never kept by the memory tier (the disk tier opens its file again for each request), so the cache itself holds
+/// none. A body in memory needs none of this (its arrays are the collector's), but is counted the same way, since a
+/// body still arriving may move to a file.
+/// </para>
+/// <para>
+/// A body that will not be stored is read from the origin only as fast as its fastest viewer takes it, plus a
+/// read-ahead (<see cref="WaitForReadersAsync"/>), and given up once no viewer holds it; a body being stored is read
+/// at the origin's pace whatever its viewers do, since the cache needs it whole.
+/// </para>
+/// </remarks>
 public sealed class CachedBody
 {
     private const int DefaultSegmentSize = 64 * 1024;
@@ -35,9 +53,21 @@ public sealed class CachedBody
     private TaskCompletionSource? _changed;
 
     // File mode: the handle is shared by the writer and every reader (RandomAccess is position-based, so they never
-    // contend on a file position). It closes when the last entry referencing it is collected (SafeHandle finalizer).
+    // contend on a file position). It closes when the last reference goes (see the remarks above).
     // Set once, by the constructor or by the writer in SpillToFile; readers take it under the lock with the length.
     private SafeFileHandle? _file;
+
+    // References (under the lock): the body starts with its creator's. Sealed once its file is closed, or once the
+    // writer gave the body up: no reference can be taken after that.
+    private int _references = 1;
+    private bool _sealed;
+
+    // The furthest position any reader has asked for (under the lock, only raised), and the writer's wait for it to
+    // come within the read-ahead (WaitForReadersAsync) with the position that wakes it.
+    private long _demand;
+    private long _resumeAt;
+    private TaskCompletionSource? _demandChanged;
+    private readonly FileBodyCheck? _check;
     private byte[]? _scratch;
     private IncrementalHash? _hash;
 
@@ -52,11 +82,12 @@ public sealed class CachedBody
         _segments = new Memory<byte>[known ? 1 : 4];
     }
 
-    private CachedBody(SafeFileHandle file, long completedLength)
+    private CachedBody(SafeFileHandle file, long completedLength, FileBodyCheck? check = null)
     {
         _segmentSize = DefaultSegmentSize;
         _segments = [];
         _file = file;
+        _check = check;
         if (completedLength >= 0)
         {
             _length = completedLength;
@@ -72,8 +103,11 @@ public sealed class CachedBody
     /// <summary>A body the fetch will write into <paramref name="file"/> (opened read/write) as the origin's bytes arrive.</summary>
     public static CachedBody ToFile(SafeFileHandle file) => new(file, -1);
 
-    /// <summary>A complete body already on disk: bytes [0, <paramref name="length"/>) of <paramref name="file"/>.</summary>
-    public static CachedBody FromFile(SafeFileHandle file, long length) => new(file, length);
+    /// <summary>
+    /// A complete body already on disk: bytes [0, <paramref name="length"/>) of <paramref name="file"/>. With a
+    /// <paramref name="check"/>, every read of the whole body is checked as it streams.
+    /// </summary>
+    public static CachedBody FromFile(SafeFileHandle file, long length, FileBodyCheck? check = null) => new(file, length, check);
 
     /// <summary>
     /// Writer: moves a body still arriving from memory to <paramref name="file"/> (opened read/write, empty). The bytes
@@ -350,6 +384,8 @@ public sealed class CachedBody
     /// <summary>Waits until the body is complete or failed; true when complete.</summary>
     public async Task<bool> WaitForCompletionAsync(CancellationToken cancellationToken)
     {
+        // A reader that needs the whole body before it can start: the writer must not wait for it.
+        NoteDemand(long.MaxValue);
         while (true)
         {
             Task wait;
@@ -410,9 +446,14 @@ public sealed class CachedBody
             }
 
             var limit = Math.Min(available, end);
+            // Only a body still arriving has a writer that may be waiting for its readers.
+            var tracked = !completed && fault is null;
             if (file is not null && position < limit)
             {
-                position = await CopyFromFileAsync(file, write, position, limit, cancellationToken).ConfigureAwait(false);
+                // A stored body read whole is checked on the way (FileBodyCheck); a range of it cannot be.
+                position = _check is not null && completed && position == 0 && limit == available
+                    ? await _check.CopyAsync(file, limit, write, cancellationToken).ConfigureAwait(false)
+                    : await CopyFromFileAsync(file, write, position, limit, tracked, cancellationToken).ConfigureAwait(false);
             }
 
             while (position < limit)
@@ -423,6 +464,10 @@ public sealed class CachedBody
                 var count = (int)Math.Min(segment.Length - offset, limit - position);
                 await write(segment.Slice(offset, count), cancellationToken).ConfigureAwait(false);
                 position += count;
+                if (tracked)
+                {
+                    NoteSent(position, cancellationToken);
+                }
             }
 
             if (position >= end || (completed && position >= available))
@@ -437,12 +482,13 @@ public sealed class CachedBody
 
             if (wait is not null)
             {
+                NoteDemand(position);
                 await wait.WaitAsync(cancellationToken).ConfigureAwait(false);
             }
         }
     }
 
-    private static async ValueTask<long> CopyFromFileAsync(SafeFileHandle file, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> write, long position, long limit, CancellationToken cancellationToken)
+    private async ValueTask<long> CopyFromFileAsync(SafeFileHandle file, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> write, long position, long limit, bool tracked, CancellationToken cancellationToken)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(DefaultSegmentSize);
         try
@@ -457,8 +503,8 @@ public sealed class CachedBody
                 }
                 catch (ObjectDisposedException ex)
                 {
-                    // The disk tier closed the file of a body whose write failed.
-                    throw new IncompleteBodyException("the body's disk file was closed after a write error", ex);
+                    // The disk tier closed the file of a body whose write failed (or a reader read without a reference).
+                    throw new IncompleteBodyException("the body's file was closed", ex);
                 }
 
                 if (read == 0)
@@ -468,6 +514,10 @@ public sealed class CachedBody
 
                 await write(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
                 position += read;
+                if (tracked)
+                {
+                    NoteSent(position, cancellationToken);
+                }
             }
 
             return position;
@@ -476,6 +526,124 @@ public sealed class CachedBody
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }
+    }
+
+    /// <summary>
+    /// Takes a reference (see the remarks on this type) for someone who will read the body; false once the body's file has
+    /// been closed or the writer gave the body up, when it cannot be read any more.
+    /// </summary>
+    internal bool TryAddReference() => TryAddReferences(1);
+
+    /// <summary><see cref="TryAddReference"/>, <paramref name="count"/> times at once (a fetch's viewers when it publishes the body).</summary>
+    internal bool TryAddReferences(int count)
+    {
+        lock (_lock)
+        {
+            if (_sealed)
+            {
+                return false;
+            }
+
+            _references += count;
+            return true;
+        }
+    }
+
+    /// <summary>Drops a reference; the last one closes the body's file (a body in memory has nothing to close).</summary>
+    internal void ReleaseReference()
+    {
+        SafeFileHandle? close = null;
+        TaskCompletionSource? writer = null;
+        lock (_lock)
+        {
+            Debug.Assert(_references > 0, "a body reference was released twice");
+            if (--_references == 0 && _file is not null)
+            {
+                _sealed = true;
+                close = _file;
+            }
+
+            if (_references <= 1)
+            {
+                // A writer waiting for readers may now be the only one left: it looks again, and gives the body up.
+                writer = _demandChanged;
+                _demandChanged = null;
+            }
+        }
+
+        writer?.TrySetResult();
+        close?.Dispose();
+    }
+
+    /// <summary>
+    /// Writer of a body that will not be stored, after each write: returns true at once while a reader needs bytes within
+    /// <paramref name="readAhead"/> of what has arrived, otherwise waits until one catches up to half of it. Returns false
+    /// when the writer's own is the only reference left: no viewer will read on and none can join (the body is sealed),
+    /// so the writer should stop reading the origin and fail the body.
+    /// </summary>
+    public async ValueTask<bool> WaitForReadersAsync(long readAhead, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            Task wait;
+            lock (_lock)
+            {
+                if (_references <= 1)
+                {
+                    _sealed = true;
+                    return false;
+                }
+
+                if (_length - _demand < readAhead)
+                {
+                    return true;
+                }
+
+                // Half the read-ahead at a time, so a reader streaming steadily wakes the writer once per half, not per write.
+                _resumeAt = _length - (readAhead / 2);
+                wait = (_demandChanged ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+            }
+
+            await wait.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Reader of a body still arriving, after a write to its viewer. A viewer that has gone stops counting here: a server
+    /// may drop writes to a closed connection without failing them, and the reader would race on through the body and
+    /// make the writer pull it from the origin for nobody.
+    /// </summary>
+    private void NoteSent(long position, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        NoteDemand(position);
+    }
+
+    /// <summary>Reader: it has sent everything below <paramref name="position"/> and wants what follows.</summary>
+    private void NoteDemand(long position)
+    {
+        if (position <= Volatile.Read(ref _demand))
+        {
+            return;
+        }
+
+        TaskCompletionSource? writer = null;
+        lock (_lock)
+        {
+            if (position <= _demand)
+            {
+                return;
+            }
+
+            Volatile.Write(ref _demand, position);
+            if (_demandChanged is not null && position >= _resumeAt)
+            {
+                writer = _demandChanged;
+                _demandChanged = null;
+            }
+        }
+
+        writer?.TrySetResult();
     }
 
     /// <summary>

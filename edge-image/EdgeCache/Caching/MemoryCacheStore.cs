@@ -12,65 +12,60 @@ namespace EdgeCache.Caching;
 /// takes no lock — and on web/CDN traces it has a lower miss ratio than LRU because one-hit wonders are
 /// evicted before they can push out the popular objects. S3-FIFO does as well on misses but needs two queues
 /// and a ghost list; SIEVE is one list and one hand.
+/// Each variant (Vary) is its own node of the queue, so a URL flooded with header values loses its one-off variants
+/// one at a time rather than pushing out the rest of the tier, and it holds at most cache.maxVariantsPerUrl of them.
 /// </summary>
 public sealed class MemoryCacheStore
 {
-    private readonly ConcurrentDictionary<string, Node> _map = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, Node>.AlternateLookup<ReadOnlySpan<char>> _mapBySpan;
+    private readonly ConcurrentDictionary<string, VariantSet> _map = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, VariantSet>.AlternateLookup<ReadOnlySpan<char>> _mapBySpan;
     private readonly Lock _listLock = new();
     private readonly long _capacity;
+    private readonly int _maxVariantsPerUrl;
     private readonly EdgeCacheMetrics _metrics;
+    private readonly IEqualityComparer<string>? _secondaryKeyComparer;
 
-    // SIEVE queue: new nodes at the head; the hand walks from the tail towards the head.
-    private Node? _head;
-    private Node? _tail;
-    private Node? _hand;
+    // SIEVE queue of variants: new ones at the head; the hand walks from the tail towards the head.
+    private CachedVariant? _head;
+    private CachedVariant? _tail;
+    private CachedVariant? _hand;
     private long _bytes;
 
-    // Keys in _map, kept here because every add and remove is under _listLock: ConcurrentDictionary.Count takes every
+    // Variants stored, kept here because every add and remove is under _listLock: ConcurrentDictionary.Count takes every
     // one of the dictionary's locks (up to 1024 once it has grown), which on each store cost ~10 % of the miss path's CPU.
     private int _count;
 
     public MemoryCacheStore(IOptions<EdgeCacheOptions> options, EdgeCacheMetrics metrics)
-        : this(options.Value.Cache.MemoryBytes, metrics)
+        : this(options.Value.Cache.MemoryBytes, options.Value.Cache.MaxVariantsPerUrl, metrics)
     {
     }
 
     public MemoryCacheStore(long capacityBytes, EdgeCacheMetrics metrics)
+        : this(capacityBytes, CacheOptions.DefaultMaxVariantsPerUrl, metrics)
+    {
+    }
+
+    /// <param name="secondaryKeyComparer">Ordinal when null; a test passes one that counts a lookup's comparisons.</param>
+    internal MemoryCacheStore(long capacityBytes, int maxVariantsPerUrl, EdgeCacheMetrics metrics, IEqualityComparer<string>? secondaryKeyComparer = null)
     {
         _capacity = capacityBytes;
+        _maxVariantsPerUrl = maxVariantsPerUrl;
         _metrics = metrics;
+        _secondaryKeyComparer = secondaryKeyComparer;
         _mapBySpan = _map.GetAlternateLookup<ReadOnlySpan<char>>();
     }
 
     public long Bytes => Interlocked.Read(ref _bytes);
 
+    /// <summary>Variants stored (a URL without Vary is one).</summary>
     public int Count => Volatile.Read(ref _count);
 
     public long CapacityBytes => _capacity;
 
-    public VariantSet? Get(string primaryKey)
-    {
-        if (_map.TryGetValue(primaryKey, out var node))
-        {
-            node.Visited = true;
-            return node.Set;
-        }
-
-        return null;
-    }
+    public VariantSet? Get(string primaryKey) => _map.TryGetValue(primaryKey, out var set) ? set : null;
 
     /// <summary>The same lookup by the key's characters, so a hit need not build the key string.</summary>
-    public VariantSet? Get(ReadOnlySpan<char> primaryKey)
-    {
-        if (_mapBySpan.TryGetValue(primaryKey, out var node))
-        {
-            node.Visited = true;
-            return node.Set;
-        }
-
-        return null;
-    }
+    public VariantSet? Get(ReadOnlySpan<char> primaryKey) => _mapBySpan.TryGetValue(primaryKey, out var set) ? set : null;
 
     /// <summary>Adds or replaces one variant, then evicts until within budget.</summary>
     public void Store(string primaryKey, CacheEntry entry)
@@ -103,34 +98,55 @@ public sealed class MemoryCacheStore
 
     private void StoreLocked(string primaryKey, CacheEntry entry)
     {
-        if (_map.TryGetValue(primaryKey, out var node))
+        var size = CachedVariant.SizeOf(entry);
+        if (size > _capacity)
         {
-            var set = node.Set.With(entry);
-            var size = AccountedSize(primaryKey, set);
-            _bytes += size - node.Size;
-            node.Set = set;
-            node.Size = size;
+            return;
+        }
+
+        if (_map.TryGetValue(primaryKey, out var set) && !set.VaryNames.AsSpan().SequenceEqual(entry.VaryNames))
+        {
+            // The origin changed the URL's Vary: the variants selected by the old one can never be found again.
+            RemoveSetLocked(set);
+            set = null;
+        }
+
+        if (set is null)
+        {
+            set = new VariantSet(primaryKey, entry.VaryNames);
+            _map[primaryKey] = set;
+            _bytes += set.BookkeepingBytes;
+        }
+
+        if (set.FindVariant(entry.SecondaryKey) is { } stored)
+        {
+            // A newer response for the same variant keeps its place in the queue, as an update of the object it is.
+            _bytes += size - stored.Size;
+            stored.Entry = entry;
+            stored.Size = size;
         }
         else
         {
-            var set = VariantSet.Single(entry);
-            node = new Node(primaryKey, set, AccountedSize(primaryKey, set));
-            if (node.Size > _capacity)
+            if (set.Count >= _maxVariantsPerUrl && set.LeastValuable() is { } victim)
             {
-                return;
+                // The URL is at its cap: it makes room from its own variants, not from the rest of the tier.
+                RemoveVariantLocked(victim, keepEmptySet: true);
+                _metrics.Evictions.Inc();
             }
 
-            _map[primaryKey] = node;
-            _count++;
-            node.Next = _head;
+            var bookkeeping = set.BookkeepingBytes;
+            var variant = new CachedVariant(set, entry, size);
+            set.Add(variant, _secondaryKeyComparer);
+            variant.Next = _head;
             if (_head is not null)
             {
-                _head.Prev = node;
+                _head.Prev = variant;
             }
 
-            _head = node;
-            _tail ??= node;
-            _bytes += node.Size;
+            _head = variant;
+            _tail ??= variant;
+            _bytes += size + set.BookkeepingBytes - bookkeeping;
+            _count++;
         }
 
         while (_bytes > _capacity && _tail is not null)
@@ -146,7 +162,7 @@ public sealed class MemoryCacheStore
     {
         lock (_listLock)
         {
-            if (!_map.TryGetValue(primaryKey, out var node) || node.Set.Find(expected.SecondaryKey) != expected)
+            if (!_map.TryGetValue(primaryKey, out var set) || set.FindVariant(expected.SecondaryKey)?.Entry != expected)
             {
                 return false;
             }
@@ -161,13 +177,12 @@ public sealed class MemoryCacheStore
     {
         lock (_listLock)
         {
-            if (!_map.TryRemove(primaryKey, out var node))
+            if (!_map.TryGetValue(primaryKey, out var set))
             {
                 return false;
             }
 
-            _count--;
-            Unlink(node);
+            RemoveSetLocked(set);
             Publish();
             return true;
         }
@@ -186,11 +201,9 @@ public sealed class MemoryCacheStore
 
             lock (_listLock)
             {
-                if (_map.TryRemove(key, out var node))
+                if (_map.TryGetValue(key, out var set))
                 {
-                    _count--;
-                    Unlink(node);
-                    removed += node.Set.Count;
+                    removed += RemoveSetLocked(set);
                 }
             }
         }
@@ -213,42 +226,76 @@ public sealed class MemoryCacheStore
         }
 
         _hand = hand.Prev;
-        if (_map.TryRemove(new KeyValuePair<string, Node>(hand.Key, hand)))
-        {
-            _count--;
-        }
-
-        Unlink(hand);
+        RemoveVariantLocked(hand);
         _metrics.Evictions.Inc();
     }
 
-    private void Unlink(Node node)
+    /// <summary>Takes one variant out of its set and the queue; the set goes with its last variant unless one is about to join it.</summary>
+    private void RemoveVariantLocked(CachedVariant variant, bool keepEmptySet = false)
     {
-        if (_hand == node)
+        var set = variant.Set;
+        var bookkeeping = set.BookkeepingBytes;
+        set.Remove(variant);
+        Unlink(variant);
+        if (set.Count == 0 && !keepEmptySet)
         {
-            _hand = node.Prev;
-        }
-
-        if (node.Prev is not null)
-        {
-            node.Prev.Next = node.Next;
-        }
-        else
-        {
-            _head = node.Next;
-        }
-
-        if (node.Next is not null)
-        {
-            node.Next.Prev = node.Prev;
+            _map.TryRemove(new KeyValuePair<string, VariantSet>(set.PrimaryKey, set));
+            _bytes -= bookkeeping;
         }
         else
         {
-            _tail = node.Prev;
+            _bytes += set.BookkeepingBytes - bookkeeping;
+        }
+    }
+
+    /// <summary>Takes a whole set out of the map and its variants out of the queue; returns how many variants went.</summary>
+    private int RemoveSetLocked(VariantSet set)
+    {
+        if (!_map.TryRemove(new KeyValuePair<string, VariantSet>(set.PrimaryKey, set)))
+        {
+            return 0;
         }
 
-        node.Prev = node.Next = null;
-        _bytes -= node.Size;
+        // A reader that found the set just before keeps what it found, as it would had it been served a moment earlier.
+        var removed = 0;
+        foreach (var variant in set.Variants())
+        {
+            Unlink(variant);
+            removed++;
+        }
+
+        _bytes -= set.BookkeepingBytes;
+        return removed;
+    }
+
+    private void Unlink(CachedVariant variant)
+    {
+        if (_hand == variant)
+        {
+            _hand = variant.Prev;
+        }
+
+        if (variant.Prev is not null)
+        {
+            variant.Prev.Next = variant.Next;
+        }
+        else
+        {
+            _head = variant.Next;
+        }
+
+        if (variant.Next is not null)
+        {
+            variant.Next.Prev = variant.Prev;
+        }
+        else
+        {
+            _tail = variant.Prev;
+        }
+
+        variant.Prev = variant.Next = null;
+        _bytes -= variant.Size;
+        _count--;
     }
 
     private void Publish()
@@ -258,23 +305,8 @@ public sealed class MemoryCacheStore
     }
 
     /// <summary>
-    /// What a key keeps alive: its entries, plus the key string, the SIEVE node and the dictionary's own node (measured
-    /// with the heap in MemoryAccountingTests, so memoryBytes bounds the process and not just the bodies).
+    /// What a URL keeps alive: its variants' entries and bookkeeping, plus the key string, the set and the dictionary's
+    /// own node (measured with the heap in MemoryAccountingTests, so memoryBytes bounds the process and not just the bodies).
     /// </summary>
-    public static long AccountedSize(string primaryKey, VariantSet set) => set.Size + 160 + CacheEntry.StringBytes(primaryKey.Length);
-
-    private sealed class Node(string key, VariantSet set, long size)
-    {
-        public string Key { get; } = key;
-
-        public VariantSet Set { get; set; } = set;
-
-        public long Size { get; set; } = size;
-
-        public volatile bool Visited;
-
-        public Node? Prev { get; set; }
-
-        public Node? Next { get; set; }
-    }
+    public static long AccountedSize(VariantSet set) => set.BookkeepingBytes + set.Variants().Sum(v => v.Size);
 }

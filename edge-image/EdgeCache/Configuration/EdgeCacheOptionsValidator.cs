@@ -105,6 +105,11 @@ public sealed class EdgeCacheOptionsValidator : IValidateOptions<EdgeCacheOption
             errors.Add($"cache.heuristicFraction: {options.Cache.HeuristicFraction} must be in (0, 1]");
         }
 
+        if (options.Cache.MaxVariantsPerUrl is < 1 or > 10000)
+        {
+            errors.Add($"cache.maxVariantsPerUrl: {options.Cache.MaxVariantsPerUrl} is outside 1-10000");
+        }
+
         if (options.Cache.Disk.Directory is { } diskDir)
         {
             if (!Path.IsPathFullyQualified(diskDir))

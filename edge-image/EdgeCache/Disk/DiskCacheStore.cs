@@ -17,8 +17,17 @@ namespace EdgeCache.Disk;
 /// The persistent tier below memory: one file per variant (see <see cref="DiskEntryFormat"/>), written through from the
 /// memory tier in the background. Crash safety comes from the write order — temp file, fsync, atomic rename — so a write
 /// cut off at any point leaves only a temp file, which start-up deletes. Every entry's metadata carries a SHA-256, and
-/// the body's SHA-256 is checked before a disk entry is served (a large, file-backed one once per process, before it is
-/// first served): a corrupt or truncated entry is dropped and refetched.
+/// the body's SHA-256 is checked whenever a disk entry is served, so a corrupt or truncated entry is dropped and refetched:
+/// <list type="bullet">
+/// <item>an entry small enough for memory is read whole and checked before it is served;</item>
+/// <item>a large (file-backed) entry is streamed from its file, and is checked before it is first served by this process
+/// (so damage found then is a plain refetch), then on every read of its whole body as it streams
+/// (<see cref="FileBodyCheck"/>: a mismatch cuts the transfer off before its last block and drops the entry);</item>
+/// <item>a range of a large entry cannot be checked as it streams, so it is served only while the entry's whole body was
+/// verified within <see cref="RangeReadRecheckInterval"/>; past that, the body is verified again before the range is
+/// served. Damage that lands between two checks can reach a range request for up to that long: the price of not
+/// hashing a whole large file for every range.</item>
+/// </list>
 /// A write error (disk full, I/O) turns the tier off for a while with a log line and a metric; the node keeps serving
 /// from memory.
 /// </summary>
@@ -27,9 +36,13 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
     private const string EntrySuffix = ".entry";
     private const string TempSuffix = ".tmp";
 
+    /// <summary>How long a large entry's whole-body check stands for the ranges served from it (see the type's summary).</summary>
+    public static readonly TimeSpan RangeReadRecheckInterval = TimeSpan.FromHours(1);
+
     private readonly string? _directory;
     private readonly DiskOptions _options;
     private readonly long _memoryObjectMax;
+    private readonly int _maxVariantsPerUrl;
     private readonly TimeProvider _time;
     private readonly EdgeCacheMetrics _metrics;
     private readonly ILogger<DiskCacheStore> _logger;
@@ -60,6 +73,7 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
         _purges = purges;
         _options = options.Value.Cache.Disk;
         _memoryObjectMax = options.Value.Cache.MaxObjectBytes;
+        _maxVariantsPerUrl = options.Value.Cache.MaxVariantsPerUrl;
         _directory = _options.Directory;
         _time = time;
         _metrics = metrics;
@@ -86,6 +100,12 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
     /// </summary>
     internal Action<string>? FaultHook { get; set; }
 
+    /// <summary>
+    /// Test hook: every descriptor the tier opens for a body that viewers read (a spill file, a large entry being written,
+    /// an entry being loaded to serve), so a test can hold it and see that it is closed when its readers are done.
+    /// </summary>
+    internal Action<SafeFileHandle>? BodyFileOpened { get; set; }
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         if (_directory is null)
@@ -106,11 +126,22 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
         _writer = Task.Run(WriteLoopAsync, CancellationToken.None);
     }
 
-    /// <summary>Graceful shutdown: the writes already queued are finished (within the host's grace period).</summary>
+    /// <summary>
+    /// Graceful shutdown: the writes already queued are finished within what is left of the host's grace period (none,
+    /// when a response in flight used all of it). Those still queued then are dropped, not an error: each is a copy of an
+    /// entry the next start can refetch, and a write cut off by the exit leaves only a temp file, which start-up deletes.
+    /// </summary>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         _writes.Writer.TryComplete();
-        await _writer.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await _writer.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            LogWritesDropped(_logger, _writes.Reader.Count);
+        }
     }
 
     /// <summary>Queues <paramref name="entry"/> (complete, memory-sized) to be written; dropped if the queue is full or the tier is degraded.</summary>
@@ -122,6 +153,9 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
             _writes.Writer.TryWrite((primaryKey, entry, _purges.Generation));
         }
     }
+
+    /// <summary>The Vary names of the variants indexed for <paramref name="primaryKey"/>, or null if it has none on disk.</summary>
+    public string[]? VaryNamesOf(string primaryKey) => _index.TryGetValue(primaryKey, out var variants) ? variants.VaryNames : null;
 
     /// <summary>Reads the variant this request selects, verifying both checksums; null on a miss or a bad entry (which is deleted).</summary>
     public async Task<CacheEntry?> LoadAsync(string primaryKey, IHeaderDictionary requestHeaders, CancellationToken cancellationToken)
@@ -147,6 +181,7 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
             try
             {
                 handle = File.OpenHandle(record.Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, FileOptions.Asynchronous);
+                BodyFileOpened?.Invoke(handle);
                 (metadata, problem) = await DiskEntryFormat.ReadTrailerAsync(handle, cancellationToken).ConfigureAwait(false);
             }
             finally
@@ -164,9 +199,10 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
             if (metadata.BodyLength > _memoryObjectMax)
             {
                 // Large: served straight from the file, never read whole into memory. Its length and metadata are
-                // verified on every read; its body once per process, streamed through SHA-256 before it is first
-                // served (an entry this process wrote was hashed as it was written).
-                if (!record.BodyVerified)
+                // verified on every read, its body as the type's summary says (an entry this process wrote was
+                // hashed as it was written).
+                var now = _time.GetUtcNow();
+                if (!record.VerifiedFor(now, ranged: requestHeaders.Range.Count > 0))
                 {
                     if (!await BodyMatchesAsync(handle, metadata, cancellationToken).ConfigureAwait(false))
                     {
@@ -175,10 +211,14 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
                         return null;
                     }
 
-                    record.BodyVerified = true;
+                    record.Verified(now);
                 }
 
-                return ToEntry(metadata, CachedBody.FromFile(handle, metadata.BodyLength));
+                var check = new FileBodyCheck(
+                    metadata.BodySha256,
+                    verified: () => record.Verified(_time.GetUtcNow()),
+                    mismatch: () => Drop(record, "body checksum mismatch while serving"));
+                return ToEntry(metadata, CachedBody.FromFile(handle, metadata.BodyLength, check));
             }
 
             var body = new byte[metadata.BodyLength];
@@ -197,6 +237,12 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
             handle?.Dispose();
             Drop(record, ex.Message);
             return null;
+        }
+        catch
+        {
+            // Cancelled (the viewer left while the entry was read or checked): the file opened for it is closed now.
+            handle?.Dispose();
+            throw;
         }
     }
 
@@ -237,6 +283,7 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         var temp = $"{path}.{Guid.NewGuid():N}{TempSuffix}";
         var handle = File.OpenHandle(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete, FileOptions.Asynchronous);
+        BodyFileOpened?.Invoke(handle);
         return new LargeWrite(path, temp, handle) { Generation = purgeGeneration };
     }
 
@@ -259,7 +306,9 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
             var trailer = DiskEntryFormat.EncodeTrailer(metadata);
             await RandomAccess.WriteAsync(write.Handle, trailer, body.Length).ConfigureAwait(false);
             RandomAccess.FlushToDisk(write.Handle);
-            Commit(write.TempPath, new DiskRecord(primaryKey, entry.SecondaryKey, write.Path, body.Length + trailer.Length) { BodyVerified = true }, entry.VaryNames, write.Generation);
+            var record = new DiskRecord(primaryKey, entry.SecondaryKey, write.Path, body.Length + trailer.Length, entry.ResponseTime);
+            record.Verified(_time.GetUtcNow());
+            Commit(write.TempPath, record, entry.VaryNames, write.Generation);
             EvictOverBudget();
             Publish();
         }
@@ -310,7 +359,9 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
                 // deleted (this handle wrote to the unlinked file), and must not come back.
                 if (IsIndexed(record))
                 {
-                    Add(new DiskRecord(primaryKey, record.SecondaryKey, record.Path, current.BodyLength + trailer.Length) { BodyVerified = record.BodyVerified }, refreshed.VaryNames);
+                    var rewritten = new DiskRecord(primaryKey, record.SecondaryKey, record.Path, current.BodyLength + trailer.Length, refreshed.ResponseTime);
+                    rewritten.CopyVerification(record);
+                    Add(rewritten, refreshed.VaryNames);
                 }
             }
 
@@ -363,6 +414,7 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
             TryDelete(path);
         }
 
+        BodyFileOpened?.Invoke(handle);
         return handle;
     }
 
@@ -464,7 +516,7 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
 
             lock (KeyLock(metadata.PrimaryKey))
             {
-                Add(new DiskRecord(metadata.PrimaryKey, metadata.SecondaryKey, path, size), metadata.VaryNames);
+                Add(new DiskRecord(metadata.PrimaryKey, metadata.SecondaryKey, path, size, metadata.ResponseTime), metadata.VaryNames);
             }
 
             indexed++;
@@ -525,7 +577,7 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
                 file.Flush(flushToDisk: true);
             }
 
-            Commit(temp, new DiskRecord(primaryKey, entry.SecondaryKey, path, (long)body.Length + trailer.Length), entry.VaryNames, generation);
+            Commit(temp, new DiskRecord(primaryKey, entry.SecondaryKey, path, (long)body.Length + trailer.Length, entry.ResponseTime), entry.VaryNames, generation);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
@@ -582,6 +634,11 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
         var variants = VariantsFor(record, varyNames);
         var replacing = variants.Records.TryGetValue(record.SecondaryKey, out var previous);
         FaultHook?.Invoke("index");
+        if (!replacing && variants.Records.Count >= _maxVariantsPerUrl)
+        {
+            EvictOldestVariant(variants);
+        }
+
         variants.Records[record.SecondaryKey] = record;
         if (replacing)
         {
@@ -594,6 +651,29 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
         }
 
         _insertionOrder.Enqueue(record);
+    }
+
+    /// <summary>
+    /// Makes room for a new variant of a URL at cache.maxVariantsPerUrl: its variant received longest ago goes (the disk
+    /// tier keeps no hits to judge by, as for its FIFO eviction). A scan of the URL's variants, bounded by the cap, and
+    /// only when a URL is at it. The caller holds the key's lock.
+    /// </summary>
+    private void EvictOldestVariant(DiskVariants variants)
+    {
+        DiskRecord? oldest = null;
+        foreach (var candidate in variants.Records.Values)
+        {
+            if (oldest is null || candidate.ResponseTime < oldest.ResponseTime)
+            {
+                oldest = candidate;
+            }
+        }
+
+        if (oldest is not null && variants.Records.TryRemove(new KeyValuePair<string, DiskRecord>(oldest.SecondaryKey, oldest)))
+        {
+            DeleteFile(oldest);
+            _metrics.DiskEvictions.Inc();
+        }
     }
 
     private bool IsIndexed(DiskRecord record) =>
@@ -795,6 +875,9 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
     [LoggerMessage(EventId = 603, Level = LogLevel.Warning, Message = "Disk writer stopped by a simulated crash: {Detail}")]
     private static partial void LogSimulatedCrash(ILogger logger, string detail);
 
+    [LoggerMessage(EventId = 604, Level = LogLevel.Warning, Message = "Shutdown grace period over: {Queued} queued disk writes dropped; those entries are refetched after the restart")]
+    private static partial void LogWritesDropped(ILogger logger, int queued);
+
     /// <summary>A large body being streamed into a temp file on the disk tier.</summary>
     public sealed class LargeWrite(string path, string tempPath, SafeFileHandle handle)
     {
@@ -809,7 +892,7 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
     }
 
     /// <summary>One indexed file. A class, not a record: the index swaps and removes records by identity.</summary>
-    private sealed class DiskRecord(string primaryKey, string secondaryKey, string path, long size)
+    private sealed class DiskRecord(string primaryKey, string secondaryKey, string path, long size, DateTimeOffset responseTime)
     {
         public string PrimaryKey { get; } = primaryKey;
 
@@ -819,8 +902,25 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
 
         public long Size { get; } = size;
 
-        /// <summary>The body's SHA-256 has been checked (or computed while writing) by this process.</summary>
-        public bool BodyVerified { get; set; }
+        /// <summary>When the origin's response arrived: of a URL's variants, the one received longest ago goes first at its cap.</summary>
+        public DateTimeOffset ResponseTime { get; } = responseTime;
+
+        // When this process last checked the body's SHA-256 whole (or computed it while writing); 0: never.
+        private long _verifiedAtTicks;
+
+        /// <summary>
+        /// The body need not be checked before this read: it has been checked by this process, and for a range (which
+        /// cannot be checked as it streams) within <see cref="RangeReadRecheckInterval"/>.
+        /// </summary>
+        public bool VerifiedFor(DateTimeOffset now, bool ranged)
+        {
+            var at = Volatile.Read(ref _verifiedAtTicks);
+            return at != 0 && (!ranged || now.UtcTicks - at <= RangeReadRecheckInterval.Ticks);
+        }
+
+        public void Verified(DateTimeOffset now) => Volatile.Write(ref _verifiedAtTicks, now.UtcTicks);
+
+        public void CopyVerification(DiskRecord from) => Volatile.Write(ref _verifiedAtTicks, Volatile.Read(ref from._verifiedAtTicks));
     }
 
     private sealed class DiskVariants(string[] varyNames)

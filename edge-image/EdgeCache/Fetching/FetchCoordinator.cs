@@ -8,6 +8,7 @@ using EdgeCache.Disk;
 using EdgeCache.Http;
 using EdgeCache.Observability;
 using EdgeCache.Origins;
+using EdgeCache.Proxy;
 using EdgeCache.Purging;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
@@ -27,6 +28,12 @@ public sealed partial class FetchCoordinator : IDisposable
     private const int CompressMaxBytes = 10 * 1024 * 1024;
     private const int MaxSharedCacheControls = 1024;
 
+    /// <summary>
+    /// How far the origin is read ahead of the fastest viewer of a body that will not be stored (the read-ahead of
+    /// <see cref="CachedBody.WaitForReadersAsync"/>): enough to keep a fast viewer's socket fed, little to hold for a stalled one.
+    /// </summary>
+    internal const int PassThroughReadAheadBytes = 1024 * 1024;
+
     private readonly ConcurrentDictionary<string, InFlightFetch> _inFlight = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _shutdown = new();
     private readonly MemoryCacheStore _store;
@@ -37,6 +44,7 @@ public sealed partial class FetchCoordinator : IDisposable
     private readonly PurgeLog _purges;
     private readonly DiskCacheStore _disk;
     private readonly MappedBodyAllocator _mappedBodies;
+    private readonly string _via;
 
     // Parsed response Cache-Control values by their text. An origin sends a handful of distinct values across its
     // objects, and each stored entry otherwise kept its own parsed copy for as long as it is cached (the directives are
@@ -56,6 +64,7 @@ public sealed partial class FetchCoordinator : IDisposable
         _metrics = metrics;
         _logger = logger;
         _cacheOptions = options.Value.Cache;
+        _via = ViaHeader.For(options.Value.Node.Name);
     }
 
     public int InFlightCount => _inFlight.Count;
@@ -67,6 +76,13 @@ public sealed partial class FetchCoordinator : IDisposable
         {
             if (_inFlight.TryGetValue(collapseKey, out var existing))
             {
+                if (!existing.TryJoin())
+                {
+                    // Its body was given up (no viewer left for a response that is not stored): a new fetch replaces it.
+                    _inFlight.TryRemove(new KeyValuePair<string, InFlightFetch>(collapseKey, existing));
+                    continue;
+                }
+
                 isLeader = false;
                 existing.AddWaiter();
                 _metrics.CollapsedWaiters.Inc();
@@ -99,6 +115,9 @@ public sealed partial class FetchCoordinator : IDisposable
         {
             fetch.AbandonByLeader();
         }
+
+        // No viewer of its own: a refresh that is not stored is then given up, one that is stored completes.
+        fetch.Leave();
     }
 
     /// <summary>
@@ -108,6 +127,14 @@ public sealed partial class FetchCoordinator : IDisposable
     /// </summary>
     private async Task RunAsync(InFlightFetch fetch)
     {
+        // A 304 publishes the stale entry's body: held until the fetch's viewers hold their own references to it. The
+        // viewer that started the fetch holds one, so this cannot fail.
+        var staleBody = fetch.Request.StaleEntry?.Body;
+        if (staleBody is not null && !staleBody.TryAddReference())
+        {
+            staleBody = null;
+        }
+
         FetchOutcome outcome;
         try
         {
@@ -131,6 +158,16 @@ public sealed partial class FetchCoordinator : IDisposable
             try
             {
                 response = await origin.SendAsync(originRequest, _shutdown.Token).ConfigureAwait(false);
+                if (response.StatusCode == StatusCodes.Status304NotModified && stale is not null && !NotModifiedMatch.Updates(stale, response.Headers))
+                {
+                    // The 304 names another representation than the one stored (RFC 9111 4.3.4): it refreshes nothing,
+                    // and what the origin has now is asked for unconditionally.
+                    LogNotModifiedMismatch(_logger, origin.Id, request.Path);
+                    response.Dispose();
+                    response = null;
+                    requestTime = _time.GetUtcNow();
+                    response = await origin.SendAsync(WithoutValidators(originRequest), _shutdown.Token).ConfigureAwait(false);
+                }
             }
             catch (OriginException ex)
             {
@@ -157,6 +194,13 @@ public sealed partial class FetchCoordinator : IDisposable
         }
 
         fetch.SetOutcome(outcome);
+        if (outcome is FetchOutcome.Shared { Revalidated: false } created)
+        {
+            // The reference a new body is created with: its viewers and its pump hold their own now.
+            created.Entry.Body.ReleaseReference();
+        }
+
+        staleBody?.ReleaseReference();
         if (outcome is not FetchOutcome.Shared { Revalidated: false })
         {
             // A new body still arriving stays joinable until its pump ends (the pump removes it); everything else is done now.
@@ -177,27 +221,32 @@ public sealed partial class FetchCoordinator : IDisposable
             headers.Add(new(HeaderNames.Date, responseTime.ToString("R")));
         }
 
+        // Before anything keeps the headers: a stored entry, a 304's refresh and a pass all relay the whole chain.
+        ViaHeader.AppendTo(headers, _via);
+
         var cc = ParseResponseCacheControl(CachePolicy.Find(headers, HeaderNames.CacheControl));
 
         if (response.StatusCode == StatusCodes.Status304NotModified && stale is not null)
         {
             response.Dispose();
             var refreshed = Refresh(request, stale, headers, requestTime, responseTime);
+            var revalidated = new FetchOutcome.Shared(refreshed, revalidated: true, storable: true, originStatus: 304);
             if (!_purges.PurgedSince(fetch.Generation, request.Path))
             {
                 if (stale.Body.IsFileBacked)
                 {
                     // Large entries live on the disk tier only: their stored metadata is refreshed there.
                     await _disk.RefreshLargeAsync(request.PrimaryKey, stale, refreshed, _shutdown.Token).ConfigureAwait(false);
+                    revalidated.MarkStored();
                 }
-                else
+                else if (_store.Replace(request.PrimaryKey, stale, refreshed))
                 {
-                    _store.Replace(request.PrimaryKey, stale, refreshed);
                     _disk.EnqueueWrite(request.PrimaryKey, refreshed);
+                    revalidated.MarkStored();
                 }
             }
 
-            return new FetchOutcome.Shared(refreshed, revalidated: true, storable: true, originStatus: 304);
+            return revalidated;
         }
 
         if (response.StatusCode >= 500 && stale is not null
@@ -219,6 +268,33 @@ public sealed partial class FetchCoordinator : IDisposable
         }
 
         var encoding = ChooseEncoding(request, response, cc);
+        if (encoding is "br" or "gzip" && response.ContentLength is null)
+        {
+            // A body of unknown length is compressed only if it reaches the minimum: below it the coding's own framing
+            // makes it larger. Its first bytes are read before deciding (and before the entry's headers are made).
+            try
+            {
+                using var idle = new IdleTimeout(_time, origin.ReadTimeout, _shutdown.Token);
+                var (prefix, length, ended) = await PrefixedReadStream.ReadPrefixAsync(response.Body, CompressMinBytes, idle, origin.ReadTimeout).ConfigureAwait(false);
+                response = new OriginResponse(
+                    response.StatusCode,
+                    headers,
+                    ended ? length : null,
+                    ended ? new MemoryStream(prefix, 0, length, writable: false) : new PrefixedReadStream(prefix, length, response.Body),
+                    response);
+                encoding = ended ? null : encoding;
+            }
+            catch (Exception ex) when (ex is IOException or HttpRequestException or OperationCanceledException && !_shutdown.IsCancellationRequested)
+            {
+                response.Dispose();
+                var kind = ex is OperationCanceledException ? OriginErrorKind.Timeout : OriginErrorKind.Protocol;
+                _metrics.OriginErrors.WithLabels(origin.Id, "body").Inc();
+                LogBodyFailed(_logger, origin.Id, request.Path, 0, ex.Message);
+                var error = new OriginException(origin.Id, kind, ex.Message, ex);
+                return new FetchOutcome.Failed(error, error.ViewerStatusCode);
+            }
+        }
+
         var varyNames = CacheKeyBuilder.ParseVary(CachePolicy.Find(headers, HeaderNames.Vary));
         var etag = CachePolicy.Find(headers, HeaderNames.ETag) is { Count: > 0 } etagValues ? etagValues[0] : null;
         if (encoding is not null)
@@ -228,6 +304,12 @@ public sealed partial class FetchCoordinator : IDisposable
             {
                 varyNames = [.. varyNames.Append(CacheKeyBuilder.AcceptEncoding).Order(StringComparer.Ordinal)];
             }
+        }
+
+        else
+        {
+            // A coding the origin chose although asked for identity: stored as sent, negotiated per viewer when served.
+            ContentCodings.AddVary(headers);
         }
 
         var storableReason = CachePolicy.UnstorableReason(response.StatusCode, request.RequestCacheControl, cc, headers);
@@ -273,17 +355,34 @@ public sealed partial class FetchCoordinator : IDisposable
 
         // Inline like RunAsync: a body already buffered by the origin connection is pumped before the outcome is
         // published (the leader then serves a complete body in one write); anything longer goes asynchronous.
-        _ = PumpAsync(fetch, response, entry, encoding, storableReason is null, large);
-        return new FetchOutcome.Shared(entry, revalidated: false, storable: storableReason is null, originStatus: response.StatusCode);
+        var shared = new FetchOutcome.Shared(entry, revalidated: false, storable: storableReason is null, originStatus: response.StatusCode);
+        _ = PumpAsync(fetch, response, entry, encoding, storableReason is null, large, shared);
+        return shared;
     }
+
+    private static OriginRequest WithoutValidators(OriginRequest request) => new()
+    {
+        Method = request.Method,
+        Path = request.Path,
+        Query = request.Query,
+        Headers = request.Headers,
+    };
 
     private (Prometheus.Histogram.Child Ok, Prometheus.Histogram.Child Error) FetchDurations(string originId) =>
         _fetchDurations.GetOrAdd(originId, static (id, histogram) => (histogram.WithLabels(id, "ok"), histogram.WithLabels(id, "error")), _metrics.OriginFetchDuration);
 
-    /// <summary>Reads the origin body into the entry (compressing if asked), then stores it if it arrived whole.</summary>
-    private async Task PumpAsync(InFlightFetch fetch, OriginResponse response, CacheEntry entry, string? encoding, bool storable, DiskCacheStore.LargeWrite? large)
+    /// <summary>
+    /// Reads the origin body into the entry (compressing if asked), then stores it if it arrived whole. A body that will
+    /// be stored is read at the origin's pace, even if its only viewer stalls or leaves: the cache needs it whole, and the
+    /// stalled viewer is cut off by its own send timeout. One that will not be stored is read only
+    /// <see cref="PassThroughReadAheadBytes"/> ahead of its fastest viewer, and given up when no viewer is left.
+    /// </summary>
+    private async Task PumpAsync(InFlightFetch fetch, OriginResponse response, CacheEntry entry, string? encoding, bool storable, DiskCacheStore.LargeWrite? large, FetchOutcome.Shared outcome)
     {
         var body = entry.Body;
+        // The pump's own reference (CachedBody's remarks): taken while the fetch still holds the one the body was created with.
+        var held = body.TryAddReference();
+        Debug.Assert(held, "a new body was sealed before its pump started");
         var origin = fetch.Request.Origin;
         byte[]? scratch = null;
         Stream? compressor = null;
@@ -358,6 +457,19 @@ public sealed partial class FetchCoordinator : IDisposable
                         throw new IncompleteBodyException($"response of unknown length grew past the memory tier ({_cacheOptions.MemoryBytes} bytes) and no file could take it");
                     }
                 }
+
+                if (!storable || tooLarge)
+                {
+                    // The read timeout is for the origin's silence, not for a wait on viewers: off while waiting.
+                    idle.Restart(Timeout.InfiniteTimeSpan);
+                    if (!await body.WaitForReadersAsync(PassThroughReadAheadBytes, _shutdown.Token).ConfigureAwait(false))
+                    {
+                        // Not stored, and no viewer holds it any more: nobody will read another byte of it.
+                        body.Fail(new IncompleteBodyException("no viewer is reading this response any more and it is not stored"));
+                        LogBodyAbandoned(_logger, origin.Id, fetch.Request.Path, received);
+                        return;
+                    }
+                }
             }
 
             if (response.ContentLength is { } expected && received != expected)
@@ -386,6 +498,12 @@ public sealed partial class FetchCoordinator : IDisposable
             {
                 // Checked again under the store's lock: a purge that lands from here on must not find the entry back.
                 store = _store.Store(fetch.Request.PrimaryKey, entry, _purges, fetch.Generation, fetch.Request.Path);
+            }
+
+            if (store)
+            {
+                // Before Complete: a viewer that sees the body complete also sees whether it was stored (Cache-Status).
+                outcome.MarkStored();
             }
 
             _inFlight.TryRemove(new KeyValuePair<string, InFlightFetch>(fetch.CollapseKey, fetch));
@@ -443,6 +561,7 @@ public sealed partial class FetchCoordinator : IDisposable
 
             response.Dispose();
             _inFlight.TryRemove(new KeyValuePair<string, InFlightFetch>(fetch.CollapseKey, fetch));
+            body.ReleaseReference();
         }
     }
 

@@ -18,9 +18,19 @@ public abstract class FetchOutcome
         /// <summary>The origin answered 304 and the stored entry was refreshed.</summary>
         public bool Revalidated { get; } = revalidated;
 
+        private bool _stored;
+
         public bool Storable { get; } = storable;
 
+        /// <summary>
+        /// The entry is in the cache: set once the fetch has stored it, after its body arrived whole. Read while the
+        /// body is still arriving, false means not yet known (the store may still be refused, purged or cut off).
+        /// </summary>
+        public bool Stored => Volatile.Read(ref _stored);
+
         public int OriginStatus { get; } = originStatus;
+
+        internal void MarkStored() => Volatile.Write(ref _stored, true);
     }
 
     /// <summary>

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using EdgeCache.Caching;
 using EdgeCache.Origins;
 
 namespace EdgeCache.Fetching;
@@ -14,6 +16,11 @@ public sealed class InFlightFetch(string collapseKey, FetchRequest request)
     private bool _leaderGone;
     private bool _passClaimed;
     private int _waiters;
+
+    // Viewers that joined (the leader included) and whose requests have not ended; once a body is published, each holds
+    // a reference to it (CachedBody's remarks), so its file stays open until the last of them is done.
+    private int _viewers = 1;
+    private CachedBody? _body;
 
     public string CollapseKey { get; } = collapseKey;
 
@@ -40,8 +47,51 @@ public sealed class InFlightFetch(string collapseKey, FetchRequest request)
 
     internal void AddWaiter() => Interlocked.Increment(ref _waiters);
 
+    /// <summary>
+    /// Another viewer joins; it calls <see cref="Leave"/> when its request ends. False when the published body can no
+    /// longer be read (its file closed, or given up with no viewer left): the caller needs a fetch of its own.
+    /// </summary>
+    internal bool TryJoin()
+    {
+        lock (_lock)
+        {
+            if (_body is not null && !_body.TryAddReference())
+            {
+                return false;
+            }
+
+            _viewers++;
+            return true;
+        }
+    }
+
+    /// <summary>A viewer that joined (or started) this fetch is done: its reference to the body, if one was published, goes.</summary>
+    public void Leave()
+    {
+        CachedBody? body;
+        lock (_lock)
+        {
+            _viewers--;
+            body = _body;
+        }
+
+        body?.ReleaseReference();
+    }
+
     internal void SetOutcome(FetchOutcome outcome)
     {
+        if (outcome is FetchOutcome.Shared shared)
+        {
+            lock (_lock)
+            {
+                // Before the outcome is seen, so no viewer can leave between: one reference per viewer still here. The
+                // publisher holds its own reference to the body meanwhile, so the body is readable.
+                _body = shared.Entry.Body;
+                var added = _body.TryAddReferences(_viewers);
+                Debug.Assert(added, "a fetch published a body it did not hold");
+            }
+        }
+
         _outcome.TrySetResult(outcome);
         if (outcome is FetchOutcome.Pass pass)
         {

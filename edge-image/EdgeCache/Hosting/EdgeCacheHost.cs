@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text;
 using EdgeCache.Caching;
 using EdgeCache.Configuration;
 using EdgeCache.Disk;
@@ -42,6 +43,9 @@ public static class EdgeCacheHost
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
+            // Origin header values are relayed as the bytes they were (Latin-1 both ways, OriginHeaderValue): Kestrel's
+            // default, ASCII, throws on obs-text such as a UTF-8 file name, which would fail every request for the URL.
+            kestrel.ResponseHeaderEncodingSelector = static _ => Encoding.Latin1;
             kestrel.Limits.MaxRequestHeadersTotalSize = options.Limits.MaxRequestHeadersBytes;
             kestrel.Limits.MaxRequestLineSize = options.Limits.MaxRequestLineBytes;
             kestrel.Limits.MaxRequestBodySize = options.Limits.MaxRequestBodyBytes;

@@ -16,30 +16,57 @@ public static class HopByHop
 
     /// <summary>
     /// The end-to-end fields of a response and its content headers, as the origin sent them: hop-by-hop fields and any
-    /// the Connection header lists are dropped. Read through <see cref="HttpHeaders.NonValidated"/> (as YARP relays):
+    /// the Connection header lists are dropped, and so are field lines no viewer could be sent (<see cref="OriginHeaderValue"/>)
+    /// and a Content-Range on a status that has none (RFC 9110 14.4: only 206 and 416 carry one; on a 200 it would be
+    /// replayed on every hit, multipart 206s included). Read through <see cref="HttpHeaders.NonValidated"/> (as YARP relays):
     /// enumerating <see cref="HttpHeaders"/> itself parses every value into its typed form and formats it back into new
     /// strings, several objects per header on every miss, and a relay has no use for either.
     /// </summary>
-    public static List<KeyValuePair<string, StringValues>> Filter(HttpHeadersNonValidated headers, HttpHeadersNonValidated contentHeaders)
+    public static List<KeyValuePair<string, StringValues>> Filter(HttpHeadersNonValidated headers, HttpHeadersNonValidated contentHeaders, int statusCode = 200)
     {
         var list = new List<KeyValuePair<string, StringValues>>(headers.Count + contentHeaders.Count);
         headers.TryGetValues("Connection", out var connection);
-        Add(list, headers, connection);
-        Add(list, contentHeaders, connection);
+        var keepContentRange = statusCode is 206 or 416;
+        Add(list, headers, connection, keepContentRange);
+        Add(list, contentHeaders, connection, keepContentRange);
         return list;
     }
 
-    private static void Add(List<KeyValuePair<string, StringValues>> list, HttpHeadersNonValidated headers, HeaderStringValues connection)
+    private static void Add(List<KeyValuePair<string, StringValues>> list, HttpHeadersNonValidated headers, HeaderStringValues connection, bool keepContentRange)
     {
         foreach (var (name, values) in headers)
         {
-            if (Names.Contains(name) || IsListed(connection, name))
+            if (Names.Contains(name) || IsListed(connection, name)
+                || (!keepContentRange && name.Equals("Content-Range", StringComparison.OrdinalIgnoreCase)))
             {
                 continue;
             }
 
-            // One value, the usual case, is its own string; several keep their lines apart.
-            list.Add(new(name, values.Count == 1 ? new StringValues(values.ToString()) : new StringValues([.. values])));
+            if (values.Count == 1)
+            {
+                // One value, the usual case, is its own string.
+                if (OriginHeaderValue.Servable(values.ToString()) is { } value)
+                {
+                    list.Add(new(name, value));
+                }
+
+                continue;
+            }
+
+            // Several keep their lines apart.
+            var kept = new List<string>(values.Count);
+            foreach (var line in values)
+            {
+                if (OriginHeaderValue.Servable(line) is { } value)
+                {
+                    kept.Add(value);
+                }
+            }
+
+            if (kept.Count > 0)
+            {
+                list.Add(new(name, new StringValues([.. kept])));
+            }
         }
     }
 

@@ -48,6 +48,9 @@ public sealed class HttpOrigin : IOrigin, IDisposable
             UseProxy = false,
             ActivityHeadersPropagator = null,
             EnableMultipleHttp2Connections = true,
+            // Field values are bytes: read one char per byte, so obs-text reaches the viewer as sent (OriginHeaderValue).
+            // Latin-1 is the client's default too; it is set here because the viewer listener writes the same encoding.
+            ResponseHeaderEncodingSelector = static (_, _) => Encoding.Latin1,
         });
     }
 
@@ -130,9 +133,18 @@ public sealed class HttpOrigin : IOrigin, IDisposable
             message.Headers.Host = _hostHeader;
         }
 
+        var acceptEncoding = false;
         foreach (var (name, value) in request.Headers)
         {
             message.Headers.TryAddWithoutValidation(name, value);
+            acceptEncoding |= name.Equals("Accept-Encoding", StringComparison.OrdinalIgnoreCase);
+        }
+
+        if (!acceptEncoding)
+        {
+            // Without Accept-Encoding any coding is acceptable (RFC 9110 12.5.3); the node stores and compresses
+            // representations itself, so it asks for the plain one unless the behavior forwards the viewer's.
+            message.Headers.TryAddWithoutValidation("Accept-Encoding", "identity");
         }
 
         if (request.IfNoneMatch is not null)
@@ -185,7 +197,15 @@ public sealed class HttpOrigin : IOrigin, IDisposable
             throw new OriginException(Id, kind, ex.Message, ex);
         }
 
-        var headers = HopByHop.Filter(response.Headers.NonValidated, response.Content.Headers.NonValidated);
+        if (OriginResponseValidator.Problem(request, response) is { } problem)
+        {
+            // Disposed unread: the connection is closed rather than reused, since its framing cannot be trusted.
+            response.Dispose();
+            message.Dispose();
+            throw new OriginException(Id, OriginErrorKind.Protocol, problem);
+        }
+
+        var headers = HopByHop.Filter(response.Headers.NonValidated, response.Content.Headers.NonValidated, (int)response.StatusCode);
         var body = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
         return new OriginResponse((int)response.StatusCode, headers, response.Content.Headers.ContentLength, body, response);
     }

@@ -184,9 +184,9 @@ public sealed class S3Origin : IOrigin, IDisposable
         AddIfPresent(result, "Content-Encoding", response.Headers.ContentEncoding);
         AddIfPresent(result, "Content-Disposition", response.Headers.ContentDisposition);
         AddIfPresent(result, "Content-Language", response.Headers["Content-Language"]);
-        if (response.ExpiresString is { Length: > 0 } expiresRaw)
+        if (response.ExpiresString is { Length: > 0 } expiresRaw && OriginHeaderValue.Servable(expiresRaw) is { } expires)
         {
-            result.Add(new("Expires", expiresRaw));
+            result.Add(new("Expires", expires));
         }
 
         AddIfPresent(result, "Content-Range", response.ContentRange);
@@ -196,9 +196,10 @@ public sealed class S3Origin : IOrigin, IDisposable
 
     private static void AddIfPresent(List<KeyValuePair<string, StringValues>> headers, string name, string? value)
     {
-        if (!string.IsNullOrEmpty(value) && PassedHeaders.Contains(name))
+        // Object metadata is the uploader's text: held to the same rule as an HTTP origin's header values.
+        if (!string.IsNullOrEmpty(value) && PassedHeaders.Contains(name) && OriginHeaderValue.Servable(value) is { } servable)
         {
-            headers.Add(new(name, value));
+            headers.Add(new(name, servable));
         }
     }
 

@@ -92,7 +92,7 @@ public sealed partial class EdgeProxy
         _accessLog = loggerFactory.CreateLogger("EdgeCache.AccessLog");
         _accessLogEnabled = options.Value.AccessLog.Enabled;
         _nodeName = options.Value.Node.Name;
-        _via = "1.1 " + _nodeName + " (EdgeCache)";
+        _via = ViaHeader.For(_nodeName);
         _hitStatusPrefix = _nodeName + "; hit; ttl=";
         // Label children resolved once: WithLabels on every request costs a lookup and an array.
         _outcomeMetrics = [.. Enum.GetValues<CacheOutcome>().Select(o => (metrics.Requests.WithLabels(Label(o)), metrics.ResponseBytes.WithLabels(Label(o))))];
@@ -131,10 +131,40 @@ public sealed partial class EdgeProxy
         }
         catch (IncompleteBodyException ex)
         {
-            // The body could not be completed: abort so the viewer sees a truncated transfer, never a short "complete" one.
+            state.Outcome = CacheOutcome.Error;
             state.Detail = "incomplete-body";
-            LogAbortedIncomplete(_logger, context.Request.Path.Value ?? "", ex.Message);
-            context.Abort();
+            if (context.Response.HasStarted)
+            {
+                // Part of the response is out: abort so the viewer sees a truncated transfer, never a short "complete" one.
+                LogAbortedIncomplete(_logger, context.Request.Path.Value ?? "", ex.Message);
+                context.Abort();
+            }
+            else
+            {
+                // Nothing has reached the viewer: the origin's broken body is a bad gateway, answered as one.
+                LogBadGatewayIncomplete(_logger, context.Request.Path.Value ?? "", ex.Message);
+                context.Response.Clear();
+                await WriteErrorAsync(context, state, StatusCodes.Status502BadGateway, "detail=incomplete-body").ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (!context.RequestAborted.IsCancellationRequested)
+        {
+            // Caught here rather than left to Kestrel (which answers 500 or aborts) so that the access log and the
+            // outcome metric below say what the viewer got, not the status and outcome decided before serving failed.
+            state.Outcome = CacheOutcome.Error;
+            state.Detail = "serve-failed";
+            LogServeFailed(_logger, context.Request.Path.Value ?? "", ex);
+            if (context.Response.HasStarted)
+            {
+                context.Abort();
+            }
+            else
+            {
+                context.Response.Clear();
+                context.Response.StatusCode = StatusCodes.Status500InternalServerError;
+                context.Response.Headers.CacheControl = "no-store";
+                context.Response.ContentLength = 0;
+            }
         }
         finally
         {
@@ -202,9 +232,9 @@ public sealed partial class EdgeProxy
         // The memory lookup needs no key string (FindVariants); it is built once the request is not a fresh memory hit.
         string? primaryKey = null;
         var wanted = behavior.Compress ? CacheKeyBuilder.NormalizeAcceptEncoding(request.Headers.AcceptEncoding) : "identity";
-        // Built on the first miss only: a hit needs neither.
-        string? collapseKey = null;
+        // Built on the first miss only: a hit needs none of them.
         IReadOnlyList<KeyValuePair<string, string>>? forwardedHeaders = null;
+        string[]? knownVary = null;
 
         for (var attempt = 0; attempt < MaxVaryRetries; attempt++)
         {
@@ -215,6 +245,7 @@ public sealed partial class EdgeProxy
             {
                 entry = variants.Find(CacheKeyBuilder.SecondaryKey(variants.VaryNames, request.Headers));
                 missKind = entry is null ? "vary-miss" : "stale";
+                knownVary = variants.VaryNames;
             }
 
             if (entry is not null && CachePolicy.SatisfiesRequest(entry, requestCc, now))
@@ -234,6 +265,11 @@ public sealed partial class EdgeProxy
                 {
                     _store.Store(primaryKey, fromDisk, _purges, generation, CacheKeyBuilder.PathOf(primaryKey));
                 }
+                else
+                {
+                    // Its file is this request's to close, when the request ends (CachedBody's remarks).
+                    context.Response.RegisterForDispose(new BodyReference(fromDisk.Body));
+                }
 
                 entry = fromDisk;
                 missKind = "stale";
@@ -251,9 +287,8 @@ public sealed partial class EdgeProxy
 
                 if (!requestCc.NoCache && CachePolicy.WithinStaleWhileRevalidate(entry, now))
                 {
-                    collapseKey ??= behavior.Compress ? primaryKey + "\u0001" + wanted : primaryKey;
                     forwardedHeaders ??= ForwardedHeaders(behavior, request.Headers);
-                    _coordinator.StartBackgroundRefresh(collapseKey, NewFetch(behavior, origin, primaryKey, path!, forwardedQuery, forwardedHeaders, request.Headers, requestCc, wanted, entry));
+                    _coordinator.StartBackgroundRefresh(CollapseKey.For(primaryKey, behavior, wanted, entry.VaryNames, request.Headers), NewFetch(behavior, origin, primaryKey, path!, forwardedQuery, forwardedHeaders, request.Headers, requestCc, wanted, entry));
                     state.Detail = "stale-while-revalidate";
                     await ServeEntryAsync(context, state, entry, CacheOutcome.Stale, CacheStatus($"hit; ttl={TtlSeconds(entry, now)}; detail=stale-while-revalidate")).ConfigureAwait(false);
                     return;
@@ -266,7 +301,6 @@ public sealed partial class EdgeProxy
                 return;
             }
 
-            collapseKey ??= behavior.Compress ? primaryKey + "\u0001" + wanted : primaryKey;
             forwardedHeaders ??= ForwardedHeaders(behavior, request.Headers);
             if (requestCc.NoStore)
             {
@@ -276,9 +310,11 @@ public sealed partial class EdgeProxy
             }
 
             var fetch = _coordinator.GetOrStart(
-                collapseKey,
+                CollapseKey.For(primaryKey, behavior, wanted, knownVary ?? _disk.VaryNamesOf(primaryKey), request.Headers),
                 NewFetch(behavior, origin, primaryKey, path!, forwardedQuery, forwardedHeaders, request.Headers, requestCc, wanted, entry),
                 out var isLeader);
+            // Left when the request ends, however it ends: the fetched body's file is held until then.
+            context.Response.RegisterForDispose(new FetchMembership(fetch));
             state.Collapsed = !isLeader;
             FetchOutcome outcome;
             try
@@ -308,17 +344,21 @@ public sealed partial class EdgeProxy
                     var served = shared.Entry;
                     if (!isLeader && served.VaryNames.Length > 0 && CacheKeyBuilder.SecondaryKey(served.VaryNames, request.Headers) != served.SecondaryKey)
                     {
-                        // The response varies on a header this viewer sent differently: it needs its own variant.
+                        // The response varies on a header this viewer sent differently: it needs its own variant, and the
+                        // next attempt collapses only with misses for that variant.
+                        knownVary = served.VaryNames;
                         continue;
                     }
 
+                    // "stored" (RFC 9211) only once the fetch has stored the entry: known for a body complete by now, as
+                    // a small one is; one still arriving may yet be refused, purged or cut off, so it is not claimed.
                     if (shared.Revalidated)
                     {
-                        await ServeEntryAsync(context, state, served, CacheOutcome.RefreshHit, CacheStatus($"fwd=stale; fwd-status=304; ttl={TtlSeconds(served, _time.GetUtcNow())}{(shared.Storable ? "; stored" : "")}{collapsed}")).ConfigureAwait(false);
+                        await ServeEntryAsync(context, state, served, CacheOutcome.RefreshHit, CacheStatus($"fwd=stale; fwd-status=304; ttl={TtlSeconds(served, _time.GetUtcNow())}{(shared.Stored ? "; stored" : "")}{collapsed}")).ConfigureAwait(false);
                     }
                     else
                     {
-                        await ServeEntryAsync(context, state, served, CacheOutcome.Miss, MissCacheStatus(missKind, shared.OriginStatus, shared.Storable, !isLeader), herd: fetch.Waiters > 0).ConfigureAwait(false);
+                        await ServeEntryAsync(context, state, served, CacheOutcome.Miss, MissCacheStatus(missKind, shared.OriginStatus, shared.Stored, !isLeader), herd: fetch.Waiters > 0).ConfigureAwait(false);
                     }
 
                     return;
@@ -492,6 +532,7 @@ public sealed partial class EdgeProxy
         var response = context.Response;
         var headers = response.Headers;
         var etag = StringValues.Empty;
+        var contentEncoding = StringValues.Empty;
         var stored = entry.Headers;
         // Indexed: foreach over the IReadOnlyList interface boxes an enumerator per hit.
         for (var i = 0; i < stored.Count; i++)
@@ -502,6 +543,10 @@ public sealed partial class EdgeProxy
             {
                 etag = value;
             }
+            else if (name.Equals(HeaderNames.ContentEncoding, StringComparison.OrdinalIgnoreCase))
+            {
+                contentEncoding = value;
+            }
         }
 
         var now = _time.GetUtcNow();
@@ -511,7 +556,12 @@ public sealed partial class EdgeProxy
             // A fresh hit, the common case: Age and Cache-Status change once a second, so the entry keeps the strings.
             var formatted = HitHeaderValues.For(entry, age, hitTtl, _hitStatusPrefix);
             headers.Age = formatted.AgeText;
-            headers.Via = _via;
+            if (headers.Via.Count == 0)
+            {
+                // An entry whose origin sent Via stores the chain with this node's entry already appended (ViaHeader).
+                headers.Via = _via;
+            }
+
             headers["X-Cache"] = "Hit";
             headers["Cache-Status"] = formatted.CacheStatus;
         }
@@ -519,6 +569,14 @@ public sealed partial class EdgeProxy
         {
             headers.Age = age.ToString(System.Globalization.CultureInfo.InvariantCulture);
             SetTrace(headers, outcome, cacheStatus);
+        }
+
+        // A coding the viewer does not accept: the origin chose it (the node's own codings are variants the viewer selected).
+        var undo = ContentCodings.ToUndo(contentEncoding, context.Request.Headers.AcceptEncoding);
+        if (undo is not null && !PrepareDecoded(response, undo, entry.StatusCode))
+        {
+            await NotAcceptableAsync(context, state, undo).ConfigureAwait(false);
+            return;
         }
 
         if (ViewerConditionals.IsNotModified(context.Request, entry.StatusCode, etag, entry.LastModified))
@@ -533,6 +591,13 @@ public sealed partial class EdgeProxy
         }
 
         response.StatusCode = entry.StatusCode;
+        if (undo is not null)
+        {
+            // Whole, decoded as it is sent: a range of the decoded bytes is not known until then (a server may ignore Range).
+            await SendDecodedAsync(context, state, entry.Body, undo).ConfigureAwait(false);
+            return;
+        }
+
         var body = entry.Body;
         long? length = body.IsCompleted ? body.Length : entry.ContentLength;
         if (entry.StatusCode == StatusCodes.Status200OK)
@@ -803,6 +868,8 @@ public sealed partial class EdgeProxy
     {
         using var _ = originResponse;
         state.Outcome = outcome;
+        ViaHeader.AppendTo(originResponse.Headers, _via);
+        ContentCodings.AddVary(originResponse.Headers);
         var response = context.Response;
         response.StatusCode = originResponse.StatusCode;
         foreach (var (name, value) in originResponse.Headers)
@@ -814,7 +881,16 @@ public sealed partial class EdgeProxy
         }
 
         AddTrace(response.Headers, outcome, cacheStatus);
-        if (originResponse.ContentLength is { } length)
+        var undo = ContentCodings.ToUndo(CachePolicy.Find(originResponse.Headers, HeaderNames.ContentEncoding), context.Request.Headers.AcceptEncoding);
+        if (undo is not null && !PrepareDecoded(response, undo, originResponse.StatusCode))
+        {
+            await NotAcceptableAsync(context, state, undo).ConfigureAwait(false);
+            return;
+        }
+
+        await using var decoder = undo is null ? null : ContentCodings.OpenDecoder(undo, originResponse.Body);
+        var source = decoder ?? originResponse.Body;
+        if (undo is null && originResponse.ContentLength is { } length)
         {
             response.ContentLength = length;
         }
@@ -835,9 +911,9 @@ public sealed partial class EdgeProxy
                 int read;
                 try
                 {
-                    read = await originResponse.Body.ReadAsync(buffer, idle.Token).ConfigureAwait(false);
+                    read = await source.ReadAsync(buffer, idle.Token).ConfigureAwait(false);
                 }
-                catch (Exception ex) when (ex is IOException or HttpRequestException || (ex is OperationCanceledException && !context.RequestAborted.IsCancellationRequested))
+                catch (Exception ex) when (ex is IOException or HttpRequestException or InvalidDataException || (ex is OperationCanceledException && !context.RequestAborted.IsCancellationRequested))
                 {
                     throw new IncompleteBodyException($"origin body failed after {copied} bytes", ex);
                 }
@@ -852,7 +928,7 @@ public sealed partial class EdgeProxy
                 state.BodyBytes += read;
             }
 
-            if (originResponse.ContentLength is { } expected && copied != expected)
+            if (undo is null && originResponse.ContentLength is { } expected && copied != expected)
             {
                 throw new IncompleteBodyException($"origin sent {copied} of {expected} bytes");
             }
@@ -911,7 +987,11 @@ public sealed partial class EdgeProxy
     /// <param name="cacheStatus">The whole Cache-Status value, node name included.</param>
     private void SetTrace(IHeaderDictionary headers, CacheOutcome outcome, string cacheStatus)
     {
-        headers.Via = _via;
+        if (headers.Via.Count == 0)
+        {
+            headers.Via = _via;
+        }
+
         headers["X-Cache"] = outcome switch
         {
             CacheOutcome.Hit => "Hit",

@@ -5,7 +5,7 @@ using EdgeCache.Tests.Infrastructure;
 namespace EdgeCache.Tests.EndToEnd;
 
 /// <summary>
-/// The viewer port speaks HTTP/1.1 only (docs/decisions/0001-viewer-http2.md). An NLB TLS listener whose ALPN policy
+/// The viewer port speaks HTTP/1.1 only (docs/decisions/0024-viewer-http2.md). An NLB TLS listener whose ALPN policy
 /// lets a viewer negotiate h2 passes the decrypted HTTP/2 bytes on; this is what such a viewer would get.
 /// </summary>
 public sealed class ViewerHttp2Tests

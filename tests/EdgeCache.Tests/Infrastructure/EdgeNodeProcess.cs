@@ -26,8 +26,12 @@ public sealed class EdgeNodeProcess : IAsyncDisposable
     public int AdminPort { get; }
 
     /// <param name="gracePeriodSeconds">shutdown.gracePeriodSeconds: how long SIGTERM lets responses in flight finish.</param>
-    public static async Task<EdgeNodeProcess> StartAsync(string originUrl, int gracePeriodSeconds = 20)
+    /// <param name="diskDirectory">cache.disk.directory, for a node with a disk tier; none by default.</param>
+    public static async Task<EdgeNodeProcess> StartAsync(string originUrl, int gracePeriodSeconds = 20, string? diskDirectory = null)
     {
+        var cache = diskDirectory is null ? "" : $$"""
+            "cache": { "disk": { "directory": {{System.Text.Json.JsonSerializer.Serialize(diskDirectory)}} } },
+            """;
         // Ports are picked free for a child process and could be taken before it binds: start again with new ones.
         for (var attempt = 1; ; attempt++)
         {
@@ -39,6 +43,7 @@ public sealed class EdgeNodeProcess : IAsyncDisposable
                   "listen": { "address": "127.0.0.1", "viewerPort": {{viewerPort}}, "adminPort": {{adminPort}} },
                   "shutdown": { "gracePeriodSeconds": {{gracePeriodSeconds}} },
                   "accessLog": { "enabled": false },
+                  {{cache}}
                   "origins": [ { "id": "origin", "type": "http", "url": "{{originUrl}}" } ],
                   "behaviors": [ { "pathPattern": "*", "origin": "origin" } ]
                 }

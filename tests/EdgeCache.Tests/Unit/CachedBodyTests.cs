@@ -210,6 +210,81 @@ public sealed class CachedBodyTests
         Assert.True(nothing.IsEmpty);
     }
 
+    [Fact]
+    public void A_file_closes_with_the_last_reference_and_none_can_be_taken_after()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"edgecache-test-{Guid.NewGuid():N}");
+        var file = File.OpenHandle(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read, FileOptions.DeleteOnClose);
+        var body = CachedBody.ToFile(file);
+        Assert.True(body.TryAddReference());
+        Assert.True(body.TryAddReference());
+        body.Write([1, 2, 3]);
+        body.Complete();
+
+        body.ReleaseReference();
+        body.ReleaseReference();
+        Assert.False(file.IsClosed);
+        Assert.Equal(new byte[] { 1, 2, 3 }, body.ToArray());
+
+        body.ReleaseReference();
+        Assert.True(file.IsClosed);
+        Assert.False(File.Exists(path));
+        Assert.False(body.TryAddReference());
+    }
+
+    [Fact]
+    public void A_body_in_memory_can_be_referenced_again_after_its_count_reached_zero()
+    {
+        // A stored body in memory outlives every fetch that referenced it; a 304 publishes it again later.
+        var body = CachedBody.FromBytes([1, 2, 3]);
+        body.ReleaseReference();
+        Assert.True(body.TryAddReference());
+        body.ReleaseReference();
+    }
+
+    [Fact]
+    public async Task A_writer_waits_for_its_fastest_reader_and_is_told_to_stop_when_no_reader_is_left()
+    {
+        const int ReadAhead = 64 * 1024;
+        var body = new CachedBody();
+        Assert.True(body.TryAddReference()); // the writer's; the creator's stands for a viewer's
+        body.Write(new byte[ReadAhead - 1]);
+        Assert.True(body.WaitForReadersAsync(ReadAhead, CancellationToken.None).IsCompletedSuccessfully);
+
+        body.Write(new byte[1]);
+        var waiting = body.WaitForReadersAsync(ReadAhead, CancellationToken.None).AsTask();
+        Assert.False(waiting.IsCompleted);
+
+        // A reader that has sent half of what is ahead of it wakes the writer (it refills half the read-ahead at a time).
+        var sent = 0L;
+        var reader = body.CopyToAsync((m, _) => { sent += m.Length; return ValueTask.CompletedTask; }, 0, ReadAhead / 2, CancellationToken.None).AsTask();
+        await reader;
+        Assert.True(await waiting.WaitAsync(TimeSpan.FromSeconds(10)));
+
+        body.Write(new byte[ReadAhead]);
+        var stalled = body.WaitForReadersAsync(ReadAhead, CancellationToken.None).AsTask();
+        Assert.False(stalled.IsCompleted);
+        body.ReleaseReference(); // the viewer goes
+        Assert.False(await stalled.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.False(body.TryAddReference());
+    }
+
+    [Fact]
+    public async Task A_reader_that_needs_the_whole_body_first_lets_the_writer_run()
+    {
+        // A range of a body of unknown length: its viewer can read nothing until the length is known.
+        var body = new CachedBody();
+        Assert.True(body.TryAddReference());
+        body.Write(new byte[1024 * 1024]);
+        var waiting = body.WaitForReadersAsync(1024, CancellationToken.None).AsTask();
+        var completion = body.WaitForCompletionAsync(CancellationToken.None);
+        Assert.True(await waiting.WaitAsync(TimeSpan.FromSeconds(10)));
+        body.Write(new byte[1024 * 1024]);
+        Assert.True(body.WaitForReadersAsync(1024, CancellationToken.None).IsCompletedSuccessfully);
+        body.Complete();
+        Assert.True(await completion);
+    }
+
     private static async Task<byte[]> Read(CachedBody body)
     {
         var output = new MemoryStream();

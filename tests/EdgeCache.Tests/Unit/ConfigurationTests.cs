@@ -37,6 +37,7 @@ public sealed class ConfigurationTests
     [InlineData("""{"origins":[{"id":"o","type":"http","url":"http://x"}],"behaviors":[{"pathPattern":"*","origin":"o"}],"listen":{"proxyProtocol":"yes"}}""", "listen.proxyProtocol")]
     [InlineData("""{"origins":[{"id":"o","type":"http","url":"http://x"}],"behaviors":[{"pathPattern":"*","origin":"o"}],"listen":{"httpsRedirectPort":0}}""", "listen.httpsRedirectPort")]
     [InlineData("""{"origins":[{"id":"o","type":"http","url":"http://x"}],"behaviors":[{"pathPattern":"*","origin":"o"}],"listen":{"httpsRedirectPort":70000}}""", "listen.httpsRedirectPort")]
+    [InlineData("""{"origins":[{"id":"o","type":"http","url":"http://x"}],"behaviors":[{"pathPattern":"*","origin":"o"}],"cache":{"maxVariantsPerUrl":0}}""", "cache.maxVariantsPerUrl")]
     public void The_schema_names_the_field_at_fault(string json, string field)
     {
         var errors = EdgeCacheConfigLoader.ValidateAgainstSchema(json);
@@ -56,7 +57,7 @@ public sealed class ConfigurationTests
         var options = new EdgeCacheOptions
         {
             Listen = new ListenOptions { ViewerPort = 8080, AdminPort = 8080, IoThreads = 1000, NotSentLowWaterBytes = -1, HttpsRedirectPort = 8080 },
-            Cache = new CacheOptions { MemoryBytes = 2 * 1024 * 1024, MaxObjectBytes = 4 * 1024 * 1024 },
+            Cache = new CacheOptions { MemoryBytes = 2 * 1024 * 1024, MaxObjectBytes = 4 * 1024 * 1024, MaxVariantsPerUrl = 0 },
             Limits = new LimitsOptions { ViewerSendTimeoutSeconds = 0 },
             Origins =
             [
@@ -76,7 +77,7 @@ public sealed class ConfigurationTests
 
         string[] expected =
         [
-            "listen.adminPort", "listen.httpsRedirectPort", "listen.ioThreads", "listen.notSentLowWaterBytes", "limits.viewerSendTimeoutSeconds", "cache.maxObjectBytes", "origins[1].id", "origins[2].secondary",
+            "listen.adminPort", "listen.httpsRedirectPort", "listen.ioThreads", "listen.notSentLowWaterBytes", "limits.viewerSendTimeoutSeconds", "cache.maxObjectBytes", "cache.maxVariantsPerUrl", "origins[1].id", "origins[2].secondary",
             "behaviors[0].pathPattern", "behaviors[1].origin", "behaviors[1].minTtlSeconds", "behaviors[1].defaultTtlSeconds",
             "behaviors[2].pathPattern", "behaviors[2].cacheKey.queryStringNames", "behaviors[2].cacheKey.headers[0]",
         ];
