@@ -47,6 +47,15 @@ public sealed class EdgeCacheOptionsValidator : IValidateOptions<EdgeCacheOption
             errors.Add($"listen.adminPort: must differ from listen.viewerPort ({options.Listen.ViewerPort}); admin endpoints are never served to viewers");
         }
 
+        if (options.Listen.HttpsRedirectPort is { } redirectPort)
+        {
+            CheckPort(errors, "listen.httpsRedirectPort", redirectPort);
+            if (redirectPort == options.Listen.ViewerPort || redirectPort == options.Listen.AdminPort)
+            {
+                errors.Add($"listen.httpsRedirectPort: {redirectPort} must differ from listen.viewerPort and listen.adminPort");
+            }
+        }
+
         if (options.Listen.IoThreads is < 0 or > ListenOptions.MaxIoThreads)
         {
             errors.Add($"listen.ioThreads: must be from 0 (one per CPU) to {ListenOptions.MaxIoThreads}, not {options.Listen.IoThreads}");

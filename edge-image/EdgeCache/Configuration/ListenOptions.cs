@@ -60,4 +60,14 @@ public sealed class ListenOptions
     /// 0: the kernel's default (the <c>net.ipv4.tcp_notsent_lowat</c> sysctl, unlimited unless set).
     /// </summary>
     public int NotSentLowWaterBytes { get; set; } = 64 * 1024;
+
+    /// <summary>
+    /// Expect a PROXY protocol v2 header (an AWS NLB's target group with proxy protocol v2 on) at the start of every
+    /// connection to the viewer port (and <see cref="HttpsRedirectPort"/>), and take the viewer's address from it
+    /// (ProxyProtocol.ProxyProtocolMiddleware). A connection without a valid header is closed.
+    /// </summary>
+    public bool ProxyProtocol { get; set; }
+
+    /// <summary>A plain-HTTP port that answers every request with 301 to https (Hosting.HttpsRedirectEndpoint); null: off.</summary>
+    public int? HttpsRedirectPort { get; set; }
 }

@@ -172,7 +172,7 @@ public sealed partial class FetchCoordinator : IDisposable
             catch (OriginException ex)
             {
                 FetchDurations(origin.Id).Error.Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
-                _metrics.OriginErrors.WithLabels(origin.Id, ex.Kind.ToString().ToLowerInvariant()).Inc();
+                _metrics.OriginErrors.WithLabels(origin.Id, ex.Kind.Label()).Inc();
                 LogOriginError(_logger, origin.Id, request.Path, ex.Kind, ex.Message);
                 failed = new FetchOutcome.Failed(ex, ex.ViewerStatusCode);
             }

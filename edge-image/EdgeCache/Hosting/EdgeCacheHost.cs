@@ -8,6 +8,7 @@ using EdgeCache.Http;
 using EdgeCache.Observability;
 using EdgeCache.Origins;
 using EdgeCache.Proxy;
+using EdgeCache.ProxyProtocol;
 using EdgeCache.Purging;
 using EdgeCache.Transport;
 using Microsoft.AspNetCore.Connections;
@@ -55,12 +56,19 @@ public static class EdgeCacheHost
             kestrel.Listen(address, options.Listen.ViewerPort, listen =>
             {
                 listen.Protocols = HttpProtocols.Http1;
+                if (options.Listen.ProxyProtocol)
+                {
+                    // First: the header is consumed before anything else reads the connection.
+                    listen.UseProxyProtocol();
+                }
+
                 if (options.Listen.DirectBodySend)
                 {
                     listen.UseViewerSocketWriter(options.Listen.NotSentLowWaterBytes);
                 }
             });
             kestrel.Listen(address, options.Listen.AdminPort, listen => listen.Protocols = HttpProtocols.Http1);
+            HttpsRedirectEndpoint.Listen(kestrel, address, options.Listen);
         });
 
         if (options.Listen.InlineIo)
@@ -95,8 +103,7 @@ public static class EdgeCacheHost
         services.AddSingleton<PurgeService>();
         services.AddSingleton<FetchCoordinator>();
         services.AddSingleton<EdgeProxy>();
-        services.AddSingleton<OriginHealthMonitor>();
-        services.AddHostedService(sp => sp.GetRequiredService<OriginHealthMonitor>());
+        services.AddReadiness(options);
         // SIGTERM: Kestrel stops accepting and in-flight responses get this long to finish.
         services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(options.Shutdown.GracePeriodSeconds));
         configureServices?.Invoke(services);
@@ -104,6 +111,7 @@ public static class EdgeCacheHost
         var app = builder.Build();
         var adminPort = options.Listen.AdminPort;
         app.MapWhen(context => context.Connection.LocalPort == adminPort, AdminEndpoints.Map);
+        HttpsRedirectEndpoint.Map(app, options);
         var proxy = app.Services.GetRequiredService<EdgeProxy>();
         app.Run(proxy.InvokeAsync);
         return app;

@@ -33,9 +33,11 @@ public sealed class EdgeCacheMetrics
         DiskDegraded = factory.CreateGauge("edgecache_disk_degraded", "1 while the disk tier is off after an error and the node serves from memory only.");
         OriginFailovers = factory.CreateCounter("edgecache_origin_failovers_total", "Requests an origin group sent to its secondary, by group and reason (status, connect, timeout, protocol, circuit-open).", "group", "reason");
         OriginErrors = factory.CreateCounter("edgecache_origin_errors_total", "Origin fetches that failed, by origin and kind (connect, timeout, protocol, body).", "origin", "kind");
+        OriginUp = factory.CreateGauge("edgecache_origin_up", "1 when the origin answered its last health probe, 0 when it did not (a group: either member). For alerting: readiness does not depend on it.", "origin");
         SendFileBodies = factory.CreateGauge("edgecache_sendfile_bodies", "Stored bodies held in in-memory files for sendfile (listen.sendFile), evicted ones included until collected. Each holds one file descriptor and one mapping.");
         SendFileResponses = factory.CreateCounter("edgecache_sendfile_responses_total", "Viewer responses whose stored body went out with sendfile from its in-memory file (listen.sendFile).");
         SendFileBodyBytes = factory.CreateGauge("edgecache_sendfile_body_bytes", "Memory those bodies hold: whole pages plus the kernel's structures for each file.");
+        ProxyProtocolRejected = factory.CreateCounter("edgecache_proxy_protocol_rejected_total", "Viewer connections closed for want of a valid PROXY protocol v2 header (listen.proxyProtocol), by reason (signature, v1, version, command, family, protocol, address_length, tlv, crc32c, too_long, truncated, empty, timeout).", "reason");
         ViewerSendTimeouts = factory.CreateCounter("edgecache_viewer_send_timeouts_total", "Viewer connections closed because a response waited limits.viewerSendTimeoutSeconds without the viewer acknowledging a byte.");
 
         // The process and runtime figures an operator reads beside the cache's own: CPU, resident memory, GC counts
@@ -71,6 +73,8 @@ public sealed class EdgeCacheMetrics
 
     public Counter OriginFailovers { get; }
 
+    public Gauge OriginUp { get; }
+
     public Gauge DiskStoredBytes { get; }
 
     public Gauge DiskStoredObjects { get; }
@@ -84,6 +88,8 @@ public sealed class EdgeCacheMetrics
     public Gauge DiskDegraded { get; }
 
     public Counter ViewerSendTimeouts { get; }
+
+    public Counter ProxyProtocolRejected { get; }
 
     public Gauge SendFileBodies { get; }
 

@@ -229,7 +229,7 @@ public sealed class HttpOrigin : IOrigin, IDisposable
         return new OriginResponse((int)response.StatusCode, headers, response.Content.Headers.ContentLength, body, response);
     }
 
-    public async Task<bool> ProbeAsync(CancellationToken cancellationToken)
+    public async Task<OriginProbeResult> ProbeAsync(CancellationToken cancellationToken)
     {
         try
         {
@@ -237,15 +237,27 @@ public sealed class HttpOrigin : IOrigin, IDisposable
             {
                 using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
                 await socket.ConnectAsync(_baseUri.Host, _baseUri.Port, cancellationToken).ConfigureAwait(false);
-                return true;
+                return OriginProbeResult.Ok;
             }
 
             using var response = await SendAsync(new OriginRequest { Method = "GET", Path = _healthPath }, cancellationToken).ConfigureAwait(false);
-            return response.StatusCode < 500;
+            return response.StatusCode < 500 ? OriginProbeResult.Ok : OriginProbeResult.Failed("status", $"{_healthPath} answered {response.StatusCode}");
         }
-        catch (Exception ex) when (ex is OriginException or SocketException or OperationCanceledException or IOException)
+        catch (OriginException ex)
         {
-            return false;
+            return OriginProbeResult.Failed(ex);
+        }
+        catch (SocketException ex)
+        {
+            return OriginProbeResult.Failed(OriginErrorKind.Connect.Label(), ex.Message);
+        }
+        catch (OperationCanceledException)
+        {
+            return OriginProbeResult.Failed(OriginErrorKind.Timeout.Label(), "no answer within the probe's timeout");
+        }
+        catch (IOException ex)
+        {
+            return OriginProbeResult.Failed(OriginErrorKind.Protocol.Label(), ex.Message);
         }
     }
 

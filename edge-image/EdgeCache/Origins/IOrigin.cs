@@ -11,6 +11,6 @@ public interface IOrigin
     /// <summary>Sends the request; throws <see cref="OriginException"/> for connect failures, timeouts and protocol errors.</summary>
     Task<OriginResponse> SendAsync(OriginRequest request, CancellationToken cancellationToken);
 
-    /// <summary>Readiness probe: true when the origin answers.</summary>
-    Task<bool> ProbeAsync(CancellationToken cancellationToken);
+    /// <summary>Health probe (OriginHealthMonitor): up when the origin answers, otherwise what failed.</summary>
+    Task<OriginProbeResult> ProbeAsync(CancellationToken cancellationToken);
 }

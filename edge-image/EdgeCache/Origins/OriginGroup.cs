@@ -89,7 +89,7 @@ public sealed partial class OriginGroup : IOrigin
         }
         catch (OriginException ex)
         {
-            reason = ex.Kind.ToString().ToLowerInvariant();
+            reason = ex.Kind.Label();
         }
 
         _metrics.OriginFailovers.WithLabels(Id, reason).Inc();
@@ -98,8 +98,20 @@ public sealed partial class OriginGroup : IOrigin
 
     private static bool IsFailoverMethod(string method) => HttpMethods.IsGet(method) || HttpMethods.IsHead(method);
 
-    public async Task<bool> ProbeAsync(CancellationToken cancellationToken) =>
-        await _primary.ProbeAsync(cancellationToken).ConfigureAwait(false) || await _secondary.ProbeAsync(cancellationToken).ConfigureAwait(false);
+    /// <summary>Up when either member is: the group serves as long as one of them answers.</summary>
+    public async Task<OriginProbeResult> ProbeAsync(CancellationToken cancellationToken)
+    {
+        var primary = await _primary.ProbeAsync(cancellationToken).ConfigureAwait(false);
+        if (primary.Up)
+        {
+            return primary;
+        }
+
+        var secondary = await _secondary.ProbeAsync(cancellationToken).ConfigureAwait(false);
+        return secondary.Up
+            ? secondary
+            : OriginProbeResult.Failed(secondary.ErrorKind ?? "unknown", $"primary {_primary.Id}: {primary.Error}; secondary {_secondary.Id}: {secondary.Error}");
+    }
 
     [LoggerMessage(EventId = 500, Level = LogLevel.Warning, Message = "Origin group {GroupId}: primary {PrimaryId} is failing; skipping it for {BreakSeconds} s")]
     private static partial void LogCircuitOpened(ILogger logger, string groupId, string primaryId, double breakSeconds);

@@ -9,24 +9,24 @@ public sealed class OriginRegistry : IDisposable
 {
     private readonly Dictionary<string, IOrigin> _origins = new(StringComparer.Ordinal);
 
-    public OriginRegistry(IOptions<EdgeCacheOptions> options, TimeProvider time, EdgeCacheMetrics metrics, ILoggerFactory loggers)
+    public OriginRegistry(IOptions<EdgeCacheOptions> options, TimeProvider time, EdgeCacheMetrics metrics, OriginHealth health, ILoggerFactory loggers)
     {
         foreach (var origin in options.Value.Origins)
         {
             switch (origin.Type)
             {
                 case "s3":
-                    _origins[origin.Id] = new S3Origin(origin, time);
+                    _origins[origin.Id] = new ObservedOrigin(new S3Origin(origin, time), health);
                     break;
                 case "http":
-                    _origins[origin.Id] = new HttpOrigin(origin, time);
+                    _origins[origin.Id] = new ObservedOrigin(new HttpOrigin(origin, time), health);
                     break;
             }
         }
 
         foreach (var group in options.Value.Origins.Where(o => o.Type == "group"))
         {
-            _origins[group.Id] = new OriginGroup(group, _origins[group.Primary!], _origins[group.Secondary!], time, metrics, loggers.CreateLogger<OriginGroup>());
+            _origins[group.Id] = new ObservedOrigin(new OriginGroup(group, _origins[group.Primary!], _origins[group.Secondary!], time, metrics, loggers.CreateLogger<OriginGroup>()), health);
         }
     }
 

@@ -136,13 +136,23 @@ public sealed class S3Origin : IOrigin, IDisposable
         {
             // The node's own identity was refused (expired web-identity token, clock skew, wrong keys): an origin failure
             // (502, stale-if-error applies, nothing cached), never a 404 that would hide every object for its TTL.
-            throw new OriginException(Id, OriginErrorKind.Protocol, $"S3 refused the node's credentials: {(int)ex.StatusCode} {code}", ex);
+            throw new OriginException(Id, OriginErrorKind.AccessDenied, $"S3 refused the node's credentials: {(int)ex.StatusCode} {code}", ex);
+        }
+        catch (AmazonS3Exception ex) when (ex.StatusCode == HttpStatusCode.Forbidden || ex.ErrorCode?.StartsWith("KMS.", StringComparison.Ordinal) == true)
+        {
+            // With s3:ListBucket a missing key is a 404, so a 403 is a refusal: the bucket policy, the key's KMS key
+            // (kms:Decrypt, a disabled key), an archived object. An origin failure like the one above, not a missing object.
+            throw new OriginException(Id, OriginErrorKind.AccessDenied, $"S3 refused the read: {(int)ex.StatusCode} {ex.ErrorCode}: {ex.Message}", ex);
+        }
+        catch (AmazonS3Exception ex) when (ex.ErrorCode == "NoSuchBucket")
+        {
+            // A wrong bucket name or region is the node's configuration, not every key missing.
+            throw new OriginException(Id, OriginErrorKind.NoSuchBucket, $"S3 answered {(int)ex.StatusCode} NoSuchBucket for bucket '{_bucket}'", ex);
         }
         catch (AmazonS3Exception ex) when ((int)ex.StatusCode is >= 400 and < 500)
         {
-            // Missing keys are 404 (or 403 AccessDenied, since the role may only GetObject, not list: also "not found").
-            var status = ex.StatusCode is HttpStatusCode.Forbidden or HttpStatusCode.NotFound ? HttpStatusCode.NotFound : ex.StatusCode;
-            return Synthetic(status, status == HttpStatusCode.NotFound ? "Not found." : ex.ErrorCode ?? "Rejected by origin.");
+            // A missing key (NoSuchKey) is a 404, cached briefly; other refusals of this request pass on as they are.
+            return Synthetic(ex.StatusCode, ex.StatusCode == HttpStatusCode.NotFound ? "Not found." : ex.ErrorCode ?? "Rejected by origin.");
         }
         catch (AmazonS3Exception ex)
         {
@@ -152,8 +162,10 @@ public sealed class S3Origin : IOrigin, IDisposable
         {
             throw new OriginException(Id, OriginErrorKind.Timeout, $"no response within {ReadTimeout.TotalMilliseconds:0} ms", ex);
         }
-        catch (Exception ex) when (ex is HttpRequestException or SocketException or AmazonServiceException or AmazonClientException or IOException)
+        catch (Exception ex) when (ex is HttpRequestException or SocketException or AmazonServiceException or AmazonClientException or IOException or FormatException)
         {
+            // FormatException: the SDK could not parse the response's headers (e.g. an S3-compatible server's ETag that is
+            // not hex): a malformed response, like any other.
             var kind = ex is HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError } || ex.InnerException is SocketException
                 ? OriginErrorKind.Connect
                 : OriginErrorKind.Protocol;
@@ -219,18 +231,22 @@ public sealed class S3Origin : IOrigin, IDisposable
             new MemoryStream(bytes));
     }
 
-    public async Task<bool> ProbeAsync(CancellationToken cancellationToken)
+    public async Task<OriginProbeResult> ProbeAsync(CancellationToken cancellationToken)
     {
-        // The edge role may only GetObject, so the probe reads a key that need not exist: any S3 answer (404 included)
+        // The probe reads a key that need not exist: any S3 answer (404 included)
         // proves the endpoint is reachable and our credentials are accepted; a connect error or timeout does not.
         try
         {
             using var response = await SendAsync(new OriginRequest { Method = "GET", Path = "/.edgecache-probe" }, cancellationToken).ConfigureAwait(false);
-            return true;
+            return OriginProbeResult.Ok;
         }
-        catch (Exception ex) when (ex is OriginException or OperationCanceledException)
+        catch (OriginException ex)
         {
-            return false;
+            return OriginProbeResult.Failed(ex);
+        }
+        catch (OperationCanceledException)
+        {
+            return OriginProbeResult.Failed(OriginErrorKind.Timeout.Label(), "no answer within the probe's timeout");
         }
     }
 

@@ -395,7 +395,7 @@ public sealed partial class EdgeProxy
                     }
 
                     state.Outcome = CacheOutcome.Error;
-                    state.Detail = failed.Error is OriginException oe ? oe.Kind.ToString().ToLowerInvariant() : "fetch-failed";
+                    state.Detail = failed.Error is OriginException oe ? oe.Kind.Label() : "fetch-failed";
                     await WriteErrorAsync(context, state, failed.ViewerStatus, $"fwd={missKind}; detail={state.Detail}{collapsed}").ConfigureAwait(false);
                     return;
             }
@@ -757,7 +757,7 @@ public sealed partial class EdgeProxy
         catch (OriginException ex)
         {
             state.Outcome = CacheOutcome.Error;
-            state.Detail = ex.Kind.ToString().ToLowerInvariant();
+            state.Detail = ex.Kind.Label();
             _metrics.OriginErrors.WithLabels(origin.Id, state.Detail).Inc();
             await WriteErrorAsync(context, state, ex.ViewerStatusCode, $"{cacheStatus}; detail={state.Detail}").ConfigureAwait(false);
             return;
@@ -815,7 +815,7 @@ public sealed partial class EdgeProxy
         catch (OriginException ex)
         {
             state.Outcome = CacheOutcome.Error;
-            state.Detail = ex.Kind.ToString().ToLowerInvariant();
+            state.Detail = ex.Kind.Label();
             await WriteErrorAsync(context, state, ex.ViewerStatusCode, $"fwd=method; detail={state.Detail}").ConfigureAwait(false);
             return;
         }

@@ -62,26 +62,6 @@ public sealed class AdminAndObservabilityTests
     }
 
     [Fact]
-    public async Task Readiness_follows_origin_reachability()
-    {
-        var origin = await TestOrigin.StartAsync();
-        await using var edge = await EdgeNode.StartAsync(origin);
-        var monitor = edge.Get<Hosting.OriginHealthMonitor>();
-        await monitor.ProbeAllAsync(CancellationToken.None);
-        using (var ready = await edge.Admin.GetAsync("/readyz"))
-        {
-            Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
-            using var json = JsonDocument.Parse(await ready.Content.ReadAsStringAsync());
-            Assert.Equal("reachable", json.RootElement.GetProperty("origins").GetProperty("origin").GetString());
-        }
-
-        await origin.DisposeAsync();
-        await monitor.ProbeAllAsync(CancellationToken.None);
-        using var notReady = await edge.Admin.GetAsync("/readyz");
-        Assert.Equal(HttpStatusCode.ServiceUnavailable, notReady.StatusCode);
-    }
-
-    [Fact]
     public async Task Metrics_count_requests_by_cache_status_bytes_collapsing_and_storage()
     {
         await using var origin = await TestOrigin.StartAsync(ctx =>

@@ -93,7 +93,7 @@ public sealed class S3OriginTests
     }
 
     [Fact]
-    public async Task An_unreachable_bucket_endpoint_gives_502_and_readiness_reports_it()
+    public async Task An_unreachable_bucket_endpoint_gives_502_and_readiness_reports_it_without_failing()
     {
         var deadPort = FreePort.Next();
         await using var edge = await EdgeNode.StartAsync(o =>
@@ -105,7 +105,11 @@ public sealed class S3OriginTests
         Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
         await edge.Get<Hosting.OriginHealthMonitor>().ProbeAllAsync(CancellationToken.None);
         using var ready = await edge.Admin.GetAsync("/readyz");
-        Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+        using var json = System.Text.Json.JsonDocument.Parse(await ready.Content.ReadAsStringAsync());
+        var bucket = json.RootElement.GetProperty("origins").GetProperty("bucket");
+        Assert.False(bucket.GetProperty("up").GetBoolean());
+        Assert.Equal("connect", bucket.GetProperty("lastError").GetProperty("kind").GetString());
     }
 
     [Theory]
@@ -136,7 +140,158 @@ public sealed class S3OriginTests
         Assert.Equal(HttpStatusCode.BadGateway, first.StatusCode);
         Assert.Equal(HttpStatusCode.BadGateway, second.StatusCode);
         Assert.Equal(0, edge.Get<Caching.MemoryCacheStore>().Count);
-        Assert.False(await edge.Get<Origins.OriginRegistry>()["bucket"].ProbeAsync(CancellationToken.None));
+        Assert.False((await edge.Get<Origins.OriginRegistry>()["bucket"].ProbeAsync(CancellationToken.None)).Up);
+    }
+
+    [Theory]
+    [InlineData(403, "AccessDenied")]
+    [InlineData(403, "InvalidObjectState")]
+    [InlineData(400, "KMS.DisabledException")]
+    [InlineData(400, "KMS.KMSInvalidStateException")]
+    public async Task A_refused_read_is_an_origin_failure_not_a_cached_404(int status, string code)
+    {
+        // s3rver checks no policies or KMS keys, so S3's refusal is played by a loopback server answering as S3 does.
+        await using var fakeS3 = await TestOrigin.StartAsync(ctx => AnswerS3Error(ctx, status, code));
+        await using var edge = await StartEdge(fakeS3.Url, Bucket);
+
+        using var first = await edge.Viewer.GetAsync("/app.js");
+        using var second = await edge.Viewer.GetAsync("/app.js");
+        Assert.Equal(HttpStatusCode.BadGateway, first.StatusCode);
+        Assert.Equal(HttpStatusCode.BadGateway, second.StatusCode);
+        Assert.Equal("Error", second.XCache());
+        Assert.Contains("detail=access_denied", second.Header("Cache-Status"), StringComparison.Ordinal);
+        Assert.Equal(0, edge.Get<Caching.MemoryCacheStore>().Count);
+        Assert.Equal(2, fakeS3.Requests.Count(r => r.Path.EndsWith("/app.js", StringComparison.Ordinal)));
+
+        var metrics = await edge.Admin.GetStringAsync("/metrics");
+        Assert.Contains("edgecache_origin_errors_total{origin=\"bucket\",kind=\"access_denied\"} 2", metrics, StringComparison.Ordinal);
+
+        // /readyz reports it (and stays ready): first the viewers' fetches, then the probe, which S3 refuses too.
+        using (var json = System.Text.Json.JsonDocument.Parse(await edge.Admin.GetStringAsync("/readyz")))
+        {
+            var error = json.RootElement.GetProperty("origins").GetProperty("bucket").GetProperty("lastError");
+            Assert.Equal("fetch", error.GetProperty("during").GetString());
+            Assert.Equal("access_denied", error.GetProperty("kind").GetString());
+            Assert.Contains(code, error.GetProperty("message").GetString(), StringComparison.Ordinal);
+        }
+
+        await edge.Get<Hosting.OriginHealthMonitor>().ProbeAllAsync(CancellationToken.None);
+        using var ready = await edge.Admin.GetAsync("/readyz");
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+        using var probed = System.Text.Json.JsonDocument.Parse(await ready.Content.ReadAsStringAsync());
+        var bucket = probed.RootElement.GetProperty("origins").GetProperty("bucket");
+        Assert.False(bucket.GetProperty("up").GetBoolean());
+        Assert.Equal("probe", bucket.GetProperty("lastError").GetProperty("during").GetString());
+        Assert.Equal("access_denied", bucket.GetProperty("lastError").GetProperty("kind").GetString());
+        Assert.Contains("edgecache_origin_up{origin=\"bucket\"} 0", await edge.Admin.GetStringAsync("/metrics"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_refused_read_serves_the_stale_copy_within_stale_if_error()
+    {
+        var refuse = false;
+        await using var fakeS3 = await TestOrigin.StartAsync(async ctx =>
+        {
+            if (refuse)
+            {
+                await AnswerS3Error(ctx, 403, "AccessDenied");
+                return;
+            }
+
+            ctx.Response.Headers.CacheControl = "max-age=10, stale-if-error=600";
+            ctx.Response.Headers.ETag = "\"5d41402abc4b2a76b9719d911017c592\"";
+            ctx.Response.ContentType = "text/plain";
+            ctx.Response.ContentLength = "version one".Length;
+            await ctx.Response.WriteAsync("version one");
+        });
+        await using var edge = await StartEdge(fakeS3.Url, Bucket);
+        using (var miss = await edge.Viewer.GetAsync("/doc.txt"))
+        {
+            Assert.Equal("version one", await miss.Content.ReadAsStringAsync());
+        }
+
+        refuse = true;
+        edge.Time.Advance(TimeSpan.FromSeconds(30));
+        using var stale = await edge.Viewer.GetAsync("/doc.txt");
+        Assert.Equal(HttpStatusCode.OK, stale.StatusCode);
+        Assert.Equal("Stale", stale.XCache());
+        Assert.Contains("detail=stale-if-error", stale.Header("Cache-Status"), StringComparison.Ordinal);
+        Assert.Equal("version one", await stale.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task A_bucket_that_does_not_exist_is_an_origin_failure_not_every_key_missing()
+    {
+        await using var s3 = await S3rverProcess.StartAsync(Bucket);
+        await using var edge = await StartEdge(s3.ServiceUrl, "no-such-bucket");
+
+        using var first = await edge.Viewer.GetAsync("/app.js");
+        using var second = await edge.Viewer.GetAsync("/app.js");
+        Assert.Equal(HttpStatusCode.BadGateway, first.StatusCode);
+        Assert.Equal(HttpStatusCode.BadGateway, second.StatusCode);
+        Assert.Contains("detail=no_such_bucket", second.Header("Cache-Status"), StringComparison.Ordinal);
+        Assert.Equal(0, edge.Get<Caching.MemoryCacheStore>().Count);
+        Assert.Contains("edgecache_origin_errors_total{origin=\"bucket\",kind=\"no_such_bucket\"} 2", await edge.Admin.GetStringAsync("/metrics"), StringComparison.Ordinal);
+        Assert.False((await edge.Get<Origins.OriginRegistry>()["bucket"].ProbeAsync(CancellationToken.None)).Up);
+    }
+
+    [Fact]
+    public async Task A_missing_key_stays_a_404_the_probe_counts_as_up()
+    {
+        await using var s3 = await S3rverProcess.StartAsync(Bucket);
+        await using var edge = await StartEdge(s3, keyPrefix: null);
+
+        using var missing = await edge.Viewer.GetAsync("/nope.txt");
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        Assert.Equal("max-age=10", missing.Header("Cache-Control"));
+        Assert.True((await edge.Get<Origins.OriginRegistry>()["bucket"].ProbeAsync(CancellationToken.None)).Up);
+    }
+
+    [Fact]
+    public async Task A_response_the_sdk_cannot_parse_is_an_origin_failure_and_does_not_stop_the_node()
+    {
+        // S3's ETag is the hex MD5 of the object (for single-part uploads); the SDK decodes it, and a server that sends
+        // anything else makes the SDK throw a FormatException from inside GetObject.
+        await using var fakeS3 = await TestOrigin.StartAsync(async ctx =>
+        {
+            ctx.Response.Headers.ETag = "\"v1\"";
+            ctx.Response.ContentLength = 2;
+            await ctx.Response.WriteAsync("ok");
+        });
+        await using var edge = await StartEdge(fakeS3.Url, Bucket);
+
+        using var response = await edge.Viewer.GetAsync("/x");
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        Assert.Contains("detail=protocol", response.Header("Cache-Status"), StringComparison.Ordinal);
+
+        // The background probe met the same answer; the node is still up and reports the origin down.
+        await edge.Get<Hosting.OriginHealthMonitor>().FirstRound.WaitAsync(TimeSpan.FromSeconds(10));
+        using var json = System.Text.Json.JsonDocument.Parse(await edge.Admin.GetStringAsync("/readyz"));
+        var bucket = json.RootElement.GetProperty("origins").GetProperty("bucket");
+        Assert.False(bucket.GetProperty("up").GetBoolean());
+        Assert.Equal("protocol", bucket.GetProperty("lastError").GetProperty("kind").GetString());
+        using var health = await edge.Viewer.GetAsync("/.edge/healthz");
+        Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+    }
+
+    /// <summary>An S3 error as S3 sends it: the status, and an XML body naming the code.</summary>
+    private static async Task AnswerS3Error(HttpContext ctx, int status, string code)
+    {
+        ctx.Response.StatusCode = status;
+        ctx.Response.ContentType = "application/xml";
+        ctx.Response.Headers["x-amz-request-id"] = "TEST";
+        await ctx.Response.WriteAsync($"<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code><Message>refused</Message><RequestId>TEST</RequestId></Error>");
+    }
+
+    private static async Task<EdgeNode> StartEdge(string serviceUrl, string bucket)
+    {
+        Environment.SetEnvironmentVariable("AWS_ACCESS_KEY_ID", S3rverProcess.AccessKey);
+        Environment.SetEnvironmentVariable("AWS_SECRET_ACCESS_KEY", S3rverProcess.SecretKey);
+        return await EdgeNode.StartAsync(o =>
+        {
+            o.Origins.Add(new OriginOptions { Id = "bucket", Type = "s3", Bucket = bucket, Region = "us-east-1", ServiceUrl = serviceUrl, ForcePathStyle = true });
+            o.Behaviors.Add(new BehaviorOptions { PathPattern = "*", Origin = "bucket" });
+        });
     }
 
     private static async Task<EdgeNode> StartEdge(S3rverProcess s3, string? keyPrefix)

@@ -34,6 +34,9 @@ public sealed class ConfigurationTests
     [InlineData("""{"origins":[{"id":"o","type":"http","url":"http://x"}],"behaviors":[{"pathPattern":"*","origin":"o"}],"listen":{"ioThreads":-1}}""", "listen.ioThreads")]
     [InlineData("""{"origins":[{"id":"o","type":"http","url":"http://x"}],"behaviors":[{"pathPattern":"*","origin":"o"}],"listen":{"sharedIo":"yes"}}""", "listen.sharedIo")]
     [InlineData("""{"origins":[{"id":"o","type":"http","url":"http://x"}],"behaviors":[{"pathPattern":"*","origin":"o"}],"listen":{"notSentLowWaterBytes":-1}}""", "listen.notSentLowWaterBytes")]
+    [InlineData("""{"origins":[{"id":"o","type":"http","url":"http://x"}],"behaviors":[{"pathPattern":"*","origin":"o"}],"listen":{"proxyProtocol":"yes"}}""", "listen.proxyProtocol")]
+    [InlineData("""{"origins":[{"id":"o","type":"http","url":"http://x"}],"behaviors":[{"pathPattern":"*","origin":"o"}],"listen":{"httpsRedirectPort":0}}""", "listen.httpsRedirectPort")]
+    [InlineData("""{"origins":[{"id":"o","type":"http","url":"http://x"}],"behaviors":[{"pathPattern":"*","origin":"o"}],"listen":{"httpsRedirectPort":70000}}""", "listen.httpsRedirectPort")]
     [InlineData("""{"origins":[{"id":"o","type":"http","url":"http://x"}],"behaviors":[{"pathPattern":"*","origin":"o"}],"cache":{"maxVariantsPerUrl":0}}""", "cache.maxVariantsPerUrl")]
     public void The_schema_names_the_field_at_fault(string json, string field)
     {
@@ -42,11 +45,18 @@ public sealed class ConfigurationTests
     }
 
     [Fact]
+    public void The_schema_accepts_the_listen_and_readiness_fields_the_stack_renders()
+    {
+        var json = """{"origins":[{"id":"o","type":"http","url":"http://x"}],"behaviors":[{"pathPattern":"*","origin":"o"}],"listen":{"viewerPort":8080,"adminPort":9090,"proxyProtocol":true,"httpsRedirectPort":8081},"readiness":{"requireOrigins":false}}""";
+        Assert.Empty(EdgeCacheConfigLoader.ValidateAgainstSchema(json));
+    }
+
+    [Fact]
     public void The_validator_reports_every_semantic_problem_at_once()
     {
         var options = new EdgeCacheOptions
         {
-            Listen = new ListenOptions { ViewerPort = 8080, AdminPort = 8080, IoThreads = 1000, NotSentLowWaterBytes = -1 },
+            Listen = new ListenOptions { ViewerPort = 8080, AdminPort = 8080, IoThreads = 1000, NotSentLowWaterBytes = -1, HttpsRedirectPort = 8080 },
             Cache = new CacheOptions { MemoryBytes = 2 * 1024 * 1024, MaxObjectBytes = 4 * 1024 * 1024, MaxVariantsPerUrl = 0 },
             Limits = new LimitsOptions { ViewerSendTimeoutSeconds = 0 },
             Origins =
@@ -67,7 +77,7 @@ public sealed class ConfigurationTests
 
         string[] expected =
         [
-            "listen.adminPort", "listen.ioThreads", "listen.notSentLowWaterBytes", "limits.viewerSendTimeoutSeconds", "cache.maxObjectBytes", "cache.maxVariantsPerUrl", "origins[1].id", "origins[2].secondary",
+            "listen.adminPort", "listen.httpsRedirectPort", "listen.ioThreads", "listen.notSentLowWaterBytes", "limits.viewerSendTimeoutSeconds", "cache.maxObjectBytes", "cache.maxVariantsPerUrl", "origins[1].id", "origins[2].secondary",
             "behaviors[0].pathPattern", "behaviors[1].origin", "behaviors[1].minTtlSeconds", "behaviors[1].defaultTtlSeconds",
             "behaviors[2].pathPattern", "behaviors[2].cacheKey.queryStringNames", "behaviors[2].cacheKey.headers[0]",
         ];

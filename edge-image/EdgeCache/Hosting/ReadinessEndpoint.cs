@@ -1,0 +1,43 @@
+using System.Text.Json;
+using EdgeCache.Caching;
+using EdgeCache.Origins;
+
+namespace EdgeCache.Hosting;
+
+/// <summary>
+/// The admin port's /readyz: 200 when every <see cref="IReadinessCheck"/> passes, 503 otherwise. The JSON body adds what
+/// an operator looks for next: each origin's health (last probe, last error) and the memory tier's fill.
+/// </summary>
+public static class ReadinessEndpoint
+{
+    public static async Task HandleAsync(HttpContext context, IServiceProvider services)
+    {
+        var checks = services.GetServices<IReadinessCheck>().Select(check => (check.Name, Result: check.Check())).ToList();
+        var ready = checks.TrueForAll(c => c.Result.Ready);
+        var store = services.GetRequiredService<MemoryCacheStore>();
+        var body = new
+        {
+            ready,
+            checks = checks.ToDictionary(c => c.Name, c => new { ready = c.Result.Ready, detail = c.Result.Detail }, StringComparer.Ordinal),
+            origins = Origins(services),
+            cache = new { objects = store.Count, bytes = store.Bytes, capacityBytes = store.CapacityBytes },
+        };
+        context.Response.StatusCode = ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
+        context.Response.Headers.CacheControl = "no-store";
+        context.Response.ContentType = "application/json";
+        await JsonSerializer.SerializeAsync(context.Response.Body, body, JsonSerializerOptions.Web, context.RequestAborted).ConfigureAwait(false);
+    }
+
+    /// <summary>Every configured origin (groups included), probed or not yet.</summary>
+    private static SortedDictionary<string, OriginHealthState> Origins(IServiceProvider services)
+    {
+        var health = services.GetRequiredService<OriginHealth>();
+        var result = new SortedDictionary<string, OriginHealthState>(StringComparer.Ordinal);
+        foreach (var origin in services.GetRequiredService<OriginRegistry>().All)
+        {
+            result[origin.Id] = health.States.TryGetValue(origin.Id, out var state) ? state : new OriginHealthState(null, null, null);
+        }
+
+        return result;
+    }
+}
