@@ -52,6 +52,7 @@ public static class AdminEndpoints
             configLoaded = true,
             origins = monitor.Reachable.ToDictionary(kv => kv.Key, kv => kv.Value ? "reachable" : "unreachable"),
             cache = new { objects = store.Count, bytes = store.Bytes, capacityBytes = store.CapacityBytes },
+            invalidation = services.GetService<Invalidation.InvalidationFollower>()?.Status(),
         };
         context.Response.StatusCode = ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
         context.Response.ContentType = "application/json";
