@@ -14,7 +14,7 @@ namespace EdgeCache.Tests.EndToEnd;
 /// </summary>
 public sealed class InvalidationFleet : IAsyncLifetime
 {
-    public const int HeartbeatSeconds = 2;
+    public const int HeartbeatSeconds = 3;
 
     private readonly ConcurrentDictionary<string, int> _versions = new(StringComparer.Ordinal);
     private AmazonS3Client? _client;
