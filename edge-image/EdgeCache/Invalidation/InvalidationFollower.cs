@@ -51,6 +51,8 @@ public sealed partial class InvalidationFollower : IHostedService, IDisposable
     private Task _heartbeats = Task.CompletedTask;
 
     // Read by /readyz, /metrics and the heartbeat; written by the poll loop under _statusLock.
+    // _logReadable: the last attempt to read the log worked (false until the first one has).
+    private bool _logReadable;
     private string? _lastAppliedId;
     private DateTimeOffset? _lastSyncedAt;
     private int _pendingAcks;
@@ -126,7 +128,7 @@ public sealed partial class InvalidationFollower : IHostedService, IDisposable
                 InvalidationId.TryGetTime(_lastAppliedId, out var at) ? at : null,
                 _lastSyncedAt,
                 Math.Round(LagSeconds(), 3),
-                !_failing.ContainsKey(LogChannel),
+                _logReadable,
                 _caughtUpAtStart,
                 _pendingAcks);
         }
@@ -242,6 +244,7 @@ public sealed partial class InvalidationFollower : IHostedService, IDisposable
             lock (_statusLock)
             {
                 _lastSyncedAt = pollStart;
+                _logReadable = true;
             }
 
             _state.LastSyncedAt = pollStart;
@@ -249,6 +252,11 @@ public sealed partial class InvalidationFollower : IHostedService, IDisposable
         }
         catch (Exception ex) when (IsControlBucketFailure(ex, cancellationToken))
         {
+            lock (_statusLock)
+            {
+                _logReadable = false;
+            }
+
             Failed(LogChannel, operation, ex);
         }
     }
@@ -340,8 +348,10 @@ public sealed partial class InvalidationFollower : IHostedService, IDisposable
 
     private async Task HeartbeatLoopAsync(CancellationToken stopping)
     {
-        var interval = TimeSpan.FromSeconds(_options.HeartbeatSeconds);
-        while (!stopping.IsCancellationRequested)
+        // A fixed rate, not a pause after each write: a slow write must not stretch the period past what edgecdn
+        // counts as alive.
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(_options.HeartbeatSeconds), _time);
+        do
         {
             var heartbeat = new NodeHeartbeat
             {
@@ -366,15 +376,23 @@ public sealed partial class InvalidationFollower : IHostedService, IDisposable
             {
                 Failed("heartbeat", "heartbeat", ex);
             }
-
-            try
-            {
-                await Task.Delay(interval, _time, stopping).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
             {
                 return;
             }
+        }
+        while (await WaitAsync(timer, stopping).ConfigureAwait(false));
+    }
+
+    private static async Task<bool> WaitAsync(PeriodicTimer timer, CancellationToken stopping)
+    {
+        try
+        {
+            return await timer.WaitForNextTickAsync(stopping).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
         }
     }
 

@@ -14,7 +14,7 @@ namespace EdgeCache.Tests.EndToEnd;
 /// </summary>
 public sealed class InvalidationFleet : IAsyncLifetime
 {
-    public const int HeartbeatSeconds = 3;
+    public const int HeartbeatSeconds = 5;
 
     private readonly ConcurrentDictionary<string, int> _versions = new(StringComparer.Ordinal);
     private AmazonS3Client? _client;
@@ -45,7 +45,7 @@ public sealed class InvalidationFleet : IAsyncLifetime
             FleetNodeProcess.StartAsync("eu-test", "eu-2", Origin.Url, ControlBucket.ServiceUrl, HeartbeatSeconds),
             FleetNodeProcess.StartAsync("us-test", "us-1", Origin.Url, ControlBucket.ServiceUrl, HeartbeatSeconds),
             FleetNodeProcess.StartAsync("us-test", "us-2", Origin.Url, ControlBucket.ServiceUrl, HeartbeatSeconds));
-        await EventuallyAsync(async () => (await Log.ReadHeartbeatsAsync(CancellationToken.None)).Count(h => h.IsAlive(DateTimeOffset.UtcNow)) == Nodes.Count, "every node's heartbeat");
+        await EventuallyAsync(async () => (await Log.ReadHeartbeatsAsync(CancellationToken.None)).Count(h => h.IsAlive(DateTimeOffset.UtcNow)) == Nodes.Count, "every node's heartbeat", seconds: 60);
     }
 
     /// <summary>The body the origin now sends for <paramref name="path"/>: "/path vN".</summary>

@@ -36,8 +36,8 @@ public sealed class InvalidationFleetTests(InvalidationFleet fleet)
         // What edgecdn shows afterwards: the fleet, and the invalidation node by node.
         var nodes = await fleet.EdgeCdnAsync(["nodes"]);
         Assert.Equal(0, nodes.Exit);
-        Assert.Contains("4 live nodes in 2 regions", nodes.Out);
-        Assert.All(fleet.Nodes, n => Assert.Contains(n.Node, nodes.Out));
+        Assert.Contains("live nodes in 2 regions", nodes.Out);
+        Assert.All(fleet.Nodes, n => Assert.Contains($"{n.Region}   {n.Node}", nodes.Out));
         var show = await fleet.EdgeCdnAsync(["invalidations", "show", id]);
         Assert.Equal(0, show.Exit);
         Assert.Contains("path " + Path, show.Out);
@@ -193,12 +193,16 @@ public sealed class InvalidationFleetTests(InvalidationFleet fleet)
         {
             foreach (var node in fleet.Nodes)
             {
-                await InvalidationFleet.EventuallyAsync(async () => await node.MetricAsync("edgecache_invalidation_lag_seconds") > 3, $"{node.Node} reporting lag");
+                await InvalidationFleet.EventuallyAsync(
+                    async () =>
+                    {
+                        var invalidation = (await node.ReadinessAsync()).GetProperty("invalidation");
+                        return invalidation.GetProperty("lagSeconds").GetDouble() > 3 && !invalidation.GetProperty("controlBucketReachable").GetBoolean();
+                    },
+                    $"{node.Node} reporting the control bucket unreachable and its lag");
+                Assert.True(await node.MetricAsync("edgecache_invalidation_lag_seconds") > 3);
                 using var readiness = await node.Admin.GetAsync("/readyz");
                 Assert.Equal(System.Net.HttpStatusCode.OK, readiness.StatusCode);
-                var invalidation = (await node.ReadinessAsync()).GetProperty("invalidation");
-                Assert.False(invalidation.GetProperty("controlBucketReachable").GetBoolean());
-                Assert.True(invalidation.GetProperty("lagSeconds").GetDouble() > 3);
                 Assert.True(await node.MetricAsync("edgecache_invalidation_control_bucket_errors_total") > 0);
                 using var response = await node.Viewer.GetAsync(Path);
                 Assert.Equal("Hit", response.XCache());
@@ -217,8 +221,13 @@ public sealed class InvalidationFleetTests(InvalidationFleet fleet)
         Assert.True(output.Contains("all 4 live nodes acked", StringComparison.Ordinal), output);
         foreach (var node in fleet.Nodes)
         {
-            Assert.True(await node.MetricAsync("edgecache_invalidation_lag_seconds") < 3);
-            Assert.True((await node.ReadinessAsync()).GetProperty("invalidation").GetProperty("controlBucketReachable").GetBoolean());
+            await InvalidationFleet.EventuallyAsync(
+                async () =>
+                {
+                    var invalidation = (await node.ReadinessAsync()).GetProperty("invalidation");
+                    return invalidation.GetProperty("lagSeconds").GetDouble() < 3 && invalidation.GetProperty("controlBucketReachable").GetBoolean();
+                },
+                $"{node.Node} caught up");
             using var response = await node.Viewer.GetAsync(Path);
             Assert.Equal(fleet.Body(Path), await response.Content.ReadAsStringAsync());
         }

@@ -91,7 +91,7 @@ public sealed class FleetNodeProcess : IAsyncDisposable
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         _process = process;
-        var deadline = DateTime.UtcNow.AddSeconds(30);
+        var deadline = DateTime.UtcNow.AddSeconds(120);
         while (!process.HasExited && DateTime.UtcNow < deadline && !await EdgeNodeProcess.CanConnectAsync(ViewerPort))
         {
             await Task.Delay(20);
