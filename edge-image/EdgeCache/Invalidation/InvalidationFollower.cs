@@ -375,6 +375,15 @@ public sealed partial class InvalidationFollower : IHostedService, IDisposable
             catch (Exception ex) when (IsControlBucketFailure(ex, stopping))
             {
                 Failed("heartbeat", "heartbeat", ex);
+
+                // Tried again at the poll interval, not the heartbeat period: once the control bucket is back, the node
+                // counts as alive again within a poll rather than a period (its last heartbeat may have aged out).
+                if (await DelayAsync(PollInterval, stopping).ConfigureAwait(false))
+                {
+                    continue;
+                }
+
+                return;
             }
             catch (OperationCanceledException) when (stopping.IsCancellationRequested)
             {
@@ -382,6 +391,19 @@ public sealed partial class InvalidationFollower : IHostedService, IDisposable
             }
         }
         while (await WaitAsync(timer, stopping).ConfigureAwait(false));
+    }
+
+    private async Task<bool> DelayAsync(TimeSpan delay, CancellationToken stopping)
+    {
+        try
+        {
+            await Task.Delay(delay, _time, stopping).ConfigureAwait(false);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
     }
 
     private static async Task<bool> WaitAsync(PeriodicTimer timer, CancellationToken stopping)
