@@ -24,6 +24,9 @@ public sealed class EdgeCacheOptions
 
     public ShutdownOptions Shutdown { get; set; } = new();
 
+    /// <summary>The fleet's invalidation log; null (off) unless configured.</summary>
+    public InvalidationOptions? Invalidation { get; set; }
+
     /// <summary>
     /// Bearer token for the purge API, from the EDGECACHE_ADMIN_TOKEN environment variable (a Kubernetes Secret),
     /// never from the config file. Without it the purge API is disabled.

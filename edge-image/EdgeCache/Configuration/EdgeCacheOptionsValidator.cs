@@ -149,6 +149,11 @@ public sealed class EdgeCacheOptionsValidator : IValidateOptions<EdgeCacheOption
             errors.Add($"shutdown.gracePeriodSeconds: {options.Shutdown.GracePeriodSeconds} must be between 0 and 3600");
         }
 
+        if (options.Invalidation is { } invalidation)
+        {
+            CheckInvalidation(errors, invalidation, options.Node);
+        }
+
         if (options.AdminToken is { Length: < 16 })
         {
             errors.Add("EDGECACHE_ADMIN_TOKEN: the purge API token must be at least 16 characters");
@@ -184,6 +189,62 @@ public sealed class EdgeCacheOptionsValidator : IValidateOptions<EdgeCacheOption
         }
 
         return errors;
+    }
+
+    private static void CheckInvalidation(List<string> errors, InvalidationOptions invalidation, NodeOptions node)
+    {
+        if (string.IsNullOrEmpty(invalidation.Bucket))
+        {
+            errors.Add("invalidation.bucket: required (the control bucket holding the invalidation log)");
+        }
+        else if (!Amazon.S3.Util.AmazonS3Util.ValidateV2Bucket(invalidation.Bucket))
+        {
+            errors.Add($"invalidation.bucket: '{invalidation.Bucket}' is not an S3 bucket name");
+        }
+
+        if (string.IsNullOrEmpty(invalidation.Region))
+        {
+            errors.Add("invalidation.region: required (the control bucket's AWS region)");
+        }
+
+        if (invalidation.PollSeconds is < 1 or > 3600)
+        {
+            errors.Add($"invalidation.pollSeconds: {invalidation.PollSeconds} must be between 1 and 3600");
+        }
+
+        if (invalidation.StartTimeoutSeconds is < 0 or > 600)
+        {
+            errors.Add($"invalidation.startTimeoutSeconds: {invalidation.StartTimeoutSeconds} must be between 0 and 600");
+        }
+
+        if (invalidation.HeartbeatSeconds is < 1 or > 3600)
+        {
+            errors.Add($"invalidation.heartbeatSeconds: {invalidation.HeartbeatSeconds} must be between 1 and 3600");
+        }
+
+        if (invalidation.ServiceUrl is { } url && !(Uri.TryCreate(url, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)))
+        {
+            errors.Add($"invalidation.serviceUrl: '{url}' is not an absolute http:// or https:// URL");
+        }
+
+        if (invalidation.KeyPrefix is { } prefix && (prefix.StartsWith('/') || prefix.Contains("..", StringComparison.Ordinal)))
+        {
+            errors.Add($"invalidation.keyPrefix: '{prefix}' must not start with '/' or contain '..'");
+        }
+
+        if (invalidation.NodeId is { } nodeId && !InvalidationLog.ControlBucketKeys.IsSegment(nodeId))
+        {
+            errors.Add($"invalidation.nodeId: '{nodeId}' must be 1-128 letters, digits, '-', '_' or '.' (it names the node's ack and heartbeat objects)");
+        }
+
+        if (string.IsNullOrEmpty(node.Region))
+        {
+            errors.Add("node.region: required with invalidation (acks and heartbeats are kept per region)");
+        }
+        else if (!InvalidationLog.ControlBucketKeys.IsSegment(node.Region))
+        {
+            errors.Add($"node.region: '{node.Region}' must be letters, digits, '-', '_' or '.' with invalidation (it names the node's ack and heartbeat objects)");
+        }
     }
 
     private static void CheckPort(List<string> errors, string field, int port)

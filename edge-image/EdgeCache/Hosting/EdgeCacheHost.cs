@@ -5,6 +5,7 @@ using EdgeCache.Configuration;
 using EdgeCache.Disk;
 using EdgeCache.Fetching;
 using EdgeCache.Http;
+using EdgeCache.Invalidation;
 using EdgeCache.Observability;
 using EdgeCache.Origins;
 using EdgeCache.Proxy;
@@ -97,6 +98,8 @@ public static class EdgeCacheHost
         services.AddSingleton<DiskCacheStore>();
         // First hosted service: the disk index is built before the node takes traffic, and flushed last on shutdown.
         services.AddHostedService(sp => sp.GetRequiredService<DiskCacheStore>());
+        // Next: the node catches up with the fleet's invalidation log (when configured) before Kestrel starts.
+        services.AddInvalidationFollower(options);
         services.AddSingleton<OriginRegistry>();
         services.AddSingleton<BehaviorTable>();
         services.AddSingleton<PurgeLog>();

@@ -6,7 +6,8 @@ namespace EdgeCache.Hosting;
 
 /// <summary>
 /// The admin port's /readyz: 200 when every <see cref="IReadinessCheck"/> passes, 503 otherwise. The JSON body adds what
-/// an operator looks for next: each origin's health (last probe, last error) and the memory tier's fill.
+/// an operator looks for next: each origin's health (last probe, last error), the memory tier's fill, and how far the
+/// node is behind the fleet invalidation log.
 /// </summary>
 public static class ReadinessEndpoint
 {
@@ -21,6 +22,8 @@ public static class ReadinessEndpoint
             checks = checks.ToDictionary(c => c.Name, c => new { ready = c.Result.Ready, detail = c.Result.Detail }, StringComparer.Ordinal),
             origins = Origins(services),
             cache = new { objects = store.Count, bytes = store.Bytes, capacityBytes = store.CapacityBytes },
+            // The fleet invalidation log's lag and last applied record; absent when the node follows none.
+            invalidation = services.GetService<Invalidation.InvalidationFollower>()?.Status(),
         };
         context.Response.StatusCode = ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
         context.Response.Headers.CacheControl = "no-store";

@@ -1,0 +1,3 @@
+namespace EdgeCdn;
+
+public sealed record RegionCount(string Region, int Acked, int Alive);
