@@ -2,8 +2,6 @@ export * from "./cdn";
 export * from "./certificate";
 export * from "./clusterAutoscaler";
 export * from "./config";
-export * from "./config/names";
-export * from "./config/versions";
 export * from "./constants";
 export * from "./edgeConfig";
 export * from "./edgeImage";

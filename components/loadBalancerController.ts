@@ -6,7 +6,7 @@
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { AWS_LOAD_BALANCER_CONTROLLER_CHART_VERSION } from "./config/versions";
+import { AWS_LOAD_BALANCER_CONTROLLER_CHART_VERSION } from "./config";
 import { irsaTrustPolicy } from "./edgeRegion";
 
 export const LOAD_BALANCER_CONTROLLER_CHART_REPO = "https://aws.github.io/eks-charts";
