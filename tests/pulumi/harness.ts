@@ -268,23 +268,23 @@ export interface Built {
     registrations: Registration[];
 }
 
-/** Builds a Cdn from raw config under the mocks and returns it with everything it registered. */
+/** Builds a Cdn from raw config under the mocks, the way the program does, and returns it with what it registered. */
 export async function buildCdn(name: string, config: unknown, opts?: pulumi.ComponentResourceOptions,
     args?: { awsCredentials?: { profile?: string; roleArn?: string } }): Promise<Built> {
-    const { Cdn } = await import("../../components");
+    const { createCdn } = await import("../../stacks/program");
     reset();
-    const cdn = new Cdn(name, { config, projectRoot: REPO_ROOT, now: TODAY, ...args }, opts);
+    const cdn = createCdn(name, config, { projectRoot: REPO_ROOT, now: TODAY, ...args }, opts);
     await settle();
     return { cdn, resources: [...resources], registrations: [...registrations] };
 }
 
 /** Registers nothing if the config is bad: returns the thrown error and how many resources were registered. */
 export async function buildExpectingError(name: string, config: unknown): Promise<{ error: unknown; registered: number }> {
-    const { Cdn } = await import("../../components");
+    const { createCdn } = await import("../../stacks/program");
     reset();
     let error: unknown;
     try {
-        new Cdn(name, { config, projectRoot: REPO_ROOT, now: TODAY });
+        createCdn(name, config, { projectRoot: REPO_ROOT, now: TODAY });
     } catch (e) {
         error = e;
     }
