@@ -5,8 +5,9 @@
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { autoDiscoveryTags, ClusterAutoscaler } from "./clusterAutoscaler";
+import { ClusterAutoscaler } from "./clusterAutoscaler";
 import { ClusterConfig, isGraviton, subnetCidr } from "./config";
+import { autoDiscoveryTags, edgeReadPolicy, irsaTrustPolicy, serviceTrustPolicy } from "./iam";
 import { LoadBalancerController } from "./loadBalancerController";
 
 export interface ReadableBucket {
@@ -41,62 +42,6 @@ export interface KubeconfigCredentials {
 }
 
 /**
- * The IRSA role's permissions: s3:GetObject (which also serves HEAD, ranged and conditional reads) under each origin's
- * key prefix; s3:ListBucket on each bucket, limited to that prefix, because S3 answers a reader that may not list with
- * 403 for a missing key, which the node would have to treat as an origin failure rather than a 404; and kms:Decrypt
- * on an existing bucket's SSE-KMS key, only when S3 in that bucket's region makes the call.
- */
-export function edgeReadPolicy(buckets: { arn: string; keyPrefix?: string; kms?: { keyArn: string; bucketRegion: string } }[]): string {
-    const lists = buckets.map((b, i) => ({
-        Sid: `ListOriginKeys${i}`,
-        Effect: "Allow",
-        Action: ["s3:ListBucket"],
-        Resource: b.arn,
-        ...(b.keyPrefix ? { Condition: { StringLike: { "s3:prefix": [`${b.keyPrefix}*`] } } } : {}),
-    }));
-    const keys = [...new Map(buckets.flatMap((b) => (b.kms ? [[b.kms.keyArn, b.kms] as const] : []))).values()];
-    const decrypts = keys.map((k, i) => ({
-        Sid: `DecryptOriginObjects${i}`,
-        Effect: "Allow",
-        Action: ["kms:Decrypt"],
-        Resource: k.keyArn,
-        Condition: { StringEquals: { "kms:ViaService": `s3.${k.bucketRegion}.amazonaws.com` } },
-    }));
-    return JSON.stringify({
-        Version: "2012-10-17",
-        Statement: [
-            {
-                Sid: "ReadOriginObjects",
-                Effect: "Allow",
-                Action: ["s3:GetObject"],
-                Resource: buckets.map((b) => `${b.arn}/${b.keyPrefix ?? ""}*`),
-            },
-            ...lists,
-            ...decrypts,
-        ],
-    });
-}
-
-/** Trust policy: only the given service account, through the cluster's OIDC provider, for STS. */
-export function irsaTrustPolicy(oidcProviderArn: string, issuerUrl: string, namespace: string, serviceAccount: string): string {
-    const issuer = issuerUrl.replace(/^https:\/\//, "");
-    return JSON.stringify({
-        Version: "2012-10-17",
-        Statement: [{
-            Effect: "Allow",
-            Principal: { Federated: oidcProviderArn },
-            Action: "sts:AssumeRoleWithWebIdentity",
-            Condition: {
-                StringEquals: {
-                    [`${issuer}:sub`]: `system:serviceaccount:${namespace}:${serviceAccount}`,
-                    [`${issuer}:aud`]: "sts.amazonaws.com",
-                },
-            },
-        }],
-    });
-}
-
-/**
  * A kubeconfig that authenticates with `aws eks get-token` (short-lived tokens, nothing long-lived in state), as the
  * same identity the stack's AWS provider uses: its profile and assumed role, as pulumi-eks passes them. Without them
  * get-token would use whatever default credentials the shell has, and Kubernetes calls could run as someone else.
@@ -125,11 +70,6 @@ export function eksKubeconfig(clusterName: string, region: string, endpoint: str
         }],
     });
 }
-
-const ASSUME_ROLE = (service: string) => JSON.stringify({
-    Version: "2012-10-17",
-    Statement: [{ Effect: "Allow", Principal: { Service: service }, Action: "sts:AssumeRole" }],
-});
 
 export class EdgeRegion extends pulumi.ComponentResource {
     public readonly provider: k8s.Provider;
@@ -324,7 +264,7 @@ export class EdgeRegion extends pulumi.ComponentResource {
             this.interfaceEndpoints(name, region, vpc, cfg.vpcCidr, privateSubnets, tags);
         }
 
-        const clusterRole = new aws.iam.Role(`${name}-cluster`, { assumeRolePolicy: ASSUME_ROLE("eks.amazonaws.com"), tags }, parent);
+        const clusterRole = new aws.iam.Role(`${name}-cluster`, { assumeRolePolicy: serviceTrustPolicy("eks.amazonaws.com"), tags }, parent);
         const clusterPolicy = new aws.iam.RolePolicyAttachment(`${name}-cluster`, {
             role: clusterRole.name, policyArn: "arn:aws:iam::aws:policy/AmazonEKSClusterPolicy",
         }, parent);
@@ -372,7 +312,7 @@ export class EdgeRegion extends pulumi.ComponentResource {
             tags,
         }, { parent: this, dependsOn: [cniPolicy] });
 
-        const nodeRole = new aws.iam.Role(`${name}-nodes`, { assumeRolePolicy: ASSUME_ROLE("ec2.amazonaws.com"), tags }, parent);
+        const nodeRole = new aws.iam.Role(`${name}-nodes`, { assumeRolePolicy: serviceTrustPolicy("ec2.amazonaws.com"), tags }, parent);
         const nodePolicies = ["AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryReadOnly"].map((p) =>
             new aws.iam.RolePolicyAttachment(`${name}-nodes-${p}`, { role: nodeRole.name, policyArn: `arn:aws:iam::aws:policy/${p}` }, parent));
         // IMDSv2 only, one hop: a pod's packets take a second hop, so no pod can read the node role's credentials.

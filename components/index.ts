@@ -7,6 +7,7 @@ export * from "./edgeConfig";
 export * from "./edgeImage";
 export * from "./edgeNodes";
 export * from "./edgeRegion";
+export * from "./iam";
 export * from "./latencyDns";
 export * from "./loadBalancerController";
 export * from "./origins";
