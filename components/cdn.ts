@@ -10,7 +10,8 @@ import { ADMIN_PORT, PURGE_PATH } from "./constants";
 import { BucketsForRegion, renderEdgeConfig } from "./edgeConfig";
 import { EdgeImage } from "./edgeImage";
 import { EdgeNodes } from "./edgeNodes";
-import { EdgeRegion, KubeconfigCredentials, ReadableBucket } from "./edgeRegion";
+import { EdgeRegion, ReadableBucket } from "./edgeRegion";
+import { KubeconfigCredentials } from "./kubeconfig";
 import { LatencyDns } from "./latencyDns";
 import { Origins } from "./origins";
 
