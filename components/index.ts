@@ -5,6 +5,7 @@ export * from "./config";
 export * from "./constants";
 export * from "./edgeConfig";
 export * from "./edgeImage";
+export * from "./edgeLoadBalancers";
 export * from "./edgeNodes";
 export * from "./edgeRegion";
 export * from "./eksCluster";
