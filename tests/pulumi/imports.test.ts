@@ -2,6 +2,7 @@
 // imports it back. A cycle makes load order decide which of the two sees the other's exports as undefined.
 import { REPO_ROOT } from "./harness";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
@@ -60,15 +61,14 @@ function cycles(files: string[]): string[][] {
 
 describe("module imports", () => {
     it("finds a cycle when there is one (the check itself)", () => {
-        const dir = fs.mkdtempSync(path.join(REPO_ROOT, "tests", "pulumi", ".cycle-"));
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "edgecdn-cycle-"));
         try {
             fs.writeFileSync(path.join(dir, "a.ts"), "import { b } from \"./b\";\nexport const a = b;\n");
             fs.writeFileSync(path.join(dir, "b.ts"), "export { c as b } from \"./c\";\n");
             fs.mkdirSync(path.join(dir, "c"));
             fs.writeFileSync(path.join(dir, "c", "index.ts"), "import {\n    a,\n} from \"../a\";\nexport const c = a;\n");
-            const found = cycles([path.join(dir, "a.ts")]).map((c) => c.map((f) => path.basename(path.dirname(f)) + "/" + path.basename(f)));
-            assert.equal(found.length, 1, JSON.stringify(found));
-            assert.deepEqual(found[0].map((f) => f.replace(/^\.cycle-[^/]+\//, "")), ["a.ts", "b.ts", "c/index.ts", "a.ts"]);
+            const found = cycles([path.join(dir, "a.ts")]).map((c) => c.map((f) => path.relative(dir, path.resolve(REPO_ROOT, f))));
+            assert.deepEqual(found, [["a.ts", "b.ts", path.join("c", "index.ts"), "a.ts"]]);
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }
