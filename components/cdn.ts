@@ -1,26 +1,28 @@
-// The whole CDN from one stack config: origins, the edge image, and per region a certificate, a cluster, the edge
-// nodes; then latency DNS over every region. The config is validated before the first resource is registered.
+// The whole CDN from one typed stack config (parseCdnConfig's result): origins, the edge image, and per region a
+// certificate, a cluster, the edge nodes; then latency DNS over every region.
 
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { EdgeCertificate } from "./certificate";
-import { CdnConfig, CreatedS3Origin, parseCdnConfig, regionalNames } from "./config";
+import { CdnConfig, checkDerivedNames, CreatedS3Origin, regionalNames } from "./config";
 import { ADMIN_PORT, PURGE_PATH } from "./constants";
 import { BucketsForRegion, renderEdgeConfig } from "./edgeConfig";
 import { EdgeImage } from "./edgeImage";
 import { EdgeNodes } from "./edgeNodes";
-import { EdgeRegion, KubeconfigCredentials, ReadableBucket } from "./edgeRegion";
+import { EdgeRegion, ReadableBucket } from "./edgeRegion";
+import { KubeconfigCredentials } from "./kubeconfig";
 import { LatencyDns } from "./latencyDns";
 import { Origins } from "./origins";
 
 export interface CdnArgs {
-    /** Raw stack config (the `edgecdn:*` values); validated here, all problems reported at once. */
-    config: unknown;
+    /**
+     * The validated stack config: what parseCdnConfig returns for the `edgecdn:*` values (stacks/program.ts reads and
+     * parses them, so a bad config is reported in full before this component exists).
+     */
+    config: CdnConfig;
     /** Directory image build paths are relative to (the Pulumi project root). */
     projectRoot: string;
-    /** The day Kubernetes versions are checked against the EKS calendar; default: today. */
-    now?: Date;
     /**
      * Credentials the kubeconfigs' `aws eks get-token` uses; default: the stack's AWS provider config (aws:profile, and
      * the last role of aws:assumeRoles), so Kubernetes calls run as the same identity as the AWS ones.
@@ -51,9 +53,11 @@ export class Cdn extends pulumi.ComponentResource {
     public readonly adminToken: pulumi.Output<string>;
 
     constructor(name: string, args: CdnArgs, opts?: pulumi.ComponentResourceOptions) {
-        // Throws CdnConfigError listing every bad field; nothing has been registered yet.
-        const cfg = parseCdnConfig(args.config, { now: args.now, name });
+        // The IAM roles, clusters and node groups are named after this component: a name too long for AWS throws a
+        // CdnConfigError here, before anything is registered, rather than failing halfway through `pulumi up`.
+        checkDerivedNames(name, args.config);
         super("edgecdn:index:Cdn", name, {}, opts);
+        const cfg = args.config;
         this.config = cfg;
         for (const w of cfg.warnings) { pulumi.log.warn(w, this); }
         const parent = { parent: this };

@@ -1,15 +1,15 @@
 // The edge server on one region's cluster: namespace, IRSA service account, config, admin token, Deployment,
-// internet-facing NLB (TLS on 443, the HTTPS redirect on 80, proxy protocol v2 to the pods), PodDisruptionBudget and
-// HorizontalPodAutoscaler.
+// internet-facing NLB (TLS on 443, the HTTPS redirect on 80, proxy protocol v2 to the pods; edgeLoadBalancers.ts),
+// PodDisruptionBudget and HorizontalPodAutoscaler.
 
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import {
-    ADMIN_PORT, ADMIN_TOKEN_ENV, CACHE_DIR, CONFIG_DIR, CONFIG_ENV, CONFIG_FILE_NAME, CONFIG_PATH, EDGE_UID, HTTP_PORT, HTTPS_PORT,
-    HTTPS_REDIRECT_PORT, LIVENESS_PATH, METRICS_PATH, READINESS_PATH, TMP_DIR, VIEWER_PORT,
+    ADMIN_PORT, ADMIN_TOKEN_ENV, CACHE_DIR, CONFIG_DIR, CONFIG_ENV, CONFIG_FILE_NAME, CONFIG_PATH, EDGE_UID, HTTPS_REDIRECT_PORT,
+    LIVENESS_PATH, METRICS_PATH, READINESS_PATH, TMP_DIR, VIEWER_PORT,
 } from "./constants";
 import { EdgeSettings } from "./config";
-import { NLB_LOAD_BALANCER_CLASS } from "./loadBalancerController";
+import { createEdgeServices } from "./edgeLoadBalancers";
 
 export interface EdgeNodesArgs {
     region: string;
@@ -29,40 +29,6 @@ export interface EdgeNodesArgs {
     adminAllowedCidrs: string[];
     /** What must run first: the AWS Load Balancer Controller (its webhook admits the pods, and it makes the NLBs). */
     dependsOn?: pulumi.Resource[];
-}
-
-const NLB_ANNOTATION = "service.beta.kubernetes.io/aws-load-balancer";
-
-/**
- * An internet-facing NLB made by the AWS Load Balancer Controller: IP targets (the pods' own addresses, so no NodePort
- * and nothing on the nodes is open to the internet; the controller lets only the NLB's security group reach the pods),
- * TLS terminated on 443 with the region's certificate.
- */
-function nlbAnnotations(certificateArn: pulumi.Input<string>, listener: {
-    /** Target group attributes beyond the defaults ("key=value,..."). */
-    targetGroupAttributes: string;
-    alpnPolicy: "HTTP1Only" | "HTTP2Preferred";
-    proxyProtocol: boolean;
-    healthCheck: { port: string; path: string };
-}): Record<string, pulumi.Input<string>> {
-    return {
-        [`${NLB_ANNOTATION}-type`]: "external",
-        [`${NLB_ANNOTATION}-nlb-target-type`]: "ip",
-        [`${NLB_ANNOTATION}-scheme`]: "internet-facing",
-        [`${NLB_ANNOTATION}-ssl-cert`]: certificateArn,
-        [`${NLB_ANNOTATION}-ssl-ports`]: String(HTTPS_PORT),
-        [`${NLB_ANNOTATION}-ssl-negotiation-policy`]: "ELBSecurityPolicy-TLS13-1-2-2021-06",
-        [`${NLB_ANNOTATION}-alpn-policy`]: listener.alpnPolicy,
-        [`${NLB_ANNOTATION}-backend-protocol`]: "tcp",
-        [`${NLB_ANNOTATION}-target-group-attributes`]: listener.targetGroupAttributes,
-        ...(listener.proxyProtocol ? { [`${NLB_ANNOTATION}-proxy-protocol`]: "*" } : {}),
-        [`${NLB_ANNOTATION}-healthcheck-protocol`]: "HTTP",
-        [`${NLB_ANNOTATION}-healthcheck-port`]: listener.healthCheck.port,
-        [`${NLB_ANNOTATION}-healthcheck-path`]: listener.healthCheck.path,
-        [`${NLB_ANNOTATION}-healthcheck-interval`]: "10",
-        [`${NLB_ANNOTATION}-healthcheck-healthy-threshold`]: "2",
-        [`${NLB_ANNOTATION}-healthcheck-unhealthy-threshold`]: "2",
-    };
 }
 
 export class EdgeNodes extends pulumi.ComponentResource {
@@ -216,63 +182,12 @@ export class EdgeNodes extends pulumi.ComponentResource {
             },
         }, o);
 
-        // Both listeners send a PROXY protocol v2 header with the viewer's address (the node requires it on these
-        // ports). The NLB's target check goes to the admin port's /readyz, which needs no such header and answers
-        // "can serve viewers"; Route 53 checks the viewer path end to end through the listener. A deregistered target
-        // keeps its connections for the pod's whole termination grace.
-        const viewerAnnotations = nlbAnnotations(args.certificateArn, {
-            alpnPolicy: args.edge.http2 ? "HTTP2Preferred" : "HTTP1Only",
-            proxyProtocol: true,
-            targetGroupAttributes: `preserve_client_ip.enabled=false,deregistration_delay.timeout_seconds=${args.edge.terminationGracePeriodSeconds},deregistration_delay.connection_termination.enabled=true`,
-            healthCheck: { port: String(ADMIN_PORT), path: READINESS_PATH },
-        });
-        const viewer = new k8s.core.v1.Service(`${name}-viewer`, {
-            metadata: { name: "edgecache", namespace, labels, annotations: viewerAnnotations },
-            spec: {
-                type: "LoadBalancer",
-                loadBalancerClass: NLB_LOAD_BALANCER_CLASS,
-                // IP targets need no NodePort: none is opened on the nodes.
-                allocateLoadBalancerNodePorts: false,
-                selector: labels,
-                ports: [
-                    { name: "https", port: HTTPS_PORT, targetPort: "viewer", protocol: "TCP" },
-                    { name: "http", port: HTTP_PORT, targetPort: "redirect", protocol: "TCP" },
-                ],
-            },
-        }, { ...o, dependsOn: [deployment], deleteBeforeReplace: true });
-        this.hostname = viewer.status.loadBalancer.ingress.apply((ingress) => ingress?.[0]?.hostname ?? ingress?.[0]?.ip ?? "");
-
-        const exposeAdmin = args.adminAllowedCidrs.length > 0;
-        const admin = new k8s.core.v1.Service(`${name}-admin`, {
-            metadata: {
-                name: "edgecache-admin",
-                namespace,
-                labels,
-                annotations: exposeAdmin ? nlbAnnotations(args.certificateArn, {
-                    alpnPolicy: "HTTP1Only",
-                    proxyProtocol: false,
-                    targetGroupAttributes: "preserve_client_ip.enabled=false",
-                    healthCheck: { port: "traffic-port", path: LIVENESS_PATH },
-                }) : undefined,
-            },
-            spec: exposeAdmin ? {
-                type: "LoadBalancer",
-                loadBalancerClass: NLB_LOAD_BALANCER_CLASS,
-                allocateLoadBalancerNodePorts: false,
-                // The controller turns these into the NLB's own security group: only they reach the listener.
-                loadBalancerSourceRanges: args.adminAllowedCidrs,
-                selector: labels,
-                ports: [{ name: "https", port: HTTPS_PORT, targetPort: "admin", protocol: "TCP" }],
-            } : {
-                type: "ClusterIP",
-                selector: labels,
-                ports: [{ name: "admin", port: ADMIN_PORT, targetPort: "admin", protocol: "TCP" }],
-            },
-        }, { ...o, dependsOn: [deployment], deleteBeforeReplace: true });
-        this.adminServiceName = admin.metadata.name;
-        if (exposeAdmin) {
-            this.adminHostname = admin.status.loadBalancer.ingress.apply((ingress) => ingress?.[0]?.hostname ?? "");
-        }
+        const services = createEdgeServices(name, {
+            edge: args.edge, certificateArn: args.certificateArn, adminAllowedCidrs: args.adminAllowedCidrs, namespace, labels, deployment,
+        }, o);
+        this.hostname = services.hostname;
+        this.adminHostname = services.adminHostname;
+        this.adminServiceName = services.admin.metadata.name;
 
         new k8s.policy.v1.PodDisruptionBudget(`${name}-pdb`, {
             metadata: { name: "edgecache", namespace, labels },

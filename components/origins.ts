@@ -4,6 +4,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { CreatedS3Origin } from "./config";
+import { replicationPolicy, replicationTrustPolicy, tlsOnlyPolicy } from "./iam";
 
 export interface OriginsArgs {
     /** Origins of kind "created"; existing buckets and HTTP origins need no resources. */
@@ -27,31 +28,6 @@ export interface OriginBuckets {
     primary: BucketInfo;
     /** Keyed by region. */
     replicas: Record<string, BucketInfo>;
-}
-
-/** Deny any request that is not over TLS 1.2 or later (AWS Foundational Security Best Practices S3.5). */
-export function tlsOnlyPolicy(bucketArn: string): string {
-    return JSON.stringify({
-        Version: "2012-10-17",
-        Statement: [
-            {
-                Sid: "DenyInsecureTransport",
-                Effect: "Deny",
-                Principal: "*",
-                Action: "s3:*",
-                Resource: [bucketArn, `${bucketArn}/*`],
-                Condition: { Bool: { "aws:SecureTransport": "false" } },
-            },
-            {
-                Sid: "DenyOutdatedTls",
-                Effect: "Deny",
-                Principal: "*",
-                Action: "s3:*",
-                Resource: [bucketArn, `${bucketArn}/*`],
-                Condition: { NumericLessThan: { "s3:TlsVersion": "1.2" } },
-            },
-        ],
-    });
 }
 
 /** A bucketPrefix (at most 37 characters, S3's limit) that keeps the origin and region and shortens the rest. */
@@ -152,39 +128,13 @@ export class Origins extends pulumi.ComponentResource {
         const role = new aws.iam.Role(`${base}-replication`, {
             description: "S3 replication of an EdgeCache origin to its regional replicas",
             // S3 may assume it only for this account's primary bucket, so no other bucket (or account) can borrow it.
-            assumeRolePolicy: pulumi.all([accountId, primary.bucket.arn]).apply(([account, source]) => JSON.stringify({
-                Version: "2012-10-17",
-                Statement: [{
-                    Effect: "Allow",
-                    Principal: { Service: "s3.amazonaws.com" },
-                    Action: "sts:AssumeRole",
-                    Condition: {
-                        StringEquals: { "aws:SourceAccount": account },
-                        ArnLike: { "aws:SourceArn": source },
-                    },
-                }],
-            })),
+            assumeRolePolicy: pulumi.all([accountId, primary.bucket.arn]).apply(([account, source]) => replicationTrustPolicy(account, source)),
             tags,
         }, { parent: this });
         new aws.iam.RolePolicy(`${base}-replication`, {
             role: role.id,
             policy: pulumi.all([primary.bucket.arn, ...replicas.map((r) => r.bucket.arn)]).apply(([source, ...destinations]) =>
-                JSON.stringify({
-                    Version: "2012-10-17",
-                    Statement: [
-                        { Effect: "Allow", Action: ["s3:GetReplicationConfiguration", "s3:ListBucket"], Resource: [source] },
-                        {
-                            Effect: "Allow",
-                            Action: ["s3:GetObjectVersionForReplication", "s3:GetObjectVersionAcl", "s3:GetObjectVersionTagging"],
-                            Resource: [`${source}/*`],
-                        },
-                        {
-                            Effect: "Allow",
-                            Action: ["s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags"],
-                            Resource: destinations.map((d) => `${d}/*`),
-                        },
-                    ],
-                })),
+                replicationPolicy(source, destinations)),
         }, { parent: this });
         new aws.s3.BucketReplicationConfig(`${base}-replication`, {
             region: primaryRegion,

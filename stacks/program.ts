@@ -1,9 +1,10 @@
-// Reads the stack's `edgecdn:*` config into the raw object the Cdn component validates. Every key under the
-// namespace is passed on, so a misspelt key is reported as unknown instead of silently ignored.
+// Reads the stack's `edgecdn:*` config, parses it into the typed config the Cdn component takes, and builds the Cdn.
+// Every key under the namespace is passed to the parser, so a misspelt key is reported as unknown instead of silently
+// ignored, and a bad config stops `pulumi up` with every problem listed before any resource is registered.
 
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
-import { Cdn } from "../components";
+import { Cdn, CdnArgs, parseCdnConfig } from "../components";
 
 /** Namespace of this project's config keys (the `name` in Pulumi.yaml). */
 export const CONFIG_NAMESPACE = "edgecdn";
@@ -28,9 +29,20 @@ function parseJson(value: string): unknown {
     }
 }
 
+/**
+ * Validates raw config (throwing one CdnConfigError with every problem) and builds the Cdn named `name` from the typed
+ * result. `now` is the day Kubernetes versions are checked against the EKS calendar; default: today.
+ */
+export function createCdn(name: string, raw: unknown, args: Omit<CdnArgs, "config"> & { now?: Date },
+    opts?: pulumi.ComponentResourceOptions): Cdn {
+    const { now, ...rest } = args;
+    const config = parseCdnConfig(raw, { now, name });
+    return new Cdn(name, { ...rest, config }, opts);
+}
+
 /** Builds the CDN for the current stack and returns what the stack exports. */
 export function createCdnStack(raw: Record<string, unknown> = readRawConfig()) {
-    const cdn = new Cdn(`edgecdn-${pulumi.getStack()}`, { config: raw, projectRoot: path.resolve(__dirname, "..") });
+    const cdn = createCdn(`edgecdn-${pulumi.getStack()}`, raw, { projectRoot: path.resolve(__dirname, "..") });
     const regions = Object.entries(cdn.regions);
     const byRegion = <T>(pick: (r: (typeof regions)[number][1]) => T) => Object.fromEntries(regions.map(([name, r]) => [name, pick(r)]));
     return {

@@ -1,5 +1,5 @@
 // Bad stack configs fail before anything is created, with one message naming every bad field.
-import { buildExpectingError, clone, stackConfig, TODAY } from "./harness";
+import { buildExpectingError, clone, REPO_ROOT, reset, resources, settle, stackConfig, TODAY } from "./harness";
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
@@ -304,6 +304,24 @@ describe("stack config validation", () => {
             /^origins\[0\]\.name: the S3 replication role of origin static-assets-for-the-main-website would be named "edgecdn-production-origins-static-assets-for-the-main-website-replication" plus an 8-character suffix, 81 characters; AWS allows 64: shorten the origin's name or the stack name/);
         // The same roles in the shorter region names fit.
         assert.ok(!errors.some((e) => e.startsWith("regions[0]")), errors.join("\n"));
+    });
+
+    it("the Cdn itself refuses a typed config whose derived names its own name makes too long, before registering anything", async () => {
+        const { Cdn, CdnConfigError, parseCdnConfig } = await import("../../components");
+        // Parsed without the CDN's name, so only the component can check the names derived from it.
+        const config = parseCdnConfig(stackConfig("prod"), { now: TODAY });
+        reset();
+        let error: unknown;
+        try {
+            new Cdn("edgecdn-production", { config, projectRoot: REPO_ROOT });
+        } catch (e) {
+            error = e;
+        }
+        await settle();
+        assert.ok(error instanceof CdnConfigError, `expected a CdnConfigError, got ${String(error)}`);
+        assert.equal(resources.length, 0, "a bad config must not register any resource");
+        assert.ok(error.errors.some((e) => /^regions\[2\]\.name: the IAM role of the Cluster Autoscaler in ap-southeast-1 would be named "edgecdn-production-ap-southeast-1-cluster-autoscaler-irsa" plus an 8-character suffix, 65 characters; AWS allows 64/.test(e)),
+            error.message);
     });
 
     it("rejects a fixed image tag: tags are derived from the build's content, and the repositories refuse to move one", async () => {

@@ -26,6 +26,18 @@ export interface Recorded {
 export const resources: Recorded[] = [];
 export const invokes: { token: string; inputs: Record<string, unknown> }[] = [];
 
+/** What the engine is asked to register: type, name and parent, with the URNs the mock monitor answers. */
+export interface Registration {
+    type: string;
+    name: string;
+    /** The mock monitor's URN of the parent ("" for a top-level resource). */
+    parent: string;
+    /** The mock monitor's URN of this resource (its type part holds only the parent's type, not the whole chain). */
+    urn: string;
+}
+
+export const registrations: Registration[] = [];
+
 const REGION_IN_NAME = /(af|ap|ca|eu|il|me|mx|sa|us)-(north|south|east|west|central|northeast|southeast|southwest|northwest)-[0-9]/;
 
 /** The canonical hosted zone ids of NLBs in a few regions (the real table lives in the AWS provider). */
@@ -158,10 +170,54 @@ pulumi.runtime.setMocks({
     },
 }, "edgecdn", "test", false);
 
+// The mocks' newResource sees no parent, and the mock monitor's URNs name only the immediate parent's type; the
+// registration requests carry the parent, so the real URN (the whole type chain) can be rebuilt from them.
+type MonitorCallback = (err: Error | null, resp?: { getUrn(): string }) => void;
+interface RegisterRequest { getType(): string; getName(): string; getParent(): string }
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const mockMonitor = (require("@pulumi/pulumi/runtime/settings") as { getMonitor(): unknown }).getMonitor() as {
+    registerResource(req: RegisterRequest, callback: MonitorCallback): Promise<void>;
+    readResource(req: RegisterRequest, callback: MonitorCallback): Promise<void>;
+};
+for (const method of ["registerResource", "readResource"] as const) {
+    const original = mockMonitor[method].bind(mockMonitor);
+    mockMonitor[method] = (req, callback) => original(req, (err, resp) => {
+        if (!err && resp) {
+            registrations.push({ type: req.getType(), name: req.getName(), parent: req.getParent(), urn: resp.getUrn() });
+        }
+        callback(err, resp);
+    });
+}
+
+/**
+ * The URNs the engine would give what was registered, each with its parent's URN: `urn:pulumi:<stack>::edgecdn::`
+ * then the types from the top-level component down to the resource, joined by `$`, then `::<name>`.
+ */
+export function registeredUrns(stack: string, from: Registration[] = registrations): Record<string, string> {
+    const byMockUrn = new Map<string, Registration>();
+    for (const r of from) {
+        if (byMockUrn.has(r.urn)) { throw new Error(`two registrations share the mock URN ${r.urn}; the type chain cannot be rebuilt`); }
+        byMockUrn.set(r.urn, r);
+    }
+    const chain = (r: Registration): string => {
+        const parent = r.parent === "" ? undefined : byMockUrn.get(r.parent);
+        if (r.parent !== "" && !parent) { throw new Error(`${r.name}'s parent ${r.parent} was not registered`); }
+        return parent ? `${chain(parent)}$${r.type}` : r.type;
+    };
+    const urn = (r: Registration) => `urn:pulumi:${stack}::edgecdn::${chain(r)}::${r.name}`;
+    const out: Record<string, string> = {};
+    for (const r of [...from].sort((a, b) => urn(a).localeCompare(urn(b)))) {
+        const parent = r.parent === "" ? undefined : byMockUrn.get(r.parent);
+        out[urn(r)] = parent ? urn(parent) : "";
+    }
+    return out;
+}
+
 /** Forget what earlier tests registered. */
 export function reset(): void {
     resources.length = 0;
     invokes.length = 0;
+    registrations.length = 0;
 }
 
 /** Waits until the program's outstanding registrations and invokes have all been answered by the mocks. */
@@ -209,25 +265,26 @@ export interface Built {
     // The Cdn component (typed loosely so this module never imports the program before the mocks are set).
     cdn: import("../../components").Cdn;
     resources: Recorded[];
+    registrations: Registration[];
 }
 
-/** Builds a Cdn from raw config under the mocks and returns it with everything it registered. */
+/** Builds a Cdn from raw config under the mocks, the way the program does, and returns it with what it registered. */
 export async function buildCdn(name: string, config: unknown, opts?: pulumi.ComponentResourceOptions,
     args?: { awsCredentials?: { profile?: string; roleArn?: string } }): Promise<Built> {
-    const { Cdn } = await import("../../components");
+    const { createCdn } = await import("../../stacks/program");
     reset();
-    const cdn = new Cdn(name, { config, projectRoot: REPO_ROOT, now: TODAY, ...args }, opts);
+    const cdn = createCdn(name, config, { projectRoot: REPO_ROOT, now: TODAY, ...args }, opts);
     await settle();
-    return { cdn, resources: [...resources] };
+    return { cdn, resources: [...resources], registrations: [...registrations] };
 }
 
 /** Registers nothing if the config is bad: returns the thrown error and how many resources were registered. */
 export async function buildExpectingError(name: string, config: unknown): Promise<{ error: unknown; registered: number }> {
-    const { Cdn } = await import("../../components");
+    const { createCdn } = await import("../../stacks/program");
     reset();
     let error: unknown;
     try {
-        new Cdn(name, { config, projectRoot: REPO_ROOT, now: TODAY });
+        createCdn(name, config, { projectRoot: REPO_ROOT, now: TODAY });
     } catch (e) {
         error = e;
     }

@@ -1,6 +1,6 @@
 // The Pulumi program itself (stacks/index.ts, Pulumi.yaml's main) run against Pulumi.dev.yaml's config as the
 // engine would pass it, and the stack outputs it exports.
-import { REPO_ROOT, resources, settle, stackConfig, valueOf } from "./harness";
+import { REPO_ROOT, reset, resources, settle, stackConfig, valueOf } from "./harness";
 import * as pulumi from "@pulumi/pulumi";
 import * as fs from "fs";
 import * as path from "path";
@@ -59,6 +59,24 @@ describe("stacks/index.ts with Pulumi.dev.yaml", () => {
     it("exports the purge token as a secret", async () => {
         assert.equal(await pulumi.isSecret(stack.adminToken), true);
         assert.ok((await valueOf(stack.adminToken) as string).length >= 32);
+    });
+
+    it("stops on a bad config with every problem listed, before registering any resource", async () => {
+        const { createCdnStack, readRawConfig } = await import("../../stacks/program");
+        const { CdnConfigError } = await import("../../components");
+        const raw = readRawConfig({ ...engineConfig("dev"), "edgecdn:domain": "CDN.example.com", "edgecdn:healthcheck": "{}" });
+        reset();
+        let error: unknown;
+        try {
+            createCdnStack(raw);
+        } catch (e) {
+            error = e;
+        }
+        await settle();
+        assert.ok(error instanceof CdnConfigError, `expected a CdnConfigError, got ${String(error)}`);
+        assert.equal(resources.length, 0, "a bad config must not register any resource");
+        assert.ok(error.errors.some((e) => e.startsWith("domain: \"CDN.example.com\" is not valid")), error.message);
+        assert.ok(error.errors.some((e) => e.startsWith("config.healthcheck: is not a known field")), error.message);
     });
 
     it("reports a misspelt config key instead of ignoring it", async () => {

@@ -1,0 +1,94 @@
+// The edge pods: resources, the two cache tiers (and how they fit the container's memory limit and volume), scaling,
+// and the stop sequence.
+
+import { Checker, Obj, describe } from "./checker";
+import { parseByteQuantity, parseCpuQuantity } from "./quantities";
+import { EdgeSettings } from "./types";
+
+export function parseEdge(c: Checker, v: unknown): EdgeSettings | undefined {
+    const o = v === undefined ? {} : c.object("edge", v, [
+        "namespace", "resources", "cache", "targetCpuUtilization", "zoneSpread", "accessLog", "http2",
+        "preStopSleepSeconds", "shutdownGracePeriodSeconds", "terminationGracePeriodSeconds",
+    ]);
+    if (!o) { return undefined; }
+    const namespace = c.string("edge.namespace", o.namespace, {
+        required: false, pattern: /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, expected: "a Kubernetes namespace name",
+    }) ?? "edgecache";
+
+    const res = o.resources === undefined ? {} : c.object("edge.resources", o.resources, ["cpu", "memory"]);
+    const pair = (what: "cpu" | "memory", fallback: { request: string; limit: string }) => {
+        const at = `edge.resources.${what}`;
+        const p = res?.[what] === undefined ? {} : c.object(at, res?.[what], ["request", "limit"]);
+        if (!p) { return undefined; }
+        const parse = what === "cpu" ? parseCpuQuantity : parseByteQuantity;
+        const expected = what === "cpu" ? "a CPU quantity such as 250m or 1" : "a memory quantity such as 512Mi or 2Gi";
+        const request = c.string(`${at}.request`, p.request, { required: false, expected }) ?? fallback.request;
+        const limit = c.string(`${at}.limit`, p.limit, { required: false, expected }) ?? fallback.limit;
+        const rq = parse(request), lm = parse(limit);
+        if (rq === undefined) { c.add(`${at}.request`, `${describe(request)} is not ${expected}`); }
+        if (lm === undefined) { c.add(`${at}.limit`, `${describe(limit)} is not ${expected}`); }
+        if (rq !== undefined && lm !== undefined && rq > lm) {
+            c.add(`${at}.request`, `${request} is more than the limit (${limit})`);
+            return undefined;
+        }
+        return rq !== undefined && lm !== undefined ? { request, limit } : undefined;
+    };
+    const cpu = pair("cpu", { request: "250m", limit: "1" });
+    const memory = pair("memory", { request: "512Mi", limit: "512Mi" });
+
+    const ca = o.cache === undefined ? {} : c.object("edge.cache", o.cache, ["memoryBytes", "maxObjectBytes", "volumeSize", "diskBytes"]);
+    let cache: EdgeSettings["cache"] | undefined;
+    if (ca) {
+        const memoryBytes = c.integer("edge.cache.memoryBytes", ca.memoryBytes, 1048576, Number.MAX_SAFE_INTEGER, 268435456);
+        const maxObjectBytes = c.integer("edge.cache.maxObjectBytes", ca.maxObjectBytes, 1024, Number.MAX_SAFE_INTEGER, 8388608);
+        const volumeSize = c.string("edge.cache.volumeSize", ca.volumeSize, { required: false }) ?? "1Gi";
+        const volumeBytes = parseByteQuantity(volumeSize);
+        if (volumeBytes === undefined || volumeBytes < 2 * 1048576) {
+            c.add("edge.cache.volumeSize", `${describe(volumeSize)} is not a storage quantity of at least 2Mi (expected e.g. 1Gi)`);
+        }
+        // 80% of the emptyDir: the kubelet evicts a pod whose emptyDir passes its sizeLimit.
+        const diskDefault = volumeBytes === undefined ? undefined : Math.floor(volumeBytes * 0.8);
+        const diskBytes = c.integer("edge.cache.diskBytes", ca.diskBytes, 1048576, Number.MAX_SAFE_INTEGER, diskDefault);
+        if (diskBytes !== undefined && volumeBytes !== undefined && diskBytes > volumeBytes * 0.9) {
+            c.add("edge.cache.diskBytes", `${diskBytes} leaves less than 10% of edge.cache.volumeSize (${volumeSize}) free; the kubelet evicts a pod whose emptyDir passes its sizeLimit`);
+        }
+        if (memoryBytes !== undefined && maxObjectBytes !== undefined && maxObjectBytes > memoryBytes) {
+            c.add("edge.cache.maxObjectBytes", `${maxObjectBytes} exceeds edge.cache.memoryBytes (${memoryBytes})`);
+        }
+        const limitBytes = memory ? parseByteQuantity(memory.limit) : undefined;
+        // The .NET GC caps its heap at 75% of the container's limit by default; the memory tier (which counts what its
+        // entries keep alive, not just bodies) must leave room under that cap for the server itself and for garbage.
+        if (memoryBytes !== undefined && limitBytes !== undefined && memoryBytes > limitBytes * 0.6) {
+            c.add("edge.cache.memoryBytes", `${memoryBytes} is more than 60% of edge.resources.memory.limit (${memory?.limit}); the .NET heap may use 75% of it and the server and its garbage need the difference, or the container is OOM-killed`);
+        }
+        if (memoryBytes && maxObjectBytes && diskBytes && volumeBytes && diskBytes <= volumeBytes * 0.9 &&
+            maxObjectBytes <= memoryBytes) {
+            cache = { memoryBytes, maxObjectBytes, volumeSize, diskBytes };
+        }
+    }
+    const targetCpuUtilization = c.integer("edge.targetCpuUtilization", o.targetCpuUtilization, 10, 100, 70);
+    const zoneSpread = c.oneOf("edge.zoneSpread", o.zoneSpread, ["required", "preferred"] as const, "preferred");
+    const accessLog = c.boolean("edge.accessLog", o.accessLog, true);
+    const http2 = c.boolean("edge.http2", o.http2, false);
+    const grace = parseGrace(c, o);
+    if (!cpu || !memory || !cache || !targetCpuUtilization || !zoneSpread || !grace) { return undefined; }
+    return { namespace, resources: { cpu, memory }, cache, targetCpuUtilization, zoneSpread, accessLog, http2, ...grace };
+}
+
+/**
+ * The stop sequence of an edge pod: the kubelet runs the preStop sleep, then sends SIGTERM, and kills the container
+ * terminationGracePeriodSeconds after the start of it all; the node needs its whole shutdown grace inside that.
+ */
+function parseGrace(c: Checker, o: Obj): Pick<EdgeSettings, "preStopSleepSeconds" | "shutdownGracePeriodSeconds" | "terminationGracePeriodSeconds"> | undefined {
+    const preStopSleepSeconds = c.integer("edge.preStopSleepSeconds", o.preStopSleepSeconds, 0, 300, 15);
+    const shutdownGracePeriodSeconds = c.integer("edge.shutdownGracePeriodSeconds", o.shutdownGracePeriodSeconds, 0, 3600, 25);
+    if (preStopSleepSeconds === undefined || shutdownGracePeriodSeconds === undefined) { return undefined; }
+    const needed = preStopSleepSeconds + shutdownGracePeriodSeconds;
+    const terminationGracePeriodSeconds = c.integer("edge.terminationGracePeriodSeconds", o.terminationGracePeriodSeconds, 1, 7200, needed + 5);
+    if (terminationGracePeriodSeconds === undefined) { return undefined; }
+    if (terminationGracePeriodSeconds <= needed) {
+        c.add("edge.terminationGracePeriodSeconds", `${terminationGracePeriodSeconds} is not more than edge.preStopSleepSeconds (${preStopSleepSeconds}) + edge.shutdownGracePeriodSeconds (${shutdownGracePeriodSeconds}) = ${needed}; the kubelet would kill the node before it has finished its in-flight responses (expected at least ${needed + 1})`);
+        return undefined;
+    }
+    return { preStopSleepSeconds, shutdownGracePeriodSeconds, terminationGracePeriodSeconds };
+}
