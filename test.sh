@@ -50,5 +50,12 @@ if [ "$dotnet_status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
 if [ "$npm_status" -ne 0 ] && [ "$node_fail" -eq 0 ]; then failed=$((failed + 1)); fi
 
 phase "done"
+# The .NET failures scroll away behind the Pulumi and image output: name them again here, each with its first error line.
+if grep -qE '^\s+Failed [A-Za-z]' "$logs/dotnet.txt"; then
+  echo ".NET tests that failed:"
+  awk '/^[[:space:]]+Failed [A-Za-z]/ {name=$0; sub(/^[[:space:]]+Failed /, "", name); sub(/ \[[^]]*\]$/, "", name); want=1; next}
+       want && /Error Message:/ {getline; sub(/^[[:space:]]+/, ""); print "  " name ": " substr($0, 1, 300); want=0}' \
+    "$logs/dotnet.txt" | head -60
+fi
 echo "tests: $passed passed, $failed failed"
 [ "$dotnet_status" -eq 0 ] && [ "$npm_status" -eq 0 ] && [ "$image_status" -eq 0 ]
