@@ -173,7 +173,8 @@ public sealed class ControlBucket(IAmazonS3 s3, string bucket, string? keyPrefix
     /// <summary>
     /// Reads an object that is replaced in place (the head, a heartbeat). S3 replaces an object atomically, but some
     /// S3-compatible servers (s3rver) can serve one torn while it is rewritten, which the SDK reports as a short body,
-    /// a checksum mismatch or a malformed ETag: read again, a few times, before reporting the failure.
+    /// a checksum mismatch or a malformed ETag: read again, a few times with a growing pause (a busy server can take a
+    /// few hundred milliseconds to finish the rewrite), before reporting the failure.
     /// </summary>
     private async Task<ObjectBody> ReadReplaceableAsync(GetObjectRequest request, CancellationToken cancellationToken)
     {
@@ -186,9 +187,9 @@ public sealed class ControlBucket(IAmazonS3 s3, string bucket, string? keyPrefix
                 await response.ResponseStream.CopyToAsync(body, cancellationToken).ConfigureAwait(false);
                 return body;
             }
-            catch (Exception ex) when (attempt < 3 && ex is not AmazonServiceException && !cancellationToken.IsCancellationRequested)
+            catch (Exception ex) when (attempt < 6 && ex is not AmazonServiceException && !cancellationToken.IsCancellationRequested)
             {
-                await Task.Delay(TimeSpan.FromMilliseconds(20 * attempt), cancellationToken).ConfigureAwait(false);
+                await Task.Delay(TimeSpan.FromMilliseconds(25 << attempt), cancellationToken).ConfigureAwait(false);
             }
         }
     }

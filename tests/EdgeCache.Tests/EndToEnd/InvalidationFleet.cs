@@ -45,7 +45,8 @@ public sealed class InvalidationFleet : IAsyncLifetime
             FleetNodeProcess.StartAsync("eu-test", "eu-2", Origin.Url, ControlBucket.ServiceUrl, HeartbeatSeconds),
             FleetNodeProcess.StartAsync("us-test", "us-1", Origin.Url, ControlBucket.ServiceUrl, HeartbeatSeconds),
             FleetNodeProcess.StartAsync("us-test", "us-2", Origin.Url, ControlBucket.ServiceUrl, HeartbeatSeconds));
-        await EventuallyAsync(async () => (await Log.ReadHeartbeatsAsync(CancellationToken.None)).Count(h => h.IsAlive(DateTimeOffset.UtcNow)) == Nodes.Count, "every node's heartbeat", seconds: 60);
+        await EventuallyAsync(async () => (await Log.ReadHeartbeatsAsync(CancellationToken.None)).Count(h => h.IsAlive(DateTimeOffset.UtcNow)) == Nodes.Count, "every node's heartbeat", seconds: 60,
+            context: () => string.Join("\n", Nodes.Select(n => $"{n.Region}/{n.Node}:\n{n.RecentLog}")));
     }
 
     /// <summary>The body the origin now sends for <paramref name="path"/>: "/path vN".</summary>
@@ -94,12 +95,29 @@ public sealed class InvalidationFleet : IAsyncLifetime
 
     public async Task<HashSet<(string Region, string Node)>> AcksAsync(string id) => await Log.ListAcksAsync(id, CancellationToken.None);
 
-    public static async Task EventuallyAsync(Func<Task<bool>> condition, string what, int seconds = 15)
+    /// <summary>
+    /// Waits for <paramref name="condition"/>. A condition that throws (a read of an object s3rver is rewriting, a node
+    /// still starting) counts as not yet; the last error is in the message if the time runs out.
+    /// </summary>
+    public static async Task EventuallyAsync(Func<Task<bool>> condition, string what, int seconds = 15, Func<string>? context = null)
     {
         var deadline = DateTime.UtcNow.AddSeconds(seconds);
-        while (!await condition())
+        Exception? last = null;
+        while (true)
         {
-            Assert.True(DateTime.UtcNow < deadline, $"not within {seconds} s: {what}");
+            try
+            {
+                if (await condition())
+                {
+                    return;
+                }
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                last = ex;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"not within {seconds} s: {what}{(last is null ? "" : $" (last error: {last.Message})")}{(context is null ? "" : "\n" + context())}");
             await Task.Delay(50);
         }
     }

@@ -97,8 +97,8 @@ public sealed class FleetNodeProcess : IAsyncDisposable
             await Task.Delay(20);
         }
 
-        Assert.False(process.HasExited, $"edge node {Region}/{Node} exited with {(process.HasExited ? process.ExitCode : 0)}");
-        Assert.True(await EdgeNodeProcess.CanConnectAsync(ViewerPort), $"edge node {Region}/{Node} did not start");
+        Assert.False(process.HasExited, $"edge node {Region}/{Node} exited with {(process.HasExited ? process.ExitCode : 0)}:\n{RecentLog}");
+        Assert.True(await EdgeNodeProcess.CanConnectAsync(ViewerPort), $"edge node {Region}/{Node} did not start:\n{RecentLog}");
     }
 
     /// <summary>The node's last log lines (JSON), for a failing test's message.</summary>

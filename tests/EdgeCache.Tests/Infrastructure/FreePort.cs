@@ -6,22 +6,47 @@ namespace EdgeCache.Tests.Infrastructure;
 
 internal static class FreePort
 {
-    // Each probe's listener is closed before the caller binds, so the kernel may hand the same port to the next probe
-    // (seen: a node given one port for viewer and admin). A port is handed out once per test run.
+    private const int Lowest = 10000;
+
+    // A port is handed out once per test run, and only from below the kernel's ephemeral range: a port taken from that
+    // range (bind to 0, close, hand out) can be given to any test's outgoing connection before the node binds it.
     private static readonly ConcurrentDictionary<int, bool> HandedOut = new();
+    private static readonly int Highest = EphemeralRangeStart() - 1;
 
     /// <summary>A loopback port free right now (the edge node needs its ports before it starts, to tell admin from viewer).</summary>
     public static int Next()
     {
         while (true)
         {
-            using var listener = new TcpListener(IPAddress.Loopback, 0);
-            listener.Start();
-            var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-            if (HandedOut.TryAdd(port, true))
+            var port = Random.Shared.Next(Lowest, Highest + 1);
+            if (!HandedOut.TryAdd(port, true))
             {
+                continue;
+            }
+
+            try
+            {
+                using var listener = new TcpListener(IPAddress.Loopback, port);
+                listener.Start();
                 return port;
             }
+            catch (SocketException)
+            {
+                // In use by another process on this machine: draw again.
+            }
         }
+    }
+
+    private static int EphemeralRangeStart()
+    {
+        const string RangeFile = "/proc/sys/net/ipv4/ip_local_port_range";
+        if (File.Exists(RangeFile)
+            && int.TryParse(File.ReadAllText(RangeFile).Split((char[])['\t', ' '], StringSplitOptions.RemoveEmptyEntries)[0], out var start)
+            && start > Lowest + 1000)
+        {
+            return start;
+        }
+
+        return 32768;
     }
 }
