@@ -1,5 +1,6 @@
-// The whole CDN from one typed stack config (parseCdnConfig's result): origins, the edge image, and per region a
-// certificate, a cluster, the edge nodes; then latency DNS over every region.
+// The whole CDN from one typed stack config (parseCdnConfig's result): origins, the control bucket of the fleet's
+// invalidation log, the edge image, and per region a certificate, a cluster, the edge nodes; then latency DNS over
+// every region.
 
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
@@ -7,6 +8,7 @@ import * as random from "@pulumi/random";
 import { EdgeCertificate } from "./certificate";
 import { CdnConfig, checkDerivedNames, CreatedS3Origin, regionalNames } from "./config";
 import { ADMIN_PORT, PURGE_PATH } from "./constants";
+import { ControlBucket } from "./controlBucket";
 import { BucketsForRegion, renderEdgeConfig } from "./edgeConfig";
 import { EdgeImage } from "./edgeImage";
 import { EdgeNodes } from "./edgeNodes";
@@ -38,7 +40,7 @@ export interface RegionOutputs {
     healthCheckId: pulumi.Output<string>;
     image: pulumi.Output<string>;
     clusterName: pulumi.Output<string>;
-    /** Where to POST purges for this region. */
+    /** Where to POST a purge to one node of this region (the fleet's invalidations go through the control bucket). */
     adminEndpoint: pulumi.Output<string>;
 }
 
@@ -51,6 +53,11 @@ export class Cdn extends pulumi.ComponentResource {
     /** Bucket names of created origins: primary and per-region replicas. */
     public readonly buckets: Record<string, { primary: pulumi.Output<string>; replicas: Record<string, pulumi.Output<string>> }> = {};
     public readonly adminToken: pulumi.Output<string>;
+    /** The bucket of the fleet's invalidation log, which `edgecdn --stack` reads from the stack outputs. */
+    public readonly controlBucket: pulumi.Output<string>;
+    public readonly controlBucketRegion: string;
+    /** The managed policy that lets a role run edgecdn against this stack. */
+    public readonly invalidatorPolicyArn: pulumi.Output<string>;
 
     constructor(name: string, args: CdnArgs, opts?: pulumi.ComponentResourceOptions) {
         // The IAM roles, clusters and node groups are named after this component: a name too long for AWS throws a
@@ -86,6 +93,12 @@ export class Cdn extends pulumi.ComponentResource {
                 replicas: Object.fromEntries(Object.entries(b.replicas).map(([r, info]) => [r, info.bucket])),
             };
         }
+
+        // Every node in every region follows one log, in the primary region.
+        const control = new ControlBucket(`${name}-control`, { region: cfg.primaryRegion, stackName: name, tags }, parent);
+        this.controlBucket = control.bucket;
+        this.controlBucketRegion = control.region;
+        this.invalidatorPolicyArn = control.invalidatorPolicyArn;
 
         const image = new EdgeImage(`${name}-image`, {
             image: cfg.image, regions: regionNames, projectRoot: args.projectRoot, accountId: account.accountId, tags,
@@ -127,13 +140,14 @@ export class Cdn extends pulumi.ComponentResource {
                 namespace: cfg.edge.namespace,
                 serviceAccountName: EDGE_SERVICE_ACCOUNT,
                 readBuckets,
+                invalidationLog: { bucketArn: control.arn },
                 accountId: account.accountId,
                 apiPublicAccessCidrs: cfg.kubernetesApi.publicAccessCidrs,
                 awsCredentials,
                 tags,
             }, parent);
 
-            const configJson = pulumi.output(bucketNames).apply((resolved) => {
+            const configJson = pulumi.all([bucketNames, control.bucket]).apply(([resolved, controlBucket]) => {
                 const buckets: BucketsForRegion = {};
                 for (const [o, b] of Object.entries(resolved)) {
                     buckets[o] = {
@@ -143,6 +157,7 @@ export class Cdn extends pulumi.ComponentResource {
                 }
                 return JSON.stringify(renderEdgeConfig({
                     region: r, origins: cfg.origins, behaviors: cfg.behaviors, edge: cfg.edge, buckets,
+                    invalidation: { bucket: controlBucket, region: control.region, ...cfg.invalidation },
                 }), null, 2);
             });
 
@@ -150,6 +165,7 @@ export class Cdn extends pulumi.ComponentResource {
                 region: r,
                 provider: edgeRegion.provider,
                 edge: cfg.edge,
+                invalidationStartTimeoutSeconds: cfg.invalidation.startTimeoutSeconds,
                 serviceAccountName: EDGE_SERVICE_ACCOUNT,
                 roleArn: edgeRegion.edgeRoleArn,
                 image: image.imageRefs[r],
@@ -195,6 +211,7 @@ export class Cdn extends pulumi.ComponentResource {
         this.viewerUrl = `https://${cfg.domain}/`;
         this.registerOutputs({
             viewerUrl: this.viewerUrl, regions: this.regions, buckets: this.buckets, adminToken: this.adminToken,
+            controlBucket: this.controlBucket, controlBucketRegion: this.controlBucketRegion, invalidatorPolicyArn: this.invalidatorPolicyArn,
         });
     }
 }

@@ -55,3 +55,15 @@ export const HTTPS_PORT = 443;
 
 /** Plain-HTTP port of the NLB: forwarded to HTTPS_REDIRECT_PORT, which redirects to https. */
 export const HTTP_PORT = 80;
+
+/**
+ * The fleet's invalidation log in the control bucket (edge-image/EdgeCache.InvalidationLog/ControlBucketKeys.cs): the
+ * head every node polls, one immutable record per invalidation, the nodes' acks (acks/<id>/<region>/<node>) and
+ * heartbeats (nodes/<region>/<node>). The IAM policies and the bucket's lifecycle are written against these.
+ */
+export const INVALIDATION_LOG_KEYS = {
+    head: "head.json",
+    records: "invalidations/",
+    acks: "acks/",
+    nodes: "nodes/",
+} as const;

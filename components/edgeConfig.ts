@@ -2,7 +2,7 @@
 // config. Pure: the tests validate its output against the schema and check the behaviors round-trip unchanged.
 
 import { ADMIN_PORT, CACHE_DIR, HTTPS_REDIRECT_PORT, VIEWER_PORT } from "./constants";
-import { Behavior, EdgeSettings, LOCAL_MEMBER_SUFFIX, OriginConfig, PRIMARY_MEMBER_SUFFIX } from "./config";
+import { Behavior, EdgeSettings, InvalidationSettings, LOCAL_MEMBER_SUFFIX, OriginConfig, PRIMARY_MEMBER_SUFFIX } from "./config";
 
 /** Where one created S3 origin's objects live, as seen from one region. */
 export interface S3Location {
@@ -16,12 +16,19 @@ export type BucketsForRegion = Record<string, { primary: S3Location; local?: S3L
 /** Status codes on which a region's replica falls over to the primary: 403/404 cover objects not replicated yet. */
 export const REPLICA_FAILOVER_STATUS_CODES = [403, 404, 500, 502, 503, 504];
 
+/** The fleet's invalidation log the node follows: the control bucket, where it is, and the node's settings. */
+export interface InvalidationLogConfig extends InvalidationSettings {
+    bucket: string;
+    region: string;
+}
+
 export interface EdgeServerConfig {
     node: { name: string; region: string };
     listen: { viewerPort: number; adminPort: number; proxyProtocol: boolean; httpsRedirectPort: number };
     cache: { memoryBytes: number; maxObjectBytes: number; disk: { directory: string; maxBytes: number } };
     accessLog: { enabled: boolean };
     shutdown: { gracePeriodSeconds: number };
+    invalidation?: InvalidationLogConfig;
     origins: Record<string, unknown>[];
     behaviors: Behavior[];
 }
@@ -32,6 +39,8 @@ export function renderEdgeConfig(args: {
     behaviors: Behavior[];
     edge: EdgeSettings;
     buckets: BucketsForRegion;
+    /** Without it the node has only its admin /purge. */
+    invalidation?: InvalidationLogConfig;
 }): EdgeServerConfig {
     const origins: Record<string, unknown>[] = [];
     for (const o of args.origins) {
@@ -71,6 +80,8 @@ export function renderEdgeConfig(args: {
         // No readiness.requireOrigins: a node that can serve viewers stays ready while an origin is down, so the
         // cache and stale-if-error keep answering; origin health is a metric, not a probe result.
         shutdown: { gracePeriodSeconds: args.edge.shutdownGracePeriodSeconds },
+        // No nodeId: the node names its acks and heartbeat after its host name, which on Kubernetes is the pod's name.
+        ...(args.invalidation ? { invalidation: { ...args.invalidation } } : {}),
         origins,
         // Unchanged: stack config behaviors have the schema's shape.
         behaviors: args.behaviors,

@@ -15,6 +15,8 @@ export interface EdgeNodesArgs {
     region: string;
     provider: k8s.Provider;
     edge: EdgeSettings;
+    /** The node's invalidation.startTimeoutSeconds: it answers no probe while it catches up with the log. */
+    invalidationStartTimeoutSeconds?: number;
     serviceAccountName: string;
     /** IRSA role the service account assumes; none when the region reads no S3 bucket. */
     roleArn?: pulumi.Input<string>;
@@ -29,6 +31,21 @@ export interface EdgeNodesArgs {
     adminAllowedCidrs: string[];
     /** What must run first: the AWS Load Balancer Controller (its webhook admits the pods, and it makes the NLBs). */
     dependsOn?: pulumi.Resource[];
+}
+
+/** The startup probe's period; with STARTUP_PROBE_FAILURES it gives a node 60 s to start. */
+const STARTUP_PROBE_PERIOD_SECONDS = 2;
+const STARTUP_PROBE_FAILURES = 30;
+/** The catch-up those 60 s already leave room for (the server's default startTimeoutSeconds). */
+const STARTUP_CATCH_UP_ALLOWANCE_SECONDS = 10;
+
+/**
+ * Failures the startup probe allows before the kubelet restarts a starting node. The node opens its ports only after
+ * it has caught up with the invalidation log or waited startTimeoutSeconds, so a longer wait gets as much more time.
+ */
+export function startupProbeFailures(startTimeoutSeconds = STARTUP_CATCH_UP_ALLOWANCE_SECONDS): number {
+    const extra = Math.max(0, startTimeoutSeconds - STARTUP_CATCH_UP_ALLOWANCE_SECONDS);
+    return STARTUP_PROBE_FAILURES + Math.ceil(extra / STARTUP_PROBE_PERIOD_SECONDS);
 }
 
 export class EdgeNodes extends pulumi.ComponentResource {
@@ -153,7 +170,7 @@ export class EdgeNodes extends pulumi.ComponentResource {
                             // being stopped; it keeps serving until then, and SIGTERM (the node's drain) comes after.
                             // The kubelet's sleep action, since the image has no shell.
                             lifecycle: { preStop: { sleep: { seconds: args.edge.preStopSleepSeconds } } },
-                            startupProbe: adminPortProbe(LIVENESS_PATH, 2, 30),
+                            startupProbe: adminPortProbe(LIVENESS_PATH, STARTUP_PROBE_PERIOD_SECONDS, startupProbeFailures(args.invalidationStartTimeoutSeconds)),
                             livenessProbe: adminPortProbe(LIVENESS_PATH, 10, 3),
                             readinessProbe: adminPortProbe(READINESS_PATH, 5, 2),
                             securityContext: {

@@ -1,7 +1,7 @@
 // One edge region's Kubernetes: a new EKS cluster (its VPC from regionNetwork.ts, the cluster and node groups from
 // eksCluster.ts, the AWS Load Balancer Controller, and the Cluster Autoscaler when the node groups can grow) or an
 // existing cluster, a Kubernetes provider for it, and the IAM role the edge service account assumes, allowed only to
-// read the origin buckets that region uses.
+// read the origin buckets that region uses and to follow the fleet's invalidation log.
 
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
@@ -9,7 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ClusterAutoscaler } from "./clusterAutoscaler";
 import { ClusterConfig } from "./config";
 import { createEksCluster, EksCluster } from "./eksCluster";
-import { edgeReadPolicy, irsaTrustPolicy } from "./iam";
+import { edgeInvalidationLogPolicy, edgeReadPolicy, irsaTrustPolicy } from "./iam";
 import { eksKubeconfig, KubeconfigCredentials } from "./kubeconfig";
 import { LoadBalancerController } from "./loadBalancerController";
 import { createRegionNetwork } from "./regionNetwork";
@@ -28,8 +28,10 @@ export interface EdgeRegionArgs {
     /** Namespace and service account of the edge nodes, which the IRSA role trusts (and nothing else). */
     namespace: string;
     serviceAccountName: string;
-    /** The S3 buckets this region's edge nodes read; no IRSA role when empty. */
+    /** The S3 buckets this region's edge nodes read. */
     readBuckets: ReadableBucket[];
+    /** The control bucket whose invalidation log the nodes follow. No IRSA role without it and without readBuckets. */
+    invalidationLog?: { bucketArn: pulumi.Input<string> };
     accountId: pulumi.Input<string>;
     /** Networks that may reach a created cluster's API endpoint from outside its VPC; empty: private only. */
     apiPublicAccessCidrs: string[];
@@ -41,7 +43,7 @@ export interface EdgeRegionArgs {
 export class EdgeRegion extends pulumi.ComponentResource {
     public readonly provider: k8s.Provider;
     public readonly clusterName: pulumi.Output<string>;
-    /** ARN of the edge service account's role; undefined when the region reads no S3 bucket. */
+    /** ARN of the edge service account's role; undefined when the nodes need no AWS access (no S3 origin, no log). */
     public readonly edgeRoleArn?: pulumi.Output<string>;
     public readonly kubeconfig: pulumi.Output<string>;
     /** Present when the stack created the cluster and its node group can grow (nodes.min < nodes.max). */
@@ -128,18 +130,27 @@ export class EdgeRegion extends pulumi.ComponentResource {
             this.workloadDependencies.push(this.loadBalancerController.release);
         }
 
-        if (args.readBuckets.length > 0) {
+        if (args.readBuckets.length > 0 || args.invalidationLog) {
             const role = new aws.iam.Role(`${name}-edge`, {
                 description: `EdgeCache nodes in ${args.region} (service account ${args.namespace}/${args.serviceAccountName})`,
                 assumeRolePolicy: pulumi.all([oidcProviderArn, issuerUrl]).apply(([arn, issuer]) =>
                     irsaTrustPolicy(arn, issuer, args.namespace, args.serviceAccountName)),
                 tags: args.tags,
             }, { parent: this });
-            new aws.iam.RolePolicy(`${name}-edge-read-origins`, {
-                role: role.id,
-                policy: pulumi.all(args.readBuckets.map((b) => pulumi.output(b.arn))).apply((arns) =>
-                    edgeReadPolicy(arns.map((arn, i) => ({ arn, keyPrefix: args.readBuckets[i].keyPrefix, kms: args.readBuckets[i].kms })))),
-            }, { parent: this });
+            if (args.readBuckets.length > 0) {
+                new aws.iam.RolePolicy(`${name}-edge-read-origins`, {
+                    role: role.id,
+                    policy: pulumi.all(args.readBuckets.map((b) => pulumi.output(b.arn))).apply((arns) =>
+                        edgeReadPolicy(arns.map((arn, i) => ({ arn, keyPrefix: args.readBuckets[i].keyPrefix, kms: args.readBuckets[i].kms })))),
+                }, { parent: this });
+            }
+            if (args.invalidationLog) {
+                // The nodes write acks and heartbeats under this region only: a node cannot ack for another region's.
+                new aws.iam.RolePolicy(`${name}-edge-invalidation-log`, {
+                    role: role.id,
+                    policy: pulumi.output(args.invalidationLog.bucketArn).apply((arn) => edgeInvalidationLogPolicy(arn, args.region)),
+                }, { parent: this });
+            }
             this.edgeRoleArn = role.arn;
         }
 

@@ -14,4 +14,5 @@ export * from "./kubeconfig";
 export * from "./latencyDns";
 export * from "./loadBalancerController";
 export * from "./origins";
+export * from "./privateBucket";
 export * from "./regionNetwork";

@@ -4,7 +4,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { CreatedS3Origin } from "./config";
-import { replicationPolicy, replicationTrustPolicy, tlsOnlyPolicy } from "./iam";
+import { replicationPolicy, replicationTrustPolicy } from "./iam";
+import { createPrivateBucket, PrivateBucket } from "./privateBucket";
 
 export interface OriginsArgs {
     /** Origins of kind "created"; existing buckets and HTTP origins need no resources. */
@@ -52,7 +53,7 @@ export class Origins extends pulumi.ComponentResource {
             const base = `${name}-${origin.name}`;
             const primary = this.privateBucket(`${base}-primary`, name, origin, args.primaryRegion, "primary", args.tags);
             const replicas: Record<string, BucketInfo> = {};
-            const replicaResources: { region: string; bucket: aws.s3.Bucket; versioning: aws.s3.BucketVersioning }[] = [];
+            const replicaResources: ({ region: string } & PrivateBucket)[] = [];
             if (origin.replicate) {
                 for (const region of args.edgeRegions.filter((r) => r !== args.primaryRegion)) {
                     const r = this.privateBucket(`${base}-${region}`, name, origin, region, region, args.tags);
@@ -71,39 +72,14 @@ export class Origins extends pulumi.ComponentResource {
         this.registerOutputs({ buckets: this.buckets });
     }
 
-    /** A bucket no one outside the account can read: ACLs off, public access blocked, encrypted, versioned, TLS only. */
+    /** A private bucket (createPrivateBucket) for one origin, its old versions kept for the origin's noncurrentVersionDays. */
     private privateBucket(resourceName: string, stackName: string, origin: CreatedS3Origin, region: string, where: string,
-        tags: Record<string, string> | undefined): { bucket: aws.s3.Bucket; versioning: aws.s3.BucketVersioning } {
-        const parent = { parent: this };
-        const bucket = new aws.s3.Bucket(resourceName, {
+        tags: Record<string, string> | undefined): PrivateBucket {
+        return createPrivateBucket(this, resourceName, {
             region,
             bucketPrefix: bucketPrefix(stackName, origin.name, where),
             tags: { ...tags, "edgecdn:origin": origin.name, "edgecdn:role": where === "primary" ? "primary" : "replica" },
-        }, parent);
-        new aws.s3.BucketOwnershipControls(`${resourceName}-ownership`, {
-            region, bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" },
-        }, parent);
-        const publicAccess = new aws.s3.BucketPublicAccessBlock(`${resourceName}-public-access`, {
-            region,
-            bucket: bucket.id,
-            blockPublicAcls: true,
-            blockPublicPolicy: true,
-            ignorePublicAcls: true,
-            restrictPublicBuckets: true,
-        }, parent);
-        new aws.s3.BucketServerSideEncryptionConfiguration(`${resourceName}-encryption`, {
-            region,
-            bucket: bucket.id,
-            // SSE-S3: the edge role needs no kms:Decrypt and replication needs no KMS key per region.
-            rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" }, bucketKeyEnabled: true }],
-        }, parent);
-        const versioning = new aws.s3.BucketVersioning(`${resourceName}-versioning`, {
-            region, bucket: bucket.id, versioningConfiguration: { status: "Enabled" },
-        }, parent);
-        new aws.s3.BucketLifecycleConfiguration(`${resourceName}-lifecycle`, {
-            region,
-            bucket: bucket.id,
-            rules: [
+            lifecycleRules: [
                 {
                     id: "expire-old-versions",
                     status: "Enabled",
@@ -113,17 +89,11 @@ export class Origins extends pulumi.ComponentResource {
                 },
                 { id: "abort-incomplete-uploads", status: "Enabled", filter: {}, abortIncompleteMultipartUpload: { daysAfterInitiation: 7 } },
             ],
-        }, { parent: this, dependsOn: [versioning] });
-        new aws.s3.BucketPolicy(`${resourceName}-tls-only`, {
-            region,
-            bucket: bucket.id,
-            policy: bucket.arn.apply(tlsOnlyPolicy),
-        }, { parent: this, dependsOn: [publicAccess] });
-        return { bucket, versioning };
+        });
     }
 
-    private replicate(base: string, origin: CreatedS3Origin, primary: { bucket: aws.s3.Bucket; versioning: aws.s3.BucketVersioning },
-        replicas: { region: string; bucket: aws.s3.Bucket; versioning: aws.s3.BucketVersioning }[], primaryRegion: string,
+    private replicate(base: string, origin: CreatedS3Origin, primary: PrivateBucket,
+        replicas: ({ region: string } & PrivateBucket)[], primaryRegion: string,
         accountId: pulumi.Input<string>, tags: Record<string, string> | undefined): void {
         const role = new aws.iam.Role(`${base}-replication`, {
             description: "S3 replication of an EdgeCache origin to its regional replicas",

@@ -6,12 +6,20 @@ const out = createCdnStack();
 
 /** https://<domain>/ — what viewers use; Route 53 sends them to the nearest healthy region. */
 export const viewerUrl = out.viewerUrl;
-/** Per region: NLB endpoint, regional URL, health-check id, image, cluster, purge endpoint. */
+/** Per region: NLB endpoint, regional URL, health-check id, image, cluster, one node's purge endpoint. */
 export const regions = out.regions;
 export const endpoints = out.endpoints;
 export const healthCheckIds = out.healthCheckIds;
 export const images = out.images;
-/** Where to send purges, per region (`pulumi stack output --show-secrets adminToken` is the bearer token). */
+/**
+ * Where to reach one node's admin /purge, per region (`pulumi stack output --show-secrets adminToken` is the bearer
+ * token). Invalidating the whole fleet is `edgecdn --stack <stack> invalidate`.
+ */
 export const adminEndpoints = out.adminEndpoints;
 export const buckets = out.buckets;
 export const adminToken = out.adminToken;
+/** The control bucket of the fleet's invalidation log and its region: what `edgecdn --stack <stack>` reads. */
+export const controlBucket = out.controlBucket;
+export const controlBucketRegion = out.controlBucketRegion;
+/** A managed policy with what edgecdn needs; attach it to the role (a CI job's, an operator's) that invalidates. */
+export const invalidatorPolicyArn = out.invalidatorPolicyArn;

@@ -54,5 +54,8 @@ export function createCdnStack(raw: Record<string, unknown> = readRawConfig()) {
         adminEndpoints: byRegion((r) => r.adminEndpoint),
         buckets: cdn.buckets,
         adminToken: cdn.adminToken,
+        controlBucket: cdn.controlBucket,
+        controlBucketRegion: cdn.controlBucketRegion,
+        invalidatorPolicyArn: cdn.invalidatorPolicyArn,
     };
 }

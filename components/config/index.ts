@@ -8,6 +8,7 @@ export { parseCdnConfig, TOP_LEVEL_KEYS } from "./parse";
 export { AWS_REGIONS, DEFAULT_HEALTH_CHECK_QUOTA, HEALTH_CHECKER_REGIONS, MAX_LATENCY_RECORDS_PER_NAME_AND_TYPE } from "./aws";
 export { EDGE_SCHEMA_PATH } from "./behaviors";
 export { isGraviton } from "./cluster";
+export { INVALIDATION_DEFAULTS } from "./invalidation";
 export { DEFAULT_CLUSTER_AUTOSCALER_CHART_VERSION } from "./clusterVersions";
 export { regionalNames } from "./dns";
 export { parseCidr, subnetCidr } from "./network";

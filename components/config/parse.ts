@@ -8,6 +8,7 @@ import { isGraviton } from "./cluster";
 import { checkRegionalNames, parseDomain, parseHealthCheck, parseHostedZone } from "./dns";
 import { parseEdge } from "./edge";
 import { parseImage } from "./image";
+import { parseInvalidation } from "./invalidation";
 import { addDerivedNameErrors } from "./names";
 import { parseAdmin, parseKubernetesApi } from "./network";
 import { parseOrigins } from "./origins";
@@ -15,8 +16,8 @@ import { parseRegions } from "./regions";
 import { CdnConfig, ImageConfig, RegionConfig } from "./types";
 
 export const TOP_LEVEL_KEYS = [
-    "domain", "hostedZone", "primaryRegion", "regions", "origins", "behaviors", "image", "healthCheck", "edge", "admin",
-    "kubernetesApi", "tags",
+    "domain", "hostedZone", "primaryRegion", "regions", "origins", "behaviors", "image", "healthCheck", "edge", "invalidation",
+    "admin", "kubernetesApi", "tags",
 ] as const;
 
 /**
@@ -45,6 +46,7 @@ export function parseCdnConfig(raw: unknown, opts: { now?: Date; name?: string }
     const image = parseImage(c, root.image);
     const healthCheck = parseHealthCheck(c, root.healthCheck, regions?.length);
     const edge = parseEdge(c, root.edge);
+    const invalidation = parseInvalidation(c, root.invalidation);
     const admin = parseAdmin(c, root.admin);
     const kubernetesApi = parseKubernetesApi(c, root.kubernetesApi, regions?.some((r) => "create" in r.cluster) ?? false);
     const tags = parseTags(c, root.tags);
@@ -54,12 +56,12 @@ export function parseCdnConfig(raw: unknown, opts: { now?: Date; name?: string }
     if (opts.name !== undefined && regions && origins && primaryRegion) { addDerivedNameErrors(c, opts.name, regions, primaryRegion, origins); }
 
     if (c.errors.length > 0 || !domain || !hostedZone || !regions || !primaryRegion || !origins || !behaviors ||
-        !image || !healthCheck || !edge || !admin || !kubernetesApi || !tags) {
+        !image || !healthCheck || !edge || !invalidation || !admin || !kubernetesApi || !tags) {
         throw new CdnConfigError(c.errors.length > 0 ? c.errors : ["config: could not be read"]);
     }
     return {
-        domain, hostedZone, primaryRegion, regions, origins, behaviors, image, healthCheck, edge, admin, kubernetesApi, tags,
-        warnings: c.warnings,
+        domain, hostedZone, primaryRegion, regions, origins, behaviors, image, healthCheck, edge, invalidation, admin, kubernetesApi,
+        tags, warnings: c.warnings,
     };
 }
 

@@ -152,6 +152,16 @@ export interface EdgeSettings {
     terminationGracePeriodSeconds: number;
 }
 
+/** The nodes' settings for following the invalidation log (edgecache.schema.json, `invalidation`). */
+export interface InvalidationSettings {
+    /** How often a node GETs the log's head (If-None-Match): the main cost of the log, and its latency. */
+    pollSeconds: number;
+    /** How long a starting node waits to catch up with the log before it serves viewers anyway. */
+    startTimeoutSeconds: number;
+    /** How often a node rewrites its heartbeat; edgecdn counts a node alive for three of these. */
+    heartbeatSeconds: number;
+}
+
 export interface AdminConfig {
     /** Empty: the admin port stays inside the cluster (kubectl port-forward). Otherwise an NLB limited to these. */
     allowedCidrs: string[];
@@ -168,6 +178,7 @@ export interface CdnConfig {
     image: ImageConfig;
     healthCheck: HealthCheckConfig;
     edge: EdgeSettings;
+    invalidation: InvalidationSettings;
     admin: AdminConfig;
     kubernetesApi: KubernetesApiConfig;
     tags: Record<string, string>;

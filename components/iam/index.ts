@@ -4,6 +4,7 @@
 
 export { autoDiscoveryTags, clusterAutoscalerPolicy } from "./clusterAutoscaler";
 export { edgeReadPolicy } from "./edgeRead";
+export { edgeInvalidationLogPolicy, invalidatorPolicy } from "./invalidationLog";
 export { irsaTrustPolicy, serviceTrustPolicy } from "./irsa";
 export { awsLoadBalancerControllerPolicy } from "./loadBalancerController";
 export { replicationPolicy, replicationTrustPolicy, tlsOnlyPolicy } from "./s3";

@@ -155,14 +155,18 @@ describe("edge Deployment follows the config, not constants", () => {
         assert.deepEqual(admin.inputs.spec.loadBalancerSourceRanges, ["198.51.100.0/24", "192.0.2.10/32"]);
     });
 
-    it("a region that reads no S3 bucket gets no IRSA role and an unannotated service account", async () => {
+    it("a region that reads no S3 bucket still gets an IRSA role, allowed only the invalidation log", async () => {
         const c = clone(stackConfig("dev")) as Record<string, unknown> & { origins: { type: string }[]; behaviors: { origin: string }[] };
         c.origins = c.origins.filter((o) => o.type === "http");
         c.behaviors = c.behaviors.filter((b) => b.origin === "app");
         const built = await buildCdn("edgecdn-http", c);
-        assert.ok(!built.resources.some((r) => r.type === "aws:iam/role:Role" && r.name.endsWith("-edge")));
-        for (const sa of built.resources.filter((r) => r.type === "kubernetes:core/v1:ServiceAccount")) {
-            assert.equal(sa.inputs.metadata.annotations, undefined, sa.name);
+        for (const region of ["us-east-1", "eu-west-1"]) {
+            const base = `edgecdn-http-${region}-edge`;
+            one(built.resources, "aws:iam/role:Role", base);
+            const policies = built.resources.filter((r) => r.type === "aws:iam/rolePolicy:RolePolicy" && r.inputs.role === `${base}-id`);
+            assert.deepEqual(policies.map((p) => p.name), [`${base}-invalidation-log`]);
+            const sa = one(built.resources, "kubernetes:core/v1:ServiceAccount", `${base}-sa`);
+            assert.equal(sa.inputs.metadata.annotations["eks.amazonaws.com/role-arn"], `arn:aws:iam::${ACCOUNT_ID}:role/${base}-role`);
         }
     });
 });

@@ -56,6 +56,14 @@ describe("stacks/index.ts with Pulumi.dev.yaml", () => {
         assert.equal(regionOut["eu-west-1"].regionalUrl, "https://eu-west-1.cdn-dev.example.com/");
     });
 
+    it("exports the control bucket and its region, which edgecdn --stack reads, and the invalidator policy", async () => {
+        assert.match(await valueOf(stack.controlBucket) as string, /^edgecdn-test-control-us-east-1-/);
+        assert.equal(await valueOf(stack.controlBucketRegion), "us-east-1");
+        assert.equal(await valueOf(stack.invalidatorPolicyArn), "arn:aws:mock:::edgecdn-test-control-invalidator");
+        const config = resources.find((r) => r.type === "kubernetes:core/v1:ConfigMap" && r.name === "edgecdn-test-eu-west-1-edge-config");
+        assert.equal(JSON.parse(config?.inputs.data["edgecache.json"]).invalidation.bucket, await valueOf(stack.controlBucket));
+    });
+
     it("exports the purge token as a secret", async () => {
         assert.equal(await pulumi.isSecret(stack.adminToken), true);
         assert.ok((await valueOf(stack.adminToken) as string).length >= 32);

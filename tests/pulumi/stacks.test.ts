@@ -61,10 +61,9 @@ function expectedForRegion(o: {
             add("kubernetes:helm.sh/v3:Release");
         }
     }
-    if (o.readsS3) {
-        add("aws:iam/role:Role");
-        add("aws:iam/rolePolicy:RolePolicy");
-    }
+    // The edge role: reading the origins (when the region reads S3) and following the invalidation log (always).
+    add("aws:iam/role:Role");
+    add("aws:iam/rolePolicy:RolePolicy", o.readsS3 ? 2 : 1);
     // Edge nodes.
     for (const t of ["edgecdn:index:EdgeNodes", "kubernetes:core/v1:Namespace", "kubernetes:core/v1:ServiceAccount",
         "kubernetes:core/v1:ConfigMap", "kubernetes:core/v1:Secret", "kubernetes:apps/v1:Deployment",
@@ -88,7 +87,10 @@ function sorted(o: Record<string, number>): Record<string, number> {
     return Object.fromEntries(Object.entries(o).sort(([a], [b]) => a.localeCompare(b)));
 }
 
-/** Resources that belong to no region: the components at the top, the primary buckets, replication, the build. */
+/**
+ * Resources that belong to no region: the components at the top, the primary buckets, replication, the build, the
+ * control bucket.
+ */
 function globals(from: Recorded[], regions: string[]): Recorded[] {
     return from.filter((r) => !regions.some((region) => new RegExp(`-${region}(-|$)`).test(r.name)));
 }
@@ -97,11 +99,13 @@ function expectedGlobals(o: { createdOrigins: number; replicating: boolean; buil
     const e: Record<string, number> = {
         "edgecdn:index:Cdn": 1, "edgecdn:index:Origins": 1, "edgecdn:index:EdgeImage": 1, "edgecdn:index:LatencyDns": 1,
         "random:index/randomPassword:RandomPassword": 1,
+        // The control bucket of the invalidation log, and the managed policy for edgecdn.
+        "edgecdn:index:ControlBucket": 1, "aws:iam/policy:Policy": 1,
     };
     // One build, and ECR's replication of it to the other regions (when there are others).
     if (o.builtImage) { e["docker-build:index:Image"] = 1; }
     if (o.builtImage && o.replicating) { e["aws:ecr/replicationConfiguration:ReplicationConfiguration"] = 1; }
-    for (const t of BUCKET_SET) { e[t] = o.createdOrigins; }
+    for (const t of BUCKET_SET) { e[t] = o.createdOrigins + 1; }
     if (o.replicating) {
         e["aws:iam/role:Role"] = o.createdOrigins;
         e["aws:iam/rolePolicy:RolePolicy"] = o.createdOrigins;
