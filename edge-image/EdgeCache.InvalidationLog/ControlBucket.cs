@@ -48,6 +48,13 @@ public sealed class ControlBucket(IAmazonS3 s3, string bucket, string? keyPrefix
         {
             return new HeadRead(etag is not null, null, null);
         }
+        catch (AmazonClientException ex) when (ex.Message.Contains("hash", StringComparison.OrdinalIgnoreCase))
+        {
+            // A body that failed the SDK's check against its ETag, on every read: a torn head, as an S3-compatible
+            // server can leave after two concurrent writes. Like a head of bad JSON it says "look at the records", and
+            // the next writer replaces it.
+            return new HeadRead(true, null, null);
+        }
     }
 
     public async Task PutHeadAsync(LogHead head, CancellationToken cancellationToken) =>
