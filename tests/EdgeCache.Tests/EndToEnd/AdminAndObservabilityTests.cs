@@ -1,8 +1,8 @@
 using System.Net;
 using System.Text.Json;
+using EdgeCache.Hosting;
 using EdgeCache.Tests.Infrastructure;
 using Microsoft.AspNetCore.Http;
-using EdgeCache.Hosting;
 
 namespace EdgeCache.Tests.EndToEnd;
 
