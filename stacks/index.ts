@@ -15,3 +15,13 @@ export const images = out.images;
 export const adminEndpoints = out.adminEndpoints;
 export const buckets = out.buckets;
 export const adminToken = out.adminToken;
+/** The fleet's metrics: the Amazon Managed Service for Prometheus workspace and its query URL (SigV4; Grafana's data source). */
+export const metricsWorkspaceId = out.metricsWorkspaceId;
+export const metricsWorkspaceArn = out.metricsWorkspaceArn;
+export const metricsQueryUrl = out.metricsQueryUrl;
+export const metricsRemoteWriteUrl = out.metricsRemoteWriteUrl;
+/** The alert rules as loaded (or to load into a Prometheus of your own). */
+export const alertRules = out.alertRules;
+/** The nodes' access logs: s3://<bucket>/access-logs/region=<region>/date=<yyyy-mm-dd>/ (docs/operations.md, Athena). */
+export const accessLogBucket = out.accessLogBucket;
+export const accessLogBucketRegion = out.accessLogBucketRegion;

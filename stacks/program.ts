@@ -54,5 +54,12 @@ export function createCdnStack(raw: Record<string, unknown> = readRawConfig()) {
         adminEndpoints: byRegion((r) => r.adminEndpoint),
         buckets: cdn.buckets,
         adminToken: cdn.adminToken,
+        metricsWorkspaceId: cdn.observability.workspace?.id,
+        metricsWorkspaceArn: cdn.observability.workspace?.arn,
+        metricsQueryUrl: cdn.observability.workspace?.queryUrl,
+        metricsRemoteWriteUrl: cdn.observability.remoteWriteUrl,
+        alertRules: cdn.observability.alertRules,
+        accessLogBucket: cdn.observability.accessLogs?.bucket,
+        accessLogBucketRegion: cdn.observability.accessLogs?.region,
     };
 }

@@ -8,6 +8,7 @@ import { isGraviton } from "./cluster";
 import { checkRegionalNames, parseDomain, parseHealthCheck, parseHostedZone } from "./dns";
 import { parseEdge } from "./edge";
 import { parseImage } from "./image";
+import { parseObservability } from "./observability";
 import { addDerivedNameErrors } from "./names";
 import { parseAdmin, parseKubernetesApi } from "./network";
 import { parseOrigins } from "./origins";
@@ -16,7 +17,7 @@ import { CdnConfig, ImageConfig, RegionConfig } from "./types";
 
 export const TOP_LEVEL_KEYS = [
     "domain", "hostedZone", "primaryRegion", "regions", "origins", "behaviors", "image", "healthCheck", "edge", "admin",
-    "kubernetesApi", "tags",
+    "kubernetesApi", "observability", "tags",
 ] as const;
 
 /**
@@ -47,19 +48,22 @@ export function parseCdnConfig(raw: unknown, opts: { now?: Date; name?: string }
     const edge = parseEdge(c, root.edge);
     const admin = parseAdmin(c, root.admin);
     const kubernetesApi = parseKubernetesApi(c, root.kubernetesApi, regions?.some((r) => "create" in r.cluster) ?? false);
+    const observability = parseObservability(c, root.observability, primaryRegion, edge?.accessLog);
     const tags = parseTags(c, root.tags);
 
     if (regions && image) { checkImageFitsRegions(c, image, regions); }
     if (regions && domain) { checkRegionalNames(c, domain, regions); }
-    if (opts.name !== undefined && regions && origins && primaryRegion) { addDerivedNameErrors(c, opts.name, regions, primaryRegion, origins); }
+    if (opts.name !== undefined && regions && origins && primaryRegion && observability) {
+        addDerivedNameErrors(c, opts.name, regions, primaryRegion, origins, observability);
+    }
 
     if (c.errors.length > 0 || !domain || !hostedZone || !regions || !primaryRegion || !origins || !behaviors ||
-        !image || !healthCheck || !edge || !admin || !kubernetesApi || !tags) {
+        !image || !healthCheck || !edge || !admin || !kubernetesApi || !observability || !tags) {
         throw new CdnConfigError(c.errors.length > 0 ? c.errors : ["config: could not be read"]);
     }
     return {
-        domain, hostedZone, primaryRegion, regions, origins, behaviors, image, healthCheck, edge, admin, kubernetesApi, tags,
-        warnings: c.warnings,
+        domain, hostedZone, primaryRegion, regions, origins, behaviors, image, healthCheck, edge, admin, kubernetesApi,
+        observability, tags, warnings: c.warnings,
     };
 }
 

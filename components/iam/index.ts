@@ -6,4 +6,5 @@ export { autoDiscoveryTags, clusterAutoscalerPolicy } from "./clusterAutoscaler"
 export { edgeReadPolicy } from "./edgeRead";
 export { irsaTrustPolicy, serviceTrustPolicy } from "./irsa";
 export { awsLoadBalancerControllerPolicy } from "./loadBalancerController";
+export { logShipperPolicy, metricsRemoteWritePolicy } from "./observability";
 export { replicationPolicy, replicationTrustPolicy, tlsOnlyPolicy } from "./s3";

@@ -1,7 +1,7 @@
 // The edge Deployment and its companions as the issue asks for them: spread across zones, a rolling update that never
 // drops below capacity, the configured requests and limits, a PodDisruptionBudget over the same pods, an
 // internet-facing NLB, an admin NLB limited to the configured networks, and the IRSA-bound service account.
-import { ACCOUNT_ID, Built, buildCdn, clone, Recorded, stackConfig } from "./harness";
+import { ACCOUNT_ID, Built, buildCdn, clone, edgeOnly, Recorded, stackConfig } from "./harness";
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 
@@ -161,7 +161,7 @@ describe("edge Deployment follows the config, not constants", () => {
         c.behaviors = c.behaviors.filter((b) => b.origin === "app");
         const built = await buildCdn("edgecdn-http", c);
         assert.ok(!built.resources.some((r) => r.type === "aws:iam/role:Role" && r.name.endsWith("-edge")));
-        for (const sa of built.resources.filter((r) => r.type === "kubernetes:core/v1:ServiceAccount")) {
+        for (const sa of edgeOnly(built.resources).filter((r) => r.type === "kubernetes:core/v1:ServiceAccount")) {
             assert.equal(sa.inputs.metadata.annotations, undefined, sa.name);
         }
     });
