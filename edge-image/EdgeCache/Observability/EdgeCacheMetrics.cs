@@ -21,6 +21,8 @@ public sealed class EdgeCacheMetrics
                 LabelNames = ["cache_status"],
                 // From a sub-millisecond hit to a slow origin's miss; fifteen buckets keep a node's series few.
                 Buckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+                // The proxy resolves a child per cache status up front; a status never seen publishes no 18 series.
+                SuppressInitialValue = true,
             });
         Responses = factory.CreateCounter("edgecache_responses_total", "Viewer responses by HTTP status code.", "code");
         Ready = factory.CreateGauge("edgecache_ready", "1 while the node is ready to serve viewers (what /readyz answers), 0 while it starts or drains.");
