@@ -98,8 +98,9 @@ public sealed partial class FleetObservabilityTests
                 await InvalidationFleet.EventuallyAsync(async () => await node.MetricAsync("edgecache_invalidation_applied_total") >= 1, $"{node.Node} applies the invalidation");
             }
 
-            // Node A's disk tier fails its next write: its directory is now a file.
-            Directory.Delete(degradedDisk, recursive: true);
+            // Node A's disk tier fails its next write: its directory is now a file (moved away in one step, since the
+            // node may be writing in it).
+            Directory.Move(degradedDisk, degradedDisk + "-moved");
             await File.WriteAllTextAsync(degradedDisk, "not a directory");
             (await nodes[0].Viewer.GetAsync("/d")).Dispose();
             await InvalidationFleet.EventuallyAsync(async () => await nodes[0].MetricAsync("edgecache_disk_degraded") == 1, "node A's disk tier degraded");
@@ -163,6 +164,10 @@ public sealed partial class FleetObservabilityTests
             await Task.WhenAll(nodes.Select(n => n.DisposeAsync().AsTask()));
             await origin.DisposeAsync();
             File.Delete(degradedDisk);
+            if (Directory.Exists(degradedDisk + "-moved"))
+            {
+                Directory.Delete(degradedDisk + "-moved", recursive: true);
+            }
         }
     }
 
