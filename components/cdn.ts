@@ -5,6 +5,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import { AccessLogBucket } from "./accessLogBucket";
 import { EdgeCertificate } from "./certificate";
 import { CdnConfig, checkDerivedNames, CreatedS3Origin, regionalNames } from "./config";
 import { ADMIN_PORT, PURGE_PATH } from "./constants";
@@ -15,6 +16,10 @@ import { EdgeNodes } from "./edgeNodes";
 import { EdgeRegion, ReadableBucket } from "./edgeRegion";
 import { KubeconfigCredentials } from "./kubeconfig";
 import { LatencyDns } from "./latencyDns";
+import { LogShipper } from "./logShipper";
+import { MetricsAgent, MetricsAgentArgs } from "./metricsAgent";
+import { MetricsWorkspace } from "./metricsWorkspace";
+import { renderAlertRules } from "./observabilityFiles";
 import { Origins } from "./origins";
 
 export interface CdnArgs {
@@ -44,6 +49,18 @@ export interface RegionOutputs {
     adminEndpoint: pulumi.Output<string>;
 }
 
+/** Where the fleet's metrics and access logs are (stack outputs). */
+export interface ObservabilityOutputs {
+    /** The Amazon Managed Service for Prometheus workspace; absent with a remote-write URL or metrics off. */
+    workspace?: { id: pulumi.Output<string>; arn: pulumi.Output<string>; region: string; queryUrl: pulumi.Output<string> };
+    /** Where every cluster's agent remote-writes; absent with metrics off. */
+    remoteWriteUrl?: pulumi.Output<string>;
+    /** The rendered alert rules: loaded into the workspace, or for a Prometheus of your own to load. */
+    alertRules: string;
+    /** The access-log bucket; absent with access logs off. */
+    accessLogs?: { bucket: pulumi.Output<string>; region: string; prefix: string };
+}
+
 export const EDGE_SERVICE_ACCOUNT = "edgecache";
 
 export class Cdn extends pulumi.ComponentResource {
@@ -58,6 +75,7 @@ export class Cdn extends pulumi.ComponentResource {
     public readonly controlBucketRegion: string;
     /** The managed policy that lets a role run edgecdn against this stack. */
     public readonly invalidatorPolicyArn: pulumi.Output<string>;
+    public readonly observability: ObservabilityOutputs;
 
     constructor(name: string, args: CdnArgs, opts?: pulumi.ComponentResourceOptions) {
         // The IAM roles, clusters and node groups are named after this component: a name too long for AWS throws a
@@ -99,6 +117,33 @@ export class Cdn extends pulumi.ComponentResource {
         this.controlBucket = control.bucket;
         this.controlBucketRegion = control.region;
         this.invalidatorPolicyArn = control.invalidatorPolicyArn;
+        // The fleet's metrics and access logs: one workspace and one log bucket in the primary region, an agent and a
+        // shipper per cluster (below).
+        const obs = cfg.observability;
+        const workspace = obs.metrics.kind === "created" || obs.metrics.kind === "existing"
+            ? new MetricsWorkspace(`${name}-metrics`, {
+                region: obs.metrics.kind === "existing" ? obs.metrics.region : cfg.primaryRegion,
+                existingWorkspaceId: obs.metrics.kind === "existing" ? obs.metrics.workspaceId : undefined,
+                accountId: account.accountId,
+                thresholds: obs.alerts,
+                tags,
+            }, parent)
+            : undefined;
+        const remoteWrite: MetricsAgentArgs["remoteWrite"] | undefined = workspace
+            ? { workspaceArn: workspace.workspaceArn, url: workspace.remoteWriteUrl, workspaceRegion: obs.metrics.kind === "existing" ? obs.metrics.region : cfg.primaryRegion }
+            : obs.metrics.kind === "remoteWrite" ? { url: obs.metrics.url } : undefined;
+        const logBucket = obs.accessLogs.enabled
+            ? new AccessLogBucket(`${name}-access-logs`, { region: cfg.primaryRegion, expireDays: obs.accessLogs.expireDays, tags }, parent)
+            : undefined;
+        this.observability = {
+            workspace: workspace && {
+                id: workspace.workspaceId, arn: workspace.workspaceArn, queryUrl: workspace.queryUrl,
+                region: obs.metrics.kind === "existing" ? obs.metrics.region : cfg.primaryRegion,
+            },
+            remoteWriteUrl: remoteWrite && pulumi.output(remoteWrite.url),
+            alertRules: workspace?.alertRules ?? renderAlertRules(obs.alerts),
+            accessLogs: logBucket && { bucket: logBucket.bucket, region: logBucket.region, prefix: "access-logs/" },
+        };
 
         const image = new EdgeImage(`${name}-image`, {
             image: cfg.image, regions: regionNames, projectRoot: args.projectRoot, accountId: account.accountId, tags,
@@ -177,6 +222,17 @@ export class Cdn extends pulumi.ComponentResource {
                 dependsOn: edgeRegion.workloadDependencies,
             }, parent);
 
+            const observed = { region: r, provider: edgeRegion.provider, edgeNamespace: nodes.namespace, oidcProviderArn: edgeRegion.oidcProviderArn,
+                issuerUrl: edgeRegion.issuerUrl, tags, dependsOn: edgeRegion.workloadDependencies };
+            if (remoteWrite) {
+                new MetricsAgent(`${name}-${r}-metrics-agent`, { ...observed, remoteWrite }, parent);
+            }
+            if (logBucket) {
+                new LogShipper(`${name}-${r}-log-shipper`, {
+                    ...observed, bucket: logBucket.bucket, bucketArn: logBucket.arn, bucketRegion: logBucket.region,
+                }, parent);
+            }
+
             const lbZoneId = aws.lb.getHostedZoneIdOutput({ loadBalancerType: "network", region: r }, parent).id;
             // Not exposed: reach it through the Kubernetes API.
             const kubeconfigStep = "existing" in region.cluster && region.cluster.existing.kubeconfig
@@ -212,6 +268,7 @@ export class Cdn extends pulumi.ComponentResource {
         this.registerOutputs({
             viewerUrl: this.viewerUrl, regions: this.regions, buckets: this.buckets, adminToken: this.adminToken,
             controlBucket: this.controlBucket, controlBucketRegion: this.controlBucketRegion, invalidatorPolicyArn: this.invalidatorPolicyArn,
+            observability: this.observability,
         });
     }
 }

@@ -46,6 +46,9 @@ export class EdgeRegion extends pulumi.ComponentResource {
     /** ARN of the edge service account's role; undefined when the nodes need no AWS access (no S3 origin, no log). */
     public readonly edgeRoleArn?: pulumi.Output<string>;
     public readonly kubeconfig: pulumi.Output<string>;
+    /** The cluster's IAM OIDC provider and issuer URL: what every IRSA role in this region trusts. */
+    public readonly oidcProviderArn: pulumi.Output<string>;
+    public readonly issuerUrl: pulumi.Output<string>;
     /** Present when the stack created the cluster and its node group can grow (nodes.min < nodes.max). */
     public readonly clusterAutoscaler?: ClusterAutoscaler;
     /** Present when the stack created the cluster; an existing cluster must run its own (see docs/deploy.md). */
@@ -97,6 +100,8 @@ export class EdgeRegion extends pulumi.ComponentResource {
             oidcProviderArn = pulumi.interpolate`arn:aws:iam::${args.accountId}:oidc-provider/${issuerUrl.apply((u) => u.replace(/^https:\/\//, ""))}`;
         }
 
+        this.oidcProviderArn = oidcProviderArn;
+        this.issuerUrl = issuerUrl;
         this.provider = new k8s.Provider(`${name}-k8s`, {
             kubeconfig: this.kubeconfig,
             enableServerSideApply: true,

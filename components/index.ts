@@ -1,3 +1,4 @@
+export * from "./accessLogBucket";
 export * from "./cdn";
 export * from "./certificate";
 export * from "./clusterAutoscaler";
@@ -12,7 +13,11 @@ export * from "./eksCluster";
 export * from "./iam";
 export * from "./kubeconfig";
 export * from "./latencyDns";
+export * from "./logShipper";
 export * from "./loadBalancerController";
+export * from "./metricsAgent";
+export * from "./metricsWorkspace";
+export * from "./observabilityFiles";
 export * from "./origins";
 export * from "./privateBucket";
 export * from "./regionNetwork";

@@ -23,3 +23,13 @@ export const controlBucket = out.controlBucket;
 export const controlBucketRegion = out.controlBucketRegion;
 /** A managed policy with what edgecdn needs; attach it to the role (a CI job's, an operator's) that invalidates. */
 export const invalidatorPolicyArn = out.invalidatorPolicyArn;
+/** The fleet's metrics: the Amazon Managed Service for Prometheus workspace and its query URL (SigV4; Grafana's data source). */
+export const metricsWorkspaceId = out.metricsWorkspaceId;
+export const metricsWorkspaceArn = out.metricsWorkspaceArn;
+export const metricsQueryUrl = out.metricsQueryUrl;
+export const metricsRemoteWriteUrl = out.metricsRemoteWriteUrl;
+/** The alert rules as loaded (or to load into a Prometheus of your own). */
+export const alertRules = out.alertRules;
+/** The nodes' access logs: s3://<bucket>/access-logs/region=<region>/date=<yyyy-mm-dd>/ (docs/operations.md, Athena). */
+export const accessLogBucket = out.accessLogBucket;
+export const accessLogBucketRegion = out.accessLogBucketRegion;

@@ -57,5 +57,12 @@ export function createCdnStack(raw: Record<string, unknown> = readRawConfig()) {
         controlBucket: cdn.controlBucket,
         controlBucketRegion: cdn.controlBucketRegion,
         invalidatorPolicyArn: cdn.invalidatorPolicyArn,
+        metricsWorkspaceId: cdn.observability.workspace?.id,
+        metricsWorkspaceArn: cdn.observability.workspace?.arn,
+        metricsQueryUrl: cdn.observability.workspace?.queryUrl,
+        metricsRemoteWriteUrl: cdn.observability.remoteWriteUrl,
+        alertRules: cdn.observability.alertRules,
+        accessLogBucket: cdn.observability.accessLogs?.bucket,
+        accessLogBucketRegion: cdn.observability.accessLogs?.region,
     };
 }

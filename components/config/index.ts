@@ -13,6 +13,7 @@ export { DEFAULT_CLUSTER_AUTOSCALER_CHART_VERSION } from "./clusterVersions";
 export { regionalNames } from "./dns";
 export { parseCidr, subnetCidr } from "./network";
 export { LOCAL_MEMBER_SUFFIX, PRIMARY_MEMBER_SUFFIX } from "./origins";
+export { DEFAULT_ACCESS_LOG_EXPIRE_DAYS, DEFAULT_ALERT_THRESHOLDS } from "./observability";
 export { parseByteQuantity, parseCpuQuantity } from "./quantities";
 export {
     AUTONAME_SUFFIX_LENGTH, autonamedLength, checkDerivedNames, clusterName, EKS_CLUSTER_NAME_MAX, EKS_NODE_GROUP_NAME_MAX,

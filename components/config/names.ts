@@ -3,7 +3,7 @@
 // The components name their resources after their own names; tests check these patterns against what they register.
 
 import { CdnConfigError, Checker, describe } from "./checker";
-import { CdnConfig, OriginConfig, RegionConfig } from "./types";
+import { CdnConfig, ObservabilityConfig, OriginConfig, RegionConfig } from "./types";
 
 /** Pulumi auto-names AWS resources `<resource name>-<7 random hex characters>`. */
 export const AUTONAME_SUFFIX_LENGTH = 8;
@@ -12,7 +12,8 @@ export const EKS_NODE_GROUP_NAME_MAX = 63;
 export const EKS_CLUSTER_NAME_MAX = 100;
 
 /** The IAM roles (resource names, before auto-naming) of one region, by what they are for. */
-export function regionalRoleNames(cdnName: string, region: string, opts: { createsCluster: boolean; autoscaler: boolean }): Record<string, string> {
+export function regionalRoleNames(cdnName: string, region: string,
+    opts: { createsCluster: boolean; autoscaler: boolean; metricsAgent?: boolean; logShipper?: boolean }): Record<string, string> {
     const base = `${cdnName}-${region}`;
     return {
         "the edge service account": `${base}-edge`,
@@ -23,6 +24,8 @@ export function regionalRoleNames(cdnName: string, region: string, opts: { creat
             "the AWS Load Balancer Controller": `${base}-lb-controller-irsa`,
         } : {}),
         ...(opts.autoscaler ? { "the Cluster Autoscaler": `${base}-cluster-autoscaler-irsa` } : {}),
+        ...(opts.metricsAgent ? { "the metrics agent": `${base}-metrics-agent-irsa` } : {}),
+        ...(opts.logShipper ? { "the log shipper": `${base}-log-shipper-irsa` } : {}),
     };
 }
 
@@ -51,7 +54,8 @@ export function autonamedLength(resourceName: string): number {
  * (100). Auto-named resources get 8 more characters. A long stack, region or origin name is reported here, before
  * anything exists, rather than by IAM halfway through `pulumi up`.
  */
-export function addDerivedNameErrors(c: Checker, cdnName: string, regions: RegionConfig[], primaryRegion: string, origins: OriginConfig[]): void {
+export function addDerivedNameErrors(c: Checker, cdnName: string, regions: RegionConfig[], primaryRegion: string, origins: OriginConfig[],
+    observability?: ObservabilityConfig): void {
     const shorten = `shorten the stack name (the CDN is named ${describe(cdnName)} after it)`;
     const tooLong = (at: string, what: string, name: string, length: number, max: number, how: string) => {
         if (length > max) {
@@ -61,7 +65,12 @@ export function addDerivedNameErrors(c: Checker, cdnName: string, regions: Regio
     regions.forEach((r, i) => {
         const at = `regions[${i}].name`;
         const create = "create" in r.cluster ? r.cluster.create : undefined;
-        const roles = regionalRoleNames(cdnName, r.name, { createsCluster: create !== undefined, autoscaler: create?.clusterAutoscaler.enabled ?? false });
+        const roles = regionalRoleNames(cdnName, r.name, {
+            createsCluster: create !== undefined,
+            autoscaler: create?.clusterAutoscaler.enabled ?? false,
+            metricsAgent: observability !== undefined && observability.metrics.kind !== "off",
+            logShipper: observability?.accessLogs.enabled ?? false,
+        });
         for (const [what, role] of Object.entries(roles)) {
             tooLong(at, `the IAM role of ${what} in ${r.name}`, role, autonamedLength(role), IAM_ROLE_NAME_MAX, shorten);
         }
@@ -85,9 +94,9 @@ export function addDerivedNameErrors(c: Checker, cdnName: string, regions: Regio
  * The same check for a config parsed without the CDN's name: throws a CdnConfigError naming every name that would be
  * too long, so the Cdn stops before registering anything.
  */
-export function checkDerivedNames(cdnName: string, config: Pick<CdnConfig, "regions" | "primaryRegion" | "origins">): void {
+export function checkDerivedNames(cdnName: string, config: Pick<CdnConfig, "regions" | "primaryRegion" | "origins"> & Partial<Pick<CdnConfig, "observability">>): void {
     // The day only matters to version checks, which this does not run.
     const c = new Checker(new Date());
-    addDerivedNameErrors(c, cdnName, config.regions, config.primaryRegion, config.origins);
+    addDerivedNameErrors(c, cdnName, config.regions, config.primaryRegion, config.origins, config.observability);
     if (c.errors.length > 0) { throw new CdnConfigError(c.errors); }
 }

@@ -9,6 +9,7 @@ import { checkRegionalNames, parseDomain, parseHealthCheck, parseHostedZone } fr
 import { parseEdge } from "./edge";
 import { parseImage } from "./image";
 import { parseInvalidation } from "./invalidation";
+import { parseObservability } from "./observability";
 import { addDerivedNameErrors } from "./names";
 import { parseAdmin, parseKubernetesApi } from "./network";
 import { parseOrigins } from "./origins";
@@ -17,7 +18,7 @@ import { CdnConfig, ImageConfig, RegionConfig } from "./types";
 
 export const TOP_LEVEL_KEYS = [
     "domain", "hostedZone", "primaryRegion", "regions", "origins", "behaviors", "image", "healthCheck", "edge", "invalidation",
-    "admin", "kubernetesApi", "tags",
+    "admin", "kubernetesApi", "observability", "tags",
 ] as const;
 
 /**
@@ -49,19 +50,22 @@ export function parseCdnConfig(raw: unknown, opts: { now?: Date; name?: string }
     const invalidation = parseInvalidation(c, root.invalidation);
     const admin = parseAdmin(c, root.admin);
     const kubernetesApi = parseKubernetesApi(c, root.kubernetesApi, regions?.some((r) => "create" in r.cluster) ?? false);
+    const observability = parseObservability(c, root.observability, primaryRegion, edge?.accessLog);
     const tags = parseTags(c, root.tags);
 
     if (regions && image) { checkImageFitsRegions(c, image, regions); }
     if (regions && domain) { checkRegionalNames(c, domain, regions); }
-    if (opts.name !== undefined && regions && origins && primaryRegion) { addDerivedNameErrors(c, opts.name, regions, primaryRegion, origins); }
+    if (opts.name !== undefined && regions && origins && primaryRegion && observability) {
+        addDerivedNameErrors(c, opts.name, regions, primaryRegion, origins, observability);
+    }
 
     if (c.errors.length > 0 || !domain || !hostedZone || !regions || !primaryRegion || !origins || !behaviors ||
-        !image || !healthCheck || !edge || !invalidation || !admin || !kubernetesApi || !tags) {
+        !image || !healthCheck || !edge || !invalidation || !admin || !kubernetesApi || !observability || !tags) {
         throw new CdnConfigError(c.errors.length > 0 ? c.errors : ["config: could not be read"]);
     }
     return {
         domain, hostedZone, primaryRegion, regions, origins, behaviors, image, healthCheck, edge, invalidation, admin, kubernetesApi,
-        tags, warnings: c.warnings,
+        observability, tags, warnings: c.warnings,
     };
 }
 

@@ -167,6 +167,37 @@ export interface AdminConfig {
     allowedCidrs: string[];
 }
 
+/** Where every cluster's metrics agent sends the nodes' metrics. */
+export type MetricsConfig =
+    | { kind: "off" }
+    /** An Amazon Managed Service for Prometheus workspace the stack creates in the primary region. */
+    | { kind: "created" }
+    /** An existing workspace (in this account), by id and region. */
+    | { kind: "existing"; workspaceId: string; region: string }
+    /** A Prometheus the team runs, by its remote-write URL (no alert rules are loaded there). */
+    | { kind: "remoteWrite"; url: string };
+
+/** The thresholds observability/alerts.template.yml is rendered with. */
+export interface AlertThresholds {
+    /** 5xx responses over all responses of a region, over 5 minutes. */
+    http5xxRatio: number;
+    /** The last hour's hit ratio over the same hour yesterday's. */
+    hitRatioDropFactor: number;
+    invalidationLagSeconds: number;
+    restartsPerHour: number;
+    /** Working set over the container's memory limit. */
+    memoryLimitRatio: number;
+    /** Where docs/operations.md is published; each alert's runbook annotation links a section of it. */
+    runbookUrl: string;
+}
+
+export interface ObservabilityConfig {
+    metrics: MetricsConfig;
+    alerts: AlertThresholds;
+    /** The nodes' access logs shipped to a log bucket in the primary region, expired after expireDays. */
+    accessLogs: { enabled: boolean; expireDays: number };
+}
+
 export interface CdnConfig {
     domain: string;
     /** Hosted zone name ("example.com") or id ("Z0123456789ABC"). */
@@ -181,6 +212,7 @@ export interface CdnConfig {
     invalidation: InvalidationSettings;
     admin: AdminConfig;
     kubernetesApi: KubernetesApiConfig;
+    observability: ObservabilityConfig;
     tags: Record<string, string>;
     /** Problems that do not stop a deploy but cost money or need attention (the Cdn logs each as a warning). */
     warnings: string[];

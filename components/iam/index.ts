@@ -7,4 +7,5 @@ export { edgeReadPolicy } from "./edgeRead";
 export { edgeInvalidationLogPolicy, invalidatorPolicy } from "./invalidationLog";
 export { irsaTrustPolicy, serviceTrustPolicy } from "./irsa";
 export { awsLoadBalancerControllerPolicy } from "./loadBalancerController";
+export { logShipperPolicy, metricsRemoteWritePolicy } from "./observability";
 export { replicationPolicy, replicationTrustPolicy, tlsOnlyPolicy } from "./s3";

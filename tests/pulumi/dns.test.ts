@@ -1,6 +1,6 @@
 // Steering: one latency record per region and type, aliased to that region's NLB with its health check attached;
 // health checks and the NLB probe the server's real viewer-side health path.
-import { Built, buildCdn, clone, MOCK_ZONE_ID, NLB_ZONE_IDS, ofType, Recorded, stackConfig, valueOf } from "./harness";
+import { Built, buildCdn, clone, edgeOnly, MOCK_ZONE_ID, NLB_ZONE_IDS, ofType, Recorded, stackConfig, valueOf } from "./harness";
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 
@@ -92,7 +92,7 @@ for (const stack of ["dev", "prod"]) {
         });
 
         it("probes liveness and readiness on the admin port's /healthz and /readyz", () => {
-            for (const d of ofType("kubernetes:apps/v1:Deployment", built.resources)) {
+            for (const d of ofType("kubernetes:apps/v1:Deployment", edgeOnly(built.resources))) {
                 const c = d.inputs.spec.template.spec.containers[0];
                 assert.deepEqual(c.livenessProbe.httpGet, { path: "/healthz", port: "admin" });
                 assert.deepEqual(c.readinessProbe.httpGet, { path: "/readyz", port: "admin" });

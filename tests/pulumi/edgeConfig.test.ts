@@ -1,6 +1,6 @@
 // The ConfigMap's JSON is a valid edge server config (its JSON Schema, 2020-12 dialect), carries the stack's behaviors
 // unchanged, reads each region's own replica, and is mounted where the server is told to look.
-import { Built, buildCdn, ofType, Recorded, REPO_ROOT, stackConfig } from "./harness";
+import { Built, buildCdn, edgeOnly, ofType, Recorded, REPO_ROOT, stackConfig } from "./harness";
 import Ajv2020 from "ajv/dist/2020";
 import * as fs from "fs";
 import * as path from "path";
@@ -133,7 +133,7 @@ for (const stack of ["dev", "prod"]) {
         });
 
         it("mounts the config at /etc/edgecache/edgecache.json and points EDGECACHE_CONFIG at it", () => {
-            for (const d of ofType("kubernetes:apps/v1:Deployment", built.resources)) {
+            for (const d of ofType("kubernetes:apps/v1:Deployment", edgeOnly(built.resources))) {
                 const pod = d.inputs.spec.template.spec;
                 const c = pod.containers[0];
                 const env = Object.fromEntries(c.env.filter((e: { value?: string }) => e.value).map((e: { name: string; value: string }) => [e.name, e.value]));

@@ -292,6 +292,14 @@ export async function buildExpectingError(name: string, config: unknown): Promis
     return { error, registered: resources.length };
 }
 
+/** The fleet's metrics and access-log resources (workspace, agents, log bucket, shippers), by their names. */
+export const OBSERVABILITY_NAME = /-(metrics|metrics-agent|log-shipper|access-logs)(-|$)/;
+
+/** What serves viewers, without the observability resources beside it. */
+export function edgeOnly(from: Recorded[]): Recorded[] {
+    return from.filter((r) => !OBSERVABILITY_NAME.test(r.name));
+}
+
 /** Resources whose name carries the region (every per-region resource does). */
 export function inRegion(region: string, from: Recorded[]): Recorded[] {
     return from.filter((r) => new RegExp(`-${region}(-|$)`).test(r.name));

@@ -1,10 +1,13 @@
 // Every Kubernetes object the program creates validates against the Kubernetes OpenAPI schemas, offline
 // (kubernetes-models bundles them; it catches wrong types and missing required fields).
-import { buildCdn, clone, Recorded, stackConfig } from "./harness";
+import { buildCdn, clone, OBSERVABILITY_NAME, Recorded, stackConfig } from "./harness";
 import * as pulumi from "@pulumi/pulumi";
+import { DaemonSet } from "kubernetes-models/apps/v1/DaemonSet";
 import { Deployment } from "kubernetes-models/apps/v1/Deployment";
 import { HorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1/PodDisruptionBudget";
+import { Role } from "kubernetes-models/rbac.authorization.k8s.io/v1/Role";
+import { RoleBinding } from "kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding";
 import { ConfigMap } from "kubernetes-models/v1/ConfigMap";
 import { Namespace } from "kubernetes-models/v1/Namespace";
 import { Secret } from "kubernetes-models/v1/Secret";
@@ -21,6 +24,9 @@ const MODELS: Record<string, { new(data: never): { validate(): void } }> = {
     "kubernetes:core/v1:Secret": Secret,
     "kubernetes:core/v1:Service": Service,
     "kubernetes:apps/v1:Deployment": Deployment,
+    "kubernetes:apps/v1:DaemonSet": DaemonSet,
+    "kubernetes:rbac.authorization.k8s.io/v1:Role": Role,
+    "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding": RoleBinding,
     "kubernetes:policy/v1:PodDisruptionBudget": PodDisruptionBudget,
     "kubernetes:autoscaling/v2:HorizontalPodAutoscaler": HorizontalPodAutoscaler,
 };
@@ -68,8 +74,12 @@ describe("Kubernetes objects against the Kubernetes schemas", () => {
                 } catch (e) {
                     assert.fail(`${r.name} (${r.type}): ${String(e)}`);
                 }
-                // Everything but the namespace lives in the edge namespace.
-                if (r.type !== "kubernetes:core/v1:Namespace") { assert.equal(r.inputs.metadata.namespace, "edgecache", r.name); }
+                // Everything of the edge nodes but the namespace lives in the edge namespace; the metrics agent and log
+                // shipper in their own, but for the agent's permission to list pods, which is the edge namespace's.
+                const own = r.name.includes("-metrics-agent-") ? "edgecdn-metrics" : r.name.includes("-log-shipper-") ? "edgecdn-logs" : "edgecache";
+                const where = r.type.startsWith("kubernetes:rbac.authorization.k8s.io/") ? "edgecache" : own;
+                if (r.type !== "kubernetes:core/v1:Namespace") { assert.equal(r.inputs.metadata.namespace, where, r.name); }
+                if (r.type === "kubernetes:core/v1:Namespace" && OBSERVABILITY_NAME.test(r.name)) { assert.equal(r.inputs.metadata.name, own, r.name); }
                 // On the region's own cluster, never the ambient kubeconfig.
                 assert.match(r.provider ?? "", /pulumi:providers:kubernetes::edgecdn-k8s-\w+-[a-z]+-[a-z]+-\d-k8s::/, r.name);
             }
@@ -77,7 +87,8 @@ describe("Kubernetes objects against the Kubernetes schemas", () => {
             for (const r of built.resources.filter((x) => x.type === HELM_RELEASE)) {
                 assert.match(r.provider ?? "", /pulumi:providers:kubernetes::edgecdn-k8s-\w+-[a-z]+-[a-z]+-\d-k8s::/, r.name);
             }
-            const fixed = objects.filter((r) => r.type === "kubernetes:apps/v1:Deployment" && r.inputs.spec.replicas !== undefined);
+            // The edge Deployments; the metrics agent's always runs one replica.
+            const fixed = objects.filter((r) => r.type === "kubernetes:apps/v1:Deployment" && !OBSERVABILITY_NAME.test(r.name) && r.inputs.spec.replicas !== undefined);
             if (label.startsWith("dev with")) { assert.equal(fixed.length, 1); }
         });
     }

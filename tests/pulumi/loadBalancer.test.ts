@@ -1,7 +1,7 @@
 // The regional NLB as the AWS Load Balancer Controller makes it: IP targets (no NodePort), TLS on 443 to the viewer
 // port, port 80 to the HTTPS redirect port, proxy protocol v2 on both, ALPN per edge.http2, target health from the
 // admin port's readiness; and the controller itself, installed on each created cluster with its IRSA role.
-import { ACCOUNT_ID, Built, buildCdn, clone, ofType, Recorded, stackConfig } from "./harness";
+import { ACCOUNT_ID, Built, buildCdn, clone, edgeOnly, ofType, Recorded, stackConfig } from "./harness";
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 
@@ -76,7 +76,7 @@ for (const stack of ["dev", "prod"]) {
         });
 
         it("holds new pods unready until the NLB sees them healthy (readiness gate injection on the namespace)", () => {
-            for (const ns of ofType("kubernetes:core/v1:Namespace", built.resources)) {
+            for (const ns of ofType("kubernetes:core/v1:Namespace", edgeOnly(built.resources))) {
                 assert.equal(ns.inputs.metadata.labels["elbv2.k8s.aws/pod-readiness-gate-inject"], "enabled");
             }
         });

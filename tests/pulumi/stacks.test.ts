@@ -1,6 +1,6 @@
 // The dev and prod stack configs produce the expected resources per region, counted and named; a one-region and a
 // five-region config scale the same way.
-import { Built, buildCdn, clone, countByType, inRegion, ofType, Recorded, stackConfig } from "./harness";
+import { Built, buildCdn, clone, countByType, edgeOnly, inRegion, ofType, Recorded, stackConfig } from "./harness";
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 
@@ -20,6 +20,8 @@ function expectedForRegion(o: {
     adminExposed: boolean;
     builtImage: boolean;
     readsS3: boolean;
+    /** The metrics agent and the log shipper (on by default). */
+    observability?: boolean;
 }): Record<string, number> {
     const e: Record<string, number> = {};
     const add = (type: string, n = 1) => { if (n > 0) { e[type] = (e[type] ?? 0) + n; } };
@@ -80,6 +82,15 @@ function expectedForRegion(o: {
     add("aws:route53/record:Record", 3 + (o.adminExposed ? 1 : 0));
     // Origin replicas in this region.
     for (const t of BUCKET_SET) { add(t, o.replicaBuckets); }
+    if (o.observability ?? true) {
+        // The metrics agent: its namespace, IRSA role and policy, service account, pod discovery in the edge
+        // namespace, config and Deployment; the log shipper: the same but for the discovery, as a DaemonSet.
+        for (const t of ["edgecdn:index:MetricsAgent", "edgecdn:index:LogShipper"]) { add(t); }
+        for (const t of ["kubernetes:core/v1:Namespace", "aws:iam/role:Role", "aws:iam/rolePolicy:RolePolicy",
+            "kubernetes:core/v1:ServiceAccount", "kubernetes:core/v1:ConfigMap"]) { add(t, 2); }
+        for (const t of ["kubernetes:rbac.authorization.k8s.io/v1:Role", "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding",
+            "kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:DaemonSet"]) { add(t); }
+    }
     return e;
 }
 
@@ -95,7 +106,7 @@ function globals(from: Recorded[], regions: string[]): Recorded[] {
     return from.filter((r) => !regions.some((region) => new RegExp(`-${region}(-|$)`).test(r.name)));
 }
 
-function expectedGlobals(o: { createdOrigins: number; replicating: boolean; builtImage: boolean }): Record<string, number> {
+function expectedGlobals(o: { createdOrigins: number; replicating: boolean; builtImage: boolean; observability?: boolean }): Record<string, number> {
     const e: Record<string, number> = {
         "edgecdn:index:Cdn": 1, "edgecdn:index:Origins": 1, "edgecdn:index:EdgeImage": 1, "edgecdn:index:LatencyDns": 1,
         "random:index/randomPassword:RandomPassword": 1,
@@ -110,6 +121,13 @@ function expectedGlobals(o: { createdOrigins: number; replicating: boolean; buil
         e["aws:iam/role:Role"] = o.createdOrigins;
         e["aws:iam/rolePolicy:RolePolicy"] = o.createdOrigins;
         e["aws:s3/bucketReplicationConfig:BucketReplicationConfig"] = o.createdOrigins;
+    }
+    if (o.observability ?? true) {
+        // The metrics workspace with its alert rules, and the access-log bucket (private, encrypted, TLS only,
+        // expiring; not versioned).
+        for (const t of ["edgecdn:index:MetricsWorkspace", "aws:amp/workspace:Workspace", "aws:amp/ruleGroupNamespace:RuleGroupNamespace",
+            "edgecdn:index:AccessLogBucket"]) { e[t] = 1; }
+        for (const t of BUCKET_SET.filter((t) => t !== "aws:s3/bucketVersioning:BucketVersioning")) { e[t] = (e[t] ?? 0) + 1; }
     }
     return Object.fromEntries(Object.entries(e).filter(([, n]) => n > 0));
 }
@@ -196,7 +214,7 @@ describe("prod stack (Pulumi.prod.yaml)", () => {
             assert.equal(hpa.inputs.spec.maxReplicas, 12);
             assert.equal(hpa.inputs.spec.metrics[0].resource.target.averageUtilization, 65);
         }
-        for (const d of ofType("kubernetes:apps/v1:Deployment", built.resources)) {
+        for (const d of ofType("kubernetes:apps/v1:Deployment", edgeOnly(built.resources))) {
             assert.equal(d.inputs.spec.replicas, undefined);
         }
         // Three zones' node groups of 1-2 nodes each: 3-6 per region.
@@ -254,7 +272,7 @@ describe("scaling the region list", () => {
             assert.deepEqual(sorted(countByType(inRegion(region, built.resources))),
                 sorted(expectedForRegion({ autoscaled: true, replicaBuckets: replicas, adminExposed: false, builtImage: false, readsS3: true })), region);
         }
-        for (const d of ofType("kubernetes:apps/v1:Deployment", built.resources)) {
+        for (const d of ofType("kubernetes:apps/v1:Deployment", edgeOnly(built.resources))) {
             assert.equal(d.inputs.spec.template.spec.containers[0].image, "ghcr.io/acme/edgecache:1.2.3");
         }
         assert.equal(ofType("docker-build:index:Image", built.resources).length, 0);
@@ -272,7 +290,8 @@ describe("derived names", () => {
             const groups = new Set<string>();
             for (const r of cfg.regions) {
                 const create = "create" in r.cluster ? r.cluster.create : undefined;
-                for (const n of Object.values(regionalRoleNames(cdnName, r.name, { createsCluster: !!create, autoscaler: create?.clusterAutoscaler.enabled ?? false }))) { roles.add(n); }
+                const observed = { metricsAgent: cfg.observability.metrics.kind !== "off", logShipper: cfg.observability.accessLogs.enabled };
+                for (const n of Object.values(regionalRoleNames(cdnName, r.name, { createsCluster: !!create, autoscaler: create?.clusterAutoscaler.enabled ?? false, ...observed }))) { roles.add(n); }
                 if (create) { for (const g of nodeGroupNames(cdnName, r.name, create.availabilityZones, create.clusterAutoscaler.enabled)) { groups.add(g); } }
             }
             for (const o of cfg.origins) { if (o.type === "s3" && o.kind === "created") { roles.add(replicationRoleName(cdnName, o.name)); } }

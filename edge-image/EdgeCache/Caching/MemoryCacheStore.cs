@@ -51,6 +51,7 @@ public sealed class MemoryCacheStore
         _capacity = capacityBytes;
         _maxVariantsPerUrl = maxVariantsPerUrl;
         _metrics = metrics;
+        metrics.CapacityBytes.Set(capacityBytes);
         _secondaryKeyComparer = secondaryKeyComparer;
         _mapBySpan = _map.GetAlternateLookup<ReadOnlySpan<char>>();
     }

@@ -78,6 +78,7 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
         _time = time;
         _metrics = metrics;
         _logger = logger;
+        metrics.DiskCapacityBytes.Set(_directory is null ? 0 : _options.MaxBytes);
     }
 
     public bool Enabled => _directory is not null;

@@ -13,6 +13,7 @@ public static class AdminEndpoints
     {
         var services = admin.ApplicationServices;
         var metrics = services.GetRequiredService<EdgeCacheMetrics>();
+        ReadinessEndpoint.RegisterMetric(services);
         admin.UseMetricServer("/metrics", metrics.Registry);
         admin.Run(async context =>
         {

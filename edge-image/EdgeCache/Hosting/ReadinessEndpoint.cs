@@ -13,7 +13,7 @@ public static class ReadinessEndpoint
 {
     public static async Task HandleAsync(HttpContext context, IServiceProvider services)
     {
-        var checks = services.GetServices<IReadinessCheck>().Select(check => (check.Name, Result: check.Check())).ToList();
+        var checks = Evaluate(services);
         var ready = checks.TrueForAll(c => c.Result.Ready);
         var store = services.GetRequiredService<MemoryCacheStore>();
         var body = new
@@ -30,6 +30,19 @@ public static class ReadinessEndpoint
         context.Response.ContentType = "application/json";
         await JsonSerializer.SerializeAsync(context.Response.Body, body, JsonSerializerOptions.Web, context.RequestAborted).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// Publishes the same answer as <c>edgecache_ready</c>, read at each scrape: the fleet's metrics then show a region
+    /// with no node ready (every pod starting, draining or failing its checks) without anyone probing /readyz.
+    /// </summary>
+    public static void RegisterMetric(IServiceProvider services)
+    {
+        var metrics = services.GetRequiredService<Observability.EdgeCacheMetrics>();
+        metrics.Registry.AddBeforeCollectCallback(() => metrics.Ready.Set(Evaluate(services).TrueForAll(c => c.Result.Ready) ? 1 : 0));
+    }
+
+    private static List<(string Name, ReadinessCheckResult Result)> Evaluate(IServiceProvider services) =>
+        services.GetServices<IReadinessCheck>().Select(check => (check.Name, Result: check.Check())).ToList();
 
     /// <summary>Every configured origin (groups included), probed or not yet.</summary>
     private static SortedDictionary<string, OriginHealthState> Origins(IServiceProvider services)

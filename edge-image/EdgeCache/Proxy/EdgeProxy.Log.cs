@@ -3,7 +3,7 @@ namespace EdgeCache.Proxy;
 public sealed partial class EdgeProxy
 {
     [LoggerMessage(EventId = 1, EventName = "Access", Level = LogLevel.Information,
-        Message = "{Method} {Path}{Query} {Status} {CacheStatus} {Bytes}B {DurationMs}ms behavior={Behavior} collapsed={Collapsed} detail={Detail} viewer={Viewer}")]
+        Message = "{Method} {Path}{Query} {Status} {CacheStatus} {Bytes}B {DurationMs}ms behavior={Behavior} origin={Origin} collapsed={Collapsed} detail={Detail} viewer={Viewer}")]
     private static partial void LogAccess(
         ILogger logger,
         string method,
@@ -14,6 +14,7 @@ public sealed partial class EdgeProxy
         long bytes,
         double durationMs,
         int behavior,
+        string? origin,
         bool collapsed,
         string? detail,
         string? viewer);

@@ -60,7 +60,10 @@ public sealed partial class EdgeProxy
     private readonly string _via;
     private readonly string _nodeName;
     private readonly string _hitStatusPrefix;
-    private readonly (Prometheus.Counter.Child Requests, Prometheus.Counter.Child Bytes)[] _outcomeMetrics;
+    private readonly (Prometheus.Counter.Child Requests, Prometheus.Counter.Child Bytes, Prometheus.Histogram.Child Duration)[] _outcomeMetrics;
+
+    // By status code (Kestrel allows 100-999), each child made at the code's first response: no lookup after that.
+    private readonly Prometheus.Counter.Child?[] _responsesByStatus = new Prometheus.Counter.Child?[1000];
 
     // Origin statuses are three digits and miss kinds three, so this stays small.
     private readonly ConcurrentDictionary<(string MissKind, int OriginStatus, bool Stored, bool Collapsed), string> _missStatuses = new();
@@ -95,7 +98,8 @@ public sealed partial class EdgeProxy
         _via = ViaHeader.For(_nodeName);
         _hitStatusPrefix = _nodeName + "; hit; ttl=";
         // Label children resolved once: WithLabels on every request costs a lookup and an array.
-        _outcomeMetrics = [.. Enum.GetValues<CacheOutcome>().Select(o => (metrics.Requests.WithLabels(Label(o)), metrics.ResponseBytes.WithLabels(Label(o))))];
+        _outcomeMetrics = [.. Enum.GetValues<CacheOutcome>().Select(o =>
+            (metrics.Requests.WithLabels(Label(o)), metrics.ResponseBytes.WithLabels(Label(o)), metrics.RequestDuration.WithLabels(Label(o))))];
     }
 
     /// <summary>
@@ -168,9 +172,12 @@ public sealed partial class EdgeProxy
         }
         finally
         {
-            var (requests, bytes) = _outcomeMetrics[(int)state.Outcome];
+            var (requests, bytes, duration) = _outcomeMetrics[(int)state.Outcome];
+            var elapsed = Stopwatch.GetElapsedTime(started);
             requests.Inc();
             bytes.Inc(state.BodyBytes);
+            duration.Observe(elapsed.TotalSeconds);
+            ResponsesWithStatus(context.Response.StatusCode).Inc();
             if (_accessLogEnabled)
             {
                 var label = Label(state.Outcome);
@@ -182,8 +189,9 @@ public sealed partial class EdgeProxy
                     context.Response.StatusCode,
                     label,
                     state.BodyBytes,
-                    Stopwatch.GetElapsedTime(started).TotalMilliseconds,
+                    elapsed.TotalMilliseconds,
                     state.BehaviorIndex,
+                    state.BehaviorIndex >= 0 ? _behaviors.All[state.BehaviorIndex].OriginId : null,
                     state.Collapsed,
                     state.Detail,
                     context.Connection.RemoteIpAddress?.ToString());
@@ -1022,6 +1030,22 @@ public sealed partial class EdgeProxy
     }
 
     private static long TtlSeconds(CacheEntry entry, DateTimeOffset now) => (long)Math.Floor(entry.TimeToLive(now).TotalSeconds);
+
+    private Prometheus.Counter.Child ResponsesWithStatus(int status)
+    {
+        if ((uint)status < (uint)_responsesByStatus.Length && _responsesByStatus[status] is { } known)
+        {
+            return known;
+        }
+
+        var child = _metrics.Responses.WithLabels(status.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        if ((uint)status < (uint)_responsesByStatus.Length)
+        {
+            _responsesByStatus[status] = child;
+        }
+
+        return child;
+    }
 
     private static string Label(CacheOutcome outcome) => outcome switch
     {

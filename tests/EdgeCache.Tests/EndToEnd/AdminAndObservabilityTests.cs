@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using EdgeCache.Hosting;
 using EdgeCache.Tests.Infrastructure;
 using Microsoft.AspNetCore.Http;
 
@@ -58,7 +59,79 @@ public sealed class AdminAndObservabilityTests
         Assert.Equal(["5", "5"], states.Take(2).Select(s => s.GetProperty("Bytes").ToString()));
         Assert.True(double.Parse(states[0].GetProperty("DurationMs").ToString(), System.Globalization.CultureInfo.InvariantCulture) >= 0);
         Assert.Equal("127.0.0.1", states[0].GetProperty("Viewer").GetString());
+        // The matched behavior's origin, so shipped logs can be grouped by origin (the 5xx by origin).
+        Assert.All(states, state => Assert.Equal("origin", state.GetProperty("Origin").GetString()));
         lines.ForEach(doc => doc.Dispose());
+    }
+
+    [Fact]
+    public async Task Metrics_time_viewer_requests_count_statuses_and_publish_readiness_and_tier_budgets()
+    {
+        await using var origin = await TestOrigin.StartAsync(ctx =>
+        {
+            if (ctx.Request.Path == "/broken")
+            {
+                ctx.Response.StatusCode = StatusCodes.Status502BadGateway;
+                return Task.CompletedTask;
+            }
+
+            ctx.Response.Headers.CacheControl = "max-age=60";
+            return ctx.Response.WriteAsync("0123456789");
+        });
+        var disk = Directory.CreateTempSubdirectory("metrics-disk-").FullName;
+        try
+        {
+            await using var edge = await EdgeNode.StartAsync(origin, o =>
+            {
+                o.Cache.MemoryBytes = 32L * 1024 * 1024;
+                o.Cache.Disk.Directory = disk;
+                o.Cache.Disk.MaxBytes = 16L * 1024 * 1024;
+            });
+            (await edge.Viewer.GetAsync("/d1")).Dispose();
+            (await edge.Viewer.GetAsync("/d1")).Dispose();
+            (await edge.Viewer.GetAsync("/broken")).Dispose();
+            (await edge.Viewer.DeleteAsync("/d1")).Dispose();
+
+            var text = await edge.Admin.GetStringAsync("/metrics");
+            // The viewer latency histogram, one series set per cache status, from which p50 and p99 are read (the origin's
+            // 502 is relayed as a miss).
+            Assert.Contains("edgecache_request_duration_seconds_count{cache_status=\"hit\"} 1", text, StringComparison.Ordinal);
+            Assert.Contains("edgecache_request_duration_seconds_count{cache_status=\"miss\"} 2", text, StringComparison.Ordinal);
+            Assert.Matches(@"(?m)^edgecache_request_duration_seconds_bucket\{cache_status=""hit"",le=""\+Inf""\} 1$", text);
+            Assert.Matches(@"(?m)^edgecache_request_duration_seconds_sum\{cache_status=""hit""\} [0-9.e-]+$", text);
+            // Responses by status code: the 4xx and 5xx ratios.
+            Assert.Contains("edgecache_responses_total{code=\"200\"} 2", text, StringComparison.Ordinal);
+            Assert.Contains("edgecache_responses_total{code=\"502\"} 1", text, StringComparison.Ordinal);
+            Assert.Contains("edgecache_responses_total{code=\"405\"} 1", text, StringComparison.Ordinal);
+            // What the fill panels divide by, and what the readiness and memory alerts read.
+            Assert.Contains("edgecache_capacity_bytes 33554432", text, StringComparison.Ordinal);
+            Assert.Contains("edgecache_disk_capacity_bytes 16777216", text, StringComparison.Ordinal);
+            Assert.Contains("edgecache_ready 1", text, StringComparison.Ordinal);
+            Assert.Matches(@"(?m)^edgecache_memory_limit_bytes [1-9][0-9.e+]*$", text);
+        }
+        finally
+        {
+            Directory.Delete(disk, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Readiness_metric_says_what_readyz_says_and_a_node_without_a_disk_tier_has_no_disk_budget()
+    {
+        var origin = await TestOrigin.StartAsync(ctx => ctx.Response.WriteAsync("x"));
+        await using var edge = await EdgeNode.StartAsync(origin, o => o.Readiness.RequireOrigins = true);
+        var monitor = edge.Get<OriginHealthMonitor>();
+        await monitor.ProbeAllAsync(CancellationToken.None);
+        var text = await edge.Admin.GetStringAsync("/metrics");
+        Assert.Contains("edgecache_ready 1", text, StringComparison.Ordinal);
+        Assert.Contains("edgecache_disk_capacity_bytes 0", text, StringComparison.Ordinal);
+
+        // Not ready (an origin it requires is down): /readyz says 503, and the metric says 0.
+        await origin.DisposeAsync();
+        await monitor.ProbeAllAsync(CancellationToken.None);
+        using var notReady = await edge.Admin.GetAsync("/readyz");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, notReady.StatusCode);
+        Assert.Contains("edgecache_ready 0", await edge.Admin.GetStringAsync("/metrics"), StringComparison.Ordinal);
     }
 
     [Fact]

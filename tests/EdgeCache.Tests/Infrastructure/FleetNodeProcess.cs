@@ -42,7 +42,8 @@ public sealed class FleetNodeProcess : IAsyncDisposable
 
     public int ProcessId => _process?.Id ?? 0;
 
-    public static async Task<FleetNodeProcess> StartAsync(string region, string node, string originUrl, string controlBucketUrl, int heartbeatSeconds)
+    /// <param name="probeIntervalSeconds">readiness.probeIntervalSeconds: how often origins are probed (edgecache_origin_up).</param>
+    public static async Task<FleetNodeProcess> StartAsync(string region, string node, string originUrl, string controlBucketUrl, int heartbeatSeconds, int probeIntervalSeconds = 10)
     {
         var disk = Directory.CreateTempSubdirectory("fleet-node-disk-").FullName;
         var viewerPort = FreePort.Next();
@@ -55,6 +56,7 @@ public sealed class FleetNodeProcess : IAsyncDisposable
             shutdown = new { gracePeriodSeconds = 2 },
             accessLog = new { enabled = false },
             cache = new { disk = new { directory = disk } },
+            readiness = new { probeIntervalSeconds },
             invalidation = new
             {
                 bucket = ControlBucketServer.BucketName,
