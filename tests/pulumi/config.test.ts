@@ -91,6 +91,19 @@ describe("stack config validation", () => {
         await rejects("pass-through", c, /^origins\[1\]\.maxPassThroughConnections: /);
     });
 
+    it("rejects an http origin's hostHeader that is not a host, since it is sent as the Host header", async () => {
+        for (const bad of ["www.example.com\r\nX-Injected: 1", "www example.com", "user@www.example.com", "www.example.com/path"]) {
+            const c = dev();
+            c.origins[1].hostHeader = bad;
+            await rejects("host-header", c, /^origins\[1\]\.hostHeader: .* is not valid \(expected a host name or address with an optional port/);
+        }
+        const { parseCdnConfig } = await import("../../components");
+        const c = dev();
+        c.origins[1].hostHeader = "www.example.com:8443";
+        const app = parseCdnConfig(c).origins.find((o) => o.name === "app");
+        assert.equal(app?.type === "http" ? app.hostHeader : undefined, "www.example.com:8443");
+    });
+
     it("lists every problem of a config at once", async () => {
         const c = dev();
         delete c.domain;

@@ -30,9 +30,9 @@ public sealed class EdgeCacheOptionsValidator : IValidateOptions<EdgeCacheOption
     {
         var errors = new List<string>();
 
-        if (string.IsNullOrWhiteSpace(options.Node.Name))
+        if (!IsNodeName(options.Node.Name))
         {
-            errors.Add("node.name: must not be empty");
+            errors.Add($"node.name: {ConfigValueText.Quote(options.Node.Name)} must be 1-63 letters, digits, '.', '_' or '-' (it is sent in the Via and Cache-Status headers)");
         }
 
         if (!System.Net.IPAddress.TryParse(options.Listen.Address, out _))
@@ -287,6 +287,11 @@ public sealed class EdgeCacheOptionsValidator : IValidateOptions<EdgeCacheOption
                     errors.Add($"{at}.url: '{origin.Url}' must not carry user info, a query or a fragment");
                 }
 
+                if (origin.HostHeader is { } host && !IsHost(host))
+                {
+                    errors.Add($"{at}.hostHeader: {ConfigValueText.Quote(host)} is not a host name or address with an optional port (it is sent as the Host header)");
+                }
+
                 if (origin.ConnectTimeoutMs < 1)
                 {
                     errors.Add($"{at}.connectTimeoutMs: must be at least 1");
@@ -499,6 +504,24 @@ public sealed class EdgeCacheOptionsValidator : IValidateOptions<EdgeCacheOption
                 errors.Add($"{at}[{i}]: '{cookies[i]}' is not a valid cookie name");
             }
         }
+    }
+
+    /// <summary>The schema's pattern: a token that is also a valid Via pseudonym and Cache-Status cache name.</summary>
+    private static bool IsNodeName(string name) =>
+        name.Length is >= 1 and <= 63 && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-');
+
+    /// <summary>
+    /// A Host header value (RFC 9110 7.2): a name, an IPv4 address or a bracketed IPv6 address, and an optional port.
+    /// Anything else (a space, a line break, a path, user info) would make every request to the origin fail.
+    /// </summary>
+    private static bool IsHost(string host)
+    {
+        if (host.Length == 0 || !host.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-' or ':' or '[' or ']'))
+        {
+            return false;
+        }
+
+        return Uri.TryCreate("http://" + host + "/", UriKind.Absolute, out var uri) && uri.AbsolutePath == "/" && uri.UserInfo.Length == 0;
     }
 
     private static bool IsOriginId(string id)
