@@ -206,6 +206,10 @@ public sealed class EdgeCacheOptionsValidator : IValidateOptions<EdgeCacheOption
         {
             errors.Add("invalidation.region: required (the control bucket's AWS region)");
         }
+        else if (!IsAwsRegion(invalidation.Region))
+        {
+            errors.Add($"invalidation.region: {ConfigValueText.Quote(invalidation.Region)} is not an AWS region such as us-east-1 (it is signed into every request's Authorization header)");
+        }
 
         if (invalidation.PollSeconds is < 1 or > 3600)
         {
@@ -322,6 +326,10 @@ public sealed class EdgeCacheOptionsValidator : IValidateOptions<EdgeCacheOption
                 if (string.IsNullOrEmpty(origin.Region))
                 {
                     errors.Add($"{at}.region: required for an s3 origin");
+                }
+                else if (!IsAwsRegion(origin.Region))
+                {
+                    errors.Add($"{at}.region: {ConfigValueText.Quote(origin.Region)} is not an AWS region such as us-east-1 (it is signed into every request's Authorization header)");
                 }
 
                 if (origin.ServiceUrl is { } su && !Uri.TryCreate(su, UriKind.Absolute, out _))
@@ -522,6 +530,14 @@ public sealed class EdgeCacheOptionsValidator : IValidateOptions<EdgeCacheOption
         }
 
         return Uri.TryCreate("http://" + host + "/", UriKind.Absolute, out var uri) && uri.AbsolutePath == "/" && uri.UserInfo.Length == 0;
+    }
+
+    /// <summary>"us-east-1", "us-gov-west-1", "eu-central-2": the region part of a request's signing scope.</summary>
+    private static bool IsAwsRegion(string region)
+    {
+        var parts = region.Split('-');
+        return parts.Length >= 3 && parts[0].Length == 2 && parts.All(p => p.Length > 0)
+            && parts[..^1].All(p => p.All(char.IsAsciiLetterLower)) && parts[^1].All(char.IsAsciiDigit);
     }
 
     private static bool IsOriginId(string id)
