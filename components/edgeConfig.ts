@@ -19,7 +19,7 @@ export const REPLICA_FAILOVER_STATUS_CODES = [403, 404, 500, 502, 503, 504];
 export interface EdgeServerConfig {
     node: { name: string; region: string };
     listen: { viewerPort: number; adminPort: number; proxyProtocol: boolean; httpsRedirectPort: number };
-    cache: { memoryBytes: number; maxObjectBytes: number; disk: { directory: string; maxBytes: number } };
+    cache: { memoryBytes: number; maxObjectBytes: number; disk: { directory: string; maxBytes: number; maxEntries: number } };
     accessLog: { enabled: boolean };
     shutdown: { gracePeriodSeconds: number };
     origins: Record<string, unknown>[];
@@ -65,7 +65,7 @@ export function renderEdgeConfig(args: {
         cache: {
             memoryBytes: args.edge.cache.memoryBytes,
             maxObjectBytes: args.edge.cache.maxObjectBytes,
-            disk: { directory: CACHE_DIR, maxBytes: args.edge.cache.diskBytes },
+            disk: { directory: CACHE_DIR, maxBytes: args.edge.cache.diskBytes, maxEntries: args.edge.cache.diskMaxEntries },
         },
         accessLog: { enabled: args.edge.accessLog },
         // No readiness.requireOrigins: a node that can serve viewers stays ready while an origin is down, so the

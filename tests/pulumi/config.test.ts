@@ -167,9 +167,9 @@ describe("stack config validation", () => {
 
     it("rejects a cache that does not fit the container's memory limit", async () => {
         const c = dev();
-        // 70% of the 512Mi limit: under the .NET heap's 75% cap, but with no room left for the server and its garbage.
+        // 70% of the 512Mi limit: with the runtime's reserve and the heap's headroom, more than the container holds.
         c.edge = { ...(c.edge as object), cache: { memoryBytes: 367001600 } };
-        await rejects("memory", c, /^edge\.cache\.memoryBytes: 367001600 is more than 60% of edge\.resources\.memory\.limit \(512Mi\)/);
+        await rejects("memory", c, /^edge\.resources\.memory\.limit: 512Mi is below the 522 MiB the edge node needs: 96 MiB for the \.NET runtime \+ the 350 MiB tier \(edge\.cache\.memoryBytes\)/);
     });
 
     it("rejects node instance types that cannot run the image's platform", async () => {

@@ -133,6 +133,11 @@ public sealed class EdgeCacheOptionsValidator : IValidateOptions<EdgeCacheOption
                 errors.Add($"cache.disk.maxBytes: {options.Cache.Disk.MaxBytes} is below the minimum of 1048576 (1 MiB)");
             }
 
+            if (options.Cache.Disk.MaxEntries is < 1)
+            {
+                errors.Add($"cache.disk.maxEntries: {options.Cache.Disk.MaxEntries} must be at least 1");
+            }
+
             if (options.Cache.Disk.RetryAfterErrorSeconds < 1)
             {
                 errors.Add("cache.disk.retryAfterErrorSeconds: must be at least 1");
