@@ -12,8 +12,9 @@ logs=$(mktemp -d)
 start=$SECONDS
 phase() { printf '\n== %s (%ss elapsed)\n' "$1" "$((SECONDS - start))"; }
 
-phase "npm ci: s3rver for the S3 origin tests"
+phase "npm ci: s3rver for the S3 origin tests, and the Pulumi program (the memory test runs its formula)"
 npm ci --prefix tests/s3rver --no-audit --no-fund --loglevel=error
+npm ci --no-audit --no-fund --loglevel=error
 
 phase ".NET build and tests (Infra.sln, Release: the build that ships; allocation tests skip in Debug)"
 dotnet_status=0
@@ -24,8 +25,7 @@ dotnet test Infra.sln -c Release --nologo -v quiet --logger "console;verbosity=m
 npm_status=0
 touch "$logs/npm.txt"
 if [ -f package.json ]; then
-  phase "npm ci, then Pulumi unit tests, tsc --strict and lint (npm test)"
-  npm ci --no-audit --no-fund --loglevel=error
+  phase "Pulumi unit tests, tsc --strict and lint (npm test)"
   npm test 2>&1 | tee "$logs/npm.txt" || npm_status=$?
 fi
 
