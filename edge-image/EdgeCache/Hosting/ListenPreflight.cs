@@ -22,6 +22,12 @@ public static class ListenPreflight
             using var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
             try
             {
+                if (address.Equals(IPAddress.IPv6Any))
+                {
+                    // As the server binds [::]: IPv4 too, so a port an IPv4 listener holds is found.
+                    socket.DualMode = true;
+                }
+
                 socket.Bind(endpoint);
             }
             catch (SocketException ex)

@@ -112,6 +112,27 @@ public sealed class StartupTests
     }
 
     [Fact]
+    public async Task A_port_an_IPv4_listener_holds_is_in_use_for_a_node_on_all_IPv6_and_IPv4_addresses()
+    {
+        using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Any, 0);
+        taken.Start();
+        var busy = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port;
+        var config = await WriteConfigAsync("::", busy, FreePort.Next());
+        try
+        {
+            var (exitCode, stderr, _) = await RunServerAsync(new Dictionary<string, string>(), "--config", config);
+            Assert.Equal(2, exitCode);
+            var line = Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+            Assert.StartsWith("listen.viewerPort: ", line, StringComparison.Ordinal);
+            Assert.Contains($"[::]:{busy}", line, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(config);
+        }
+    }
+
+    [Fact]
     public async Task An_address_not_on_this_machine_exits_2_with_one_line_naming_it()
     {
         // 192.0.2.0/24 is reserved for documentation (RFC 5737): no machine has it.
