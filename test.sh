@@ -25,8 +25,9 @@ if ! command -v prometheus >/dev/null || ! command -v promtool >/dev/null; then
   command -v promtool >/dev/null || tail -5 "$logs/apt.txt"
 fi
 
-phase "npm ci: s3rver for the S3 origin tests"
+phase "npm ci: s3rver for the S3 origin tests, and the Pulumi program (the memory test runs its formula)"
 npm ci --prefix tests/s3rver --no-audit --no-fund --loglevel=error
+npm ci --no-audit --no-fund --loglevel=error
 
 phase ".NET build and tests (Infra.sln, Release: the build that ships; allocation tests skip in Debug)"
 dotnet_status=0
@@ -37,8 +38,7 @@ dotnet test Infra.sln -c Release --nologo -v quiet --logger "console;verbosity=m
 npm_status=0
 touch "$logs/npm.txt"
 if [ -f package.json ]; then
-  phase "npm ci, then Pulumi unit tests, tsc --strict and lint (npm test)"
-  npm ci --no-audit --no-fund --loglevel=error
+  phase "Pulumi unit tests, tsc --strict and lint (npm test)"
   npm test 2>&1 | tee "$logs/npm.txt" || npm_status=$?
 fi
 

@@ -25,7 +25,7 @@ export interface InvalidationLogConfig extends InvalidationSettings {
 export interface EdgeServerConfig {
     node: { name: string; region: string };
     listen: { viewerPort: number; adminPort: number; proxyProtocol: boolean; httpsRedirectPort: number };
-    cache: { memoryBytes: number; maxObjectBytes: number; disk: { directory: string; maxBytes: number } };
+    cache: { memoryBytes: number; maxObjectBytes: number; disk: { directory: string; maxBytes: number; maxEntries: number } };
     accessLog: { enabled: boolean };
     shutdown: { gracePeriodSeconds: number };
     invalidation?: InvalidationLogConfig;
@@ -74,7 +74,7 @@ export function renderEdgeConfig(args: {
         cache: {
             memoryBytes: args.edge.cache.memoryBytes,
             maxObjectBytes: args.edge.cache.maxObjectBytes,
-            disk: { directory: CACHE_DIR, maxBytes: args.edge.cache.diskBytes },
+            disk: { directory: CACHE_DIR, maxBytes: args.edge.cache.diskBytes, maxEntries: args.edge.cache.diskMaxEntries },
         },
         accessLog: { enabled: args.edge.accessLog },
         // No readiness.requireOrigins: a node that can serve viewers stays ready while an origin is down, so the

@@ -8,7 +8,7 @@ import {
     ADMIN_PORT, ADMIN_TOKEN_ENV, CACHE_DIR, CONFIG_DIR, CONFIG_ENV, CONFIG_FILE_NAME, CONFIG_PATH, EDGE_UID, HTTPS_REDIRECT_PORT,
     LIVENESS_PATH, METRICS_PATH, READINESS_PATH, TMP_DIR, VIEWER_PORT,
 } from "./constants";
-import { EdgeSettings } from "./config";
+import { EdgeSettings, edgeRuntimeSettings, parseByteQuantity, parseCpuQuantity } from "./config";
 import { createEdgeServices } from "./edgeLoadBalancers";
 
 export interface EdgeNodesArgs {
@@ -111,6 +111,16 @@ export class EdgeNodes extends pulumi.ComponentResource {
             labelSelector: { matchLabels: labels },
         });
 
+        // The GC's heap limit and mode from the container's limits (config/runtime.ts): the runtime's own default, 75% of
+        // the limit, leaves too little for the runtime beside a full tier in a small container, and too much heap in a
+        // large one; server GC needs a core per heap.
+        const runtime = edgeRuntimeSettings({
+            memoryLimitBytes: parseByteQuantity(args.edge.resources.memory.limit)!,
+            cpuLimitMillicores: parseCpuQuantity(args.edge.resources.cpu.limit)!,
+            memoryTierBytes: args.edge.cache.memoryBytes,
+            diskMaxEntries: args.edge.cache.diskMaxEntries,
+        });
+
         const deployment = new k8s.apps.v1.Deployment(`${name}-deployment`, {
             metadata: { name: "edgecache", namespace, labels },
             spec: {
@@ -156,6 +166,7 @@ export class EdgeNodes extends pulumi.ComponentResource {
                                 { name: CONFIG_ENV, value: CONFIG_PATH },
                                 { name: ADMIN_TOKEN_ENV, valueFrom: { secretKeyRef: { name: tokenSecret.metadata.name, key: "token" } } },
                                 { name: "AWS_REGION", value: args.region },
+                                ...Object.entries(runtime.env).map(([name, value]) => ({ name, value })),
                             ],
                             resources: {
                                 requests: {

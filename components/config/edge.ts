@@ -3,6 +3,9 @@
 
 import { Checker, Obj, describe } from "./checker";
 import { parseByteQuantity, parseCpuQuantity } from "./quantities";
+import {
+    DISK_BLOCK_BYTES, DISK_INDEX_BYTES_PER_ENTRY, RUNTIME_RESERVE_BYTES, defaultDiskMaxEntries, heapHeadroomBytes, minimumMemoryLimitBytes,
+} from "./runtime";
 import { EdgeSettings } from "./types";
 
 export function parseEdge(c: Checker, v: unknown): EdgeSettings | undefined {
@@ -36,7 +39,7 @@ export function parseEdge(c: Checker, v: unknown): EdgeSettings | undefined {
     const cpu = pair("cpu", { request: "250m", limit: "1" });
     const memory = pair("memory", { request: "512Mi", limit: "512Mi" });
 
-    const ca = o.cache === undefined ? {} : c.object("edge.cache", o.cache, ["memoryBytes", "maxObjectBytes", "volumeSize", "diskBytes"]);
+    const ca = o.cache === undefined ? {} : c.object("edge.cache", o.cache, ["memoryBytes", "maxObjectBytes", "volumeSize", "diskBytes", "diskMaxEntries"]);
     let cache: EdgeSettings["cache"] | undefined;
     if (ca) {
         const memoryBytes = c.integer("edge.cache.memoryBytes", ca.memoryBytes, 1048576, Number.MAX_SAFE_INTEGER, 268435456);
@@ -56,14 +59,18 @@ export function parseEdge(c: Checker, v: unknown): EdgeSettings | undefined {
             c.add("edge.cache.maxObjectBytes", `${maxObjectBytes} exceeds edge.cache.memoryBytes (${memoryBytes})`);
         }
         const limitBytes = memory ? parseByteQuantity(memory.limit) : undefined;
-        // The .NET GC caps its heap at 75% of the container's limit by default; the memory tier (which counts what its
-        // entries keep alive, not just bodies) must leave room under that cap for the server itself and for garbage.
-        if (memoryBytes !== undefined && limitBytes !== undefined && memoryBytes > limitBytes * 0.6) {
-            c.add("edge.cache.memoryBytes", `${memoryBytes} is more than 60% of edge.resources.memory.limit (${memory?.limit}); the .NET heap may use 75% of it and the server and its garbage need the difference, or the container is OOM-killed`);
-        }
+        const derivedEntries = memoryBytes !== undefined && limitBytes !== undefined && diskBytes !== undefined
+            ? defaultDiskMaxEntries(limitBytes, memoryBytes, diskBytes) : undefined;
+        const diskMaxEntries = ca.diskMaxEntries === undefined
+            ? derivedEntries
+            : c.integer("edge.cache.diskMaxEntries", ca.diskMaxEntries, 1, Number.MAX_SAFE_INTEGER);
+        // The container holds the runtime, the memory tier with the heap's headroom, and the disk tier's index; the
+        // node is OOM-killed, whatever its GC settings, when they do not fit (runtime.ts, docs/decisions/0026).
+        const fits = memoryBytes !== undefined && limitBytes !== undefined && diskMaxEntries !== undefined &&
+            checkMemoryFits(c, memory!.limit, limitBytes, memoryBytes, diskMaxEntries, ca.diskMaxEntries !== undefined);
         if (memoryBytes && maxObjectBytes && diskBytes && volumeBytes && diskBytes <= volumeBytes * 0.9 &&
-            maxObjectBytes <= memoryBytes) {
-            cache = { memoryBytes, maxObjectBytes, volumeSize, diskBytes };
+            maxObjectBytes <= memoryBytes && fits && diskMaxEntries) {
+            cache = { memoryBytes, maxObjectBytes, volumeSize, diskBytes, diskMaxEntries };
         }
     }
     const targetCpuUtilization = c.integer("edge.targetCpuUtilization", o.targetCpuUtilization, 10, 100, 70);
@@ -73,6 +80,21 @@ export function parseEdge(c: Checker, v: unknown): EdgeSettings | undefined {
     const grace = parseGrace(c, o);
     if (!cpu || !memory || !cache || !targetCpuUtilization || !zoneSpread || !grace) { return undefined; }
     return { namespace, resources: { cpu, memory }, cache, targetCpuUtilization, zoneSpread, accessLog, http2, ...grace };
+}
+
+function checkMemoryFits(c: Checker, limit: string, limitBytes: number, memoryBytes: number, diskMaxEntries: number, entriesGiven: boolean): boolean {
+    const mib = (bytes: number) => `${Math.ceil(bytes / 1048576)} MiB`;
+    const needed = minimumMemoryLimitBytes(memoryBytes, diskMaxEntries);
+    if (limitBytes >= needed && diskMaxEntries >= 1) { return true; }
+    const parts = `${mib(RUNTIME_RESERVE_BYTES)} for the .NET runtime + the ${mib(memoryBytes)} tier (edge.cache.memoryBytes) + ` +
+        `${mib(heapHeadroomBytes(memoryBytes))} of heap headroom` +
+        (entriesGiven ? ` + ${mib(diskMaxEntries * DISK_INDEX_BYTES_PER_ENTRY)} for the disk index (edge.cache.diskMaxEntries ${diskMaxEntries} × ${DISK_INDEX_BYTES_PER_ENTRY} B)` : "");
+    c.add("edge.resources.memory.limit", limitBytes < minimumMemoryLimitBytes(memoryBytes)
+        ? `${limit} is below the ${mib(minimumMemoryLimitBytes(memoryBytes))} the edge node needs: ${parts}; raise the limit or lower edge.cache.memoryBytes, or the container is OOM-killed`
+        : entriesGiven
+            ? `${limit} is below the ${mib(needed)} the edge node needs: ${parts}; raise the limit or lower edge.cache.diskMaxEntries or edge.cache.memoryBytes`
+            : `${limit} leaves no room for the disk tier's index beyond ${parts} (at least ${DISK_INDEX_BYTES_PER_ENTRY} B per entry, one entry per ${DISK_BLOCK_BYTES} B of disk at most); raise the limit or lower edge.cache.memoryBytes`);
+    return false;
 }
 
 /**

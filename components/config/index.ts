@@ -16,6 +16,10 @@ export { LOCAL_MEMBER_SUFFIX, PRIMARY_MEMBER_SUFFIX } from "./origins";
 export { DEFAULT_ACCESS_LOG_EXPIRE_DAYS, DEFAULT_ALERT_THRESHOLDS } from "./observability";
 export { parseByteQuantity, parseCpuQuantity } from "./quantities";
 export {
+    DISK_BLOCK_BYTES, DISK_INDEX_BYTES_PER_ENTRY, RUNTIME_RESERVE_BYTES, SERVER_GC_MIN_MILLICORES, defaultDiskMaxEntries, edgeRuntimeSettings,
+    EdgeRuntimeInput, EdgeRuntimeSettings, heapHeadroomBytes, minimumMemoryLimitBytes,
+} from "./runtime";
+export {
     AUTONAME_SUFFIX_LENGTH, autonamedLength, checkDerivedNames, clusterName, EKS_CLUSTER_NAME_MAX, EKS_NODE_GROUP_NAME_MAX,
     IAM_ROLE_NAME_MAX, nodeGroupNames, regionalRoleNames, replicationRoleName,
 } from "./names";

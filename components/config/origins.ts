@@ -11,6 +11,8 @@ const MAX_ORIGIN_NAME = 40;
 const ORIGIN_NAME = new RegExp(`^[a-z0-9][a-z0-9-]{0,${MAX_ORIGIN_NAME - 1}}$`);
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const HTTP_URL = /^https?:\/\/[^/?#@]+(\/[^?#]*)?$/;
+/** The edge server's own check (edgecache.schema.json): it is sent as the Host header, so no spaces, line breaks or paths. */
+const HOST_HEADER = /^([A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?$/;
 const KMS_KEY_ARN = /^arn:aws:kms:[a-z]{2}(-[a-z]+)+-[0-9]:[0-9]{12}:key\/[0-9a-f-]{36}$|^arn:aws:kms:[a-z]{2}(-[a-z]+)+-[0-9]:[0-9]{12}:key\/mrk-[0-9a-f]{32}$/;
 
 export function parseOrigins(c: Checker, v: unknown): OriginConfig[] | undefined {
@@ -45,7 +47,9 @@ export function parseOrigins(c: Checker, v: unknown): OriginConfig[] | undefined
             const url = c.string(`${at}.url`, item.url, {
                 pattern: HTTP_URL, expected: "an http:// or https:// base URL without query, fragment or user info",
             });
-            const hostHeader = c.string(`${at}.hostHeader`, item.hostHeader, { required: false });
+            const hostHeader = c.string(`${at}.hostHeader`, item.hostHeader, {
+                required: false, pattern: HOST_HEADER, expected: "a host name or address with an optional port, sent to the origin as its Host header",
+            });
             const connectTimeoutMs = item.connectTimeoutMs === undefined ? undefined : c.integer(`${at}.connectTimeoutMs`, item.connectTimeoutMs, 1, 120000);
             const readTimeoutMs = item.readTimeoutMs === undefined ? undefined : c.integer(`${at}.readTimeoutMs`, item.readTimeoutMs, 1, 600000);
             const maxConnections = item.maxConnections === undefined ? undefined : c.integer(`${at}.maxConnections`, item.maxConnections, 1, 65536);

@@ -135,6 +135,11 @@ export interface EdgeSettings {
         volumeSize: string;
         /** Disk tier budget; kept below volumeSize so the kubelet never evicts the pod for filling it. */
         diskBytes: number;
+        /**
+         * Most entries the disk tier keeps (cache.disk.maxEntries): its index is on the heap, so it shares the memory
+         * limit. Default: half of what the limit leaves beyond the runtime, the memory tier and its headroom.
+         */
+        diskMaxEntries: number;
     };
     targetCpuUtilization: number;
     zoneSpread: "required" | "preferred";

@@ -58,6 +58,22 @@ if (healthcheck)
     return await HealthCheck.RunAsync(options);
 }
 
+// The runtime read its container's limit when it started and sized the heap from it (or from DOTNET_GCHeapHardLimit):
+// a tier that cannot fit beside the runtime would get the node OOM-killed once it fills, so it stops here instead.
+var memory = MemoryBudget.Plan(options, ContainerMemoryLimit.Read(), GC.GetGCMemoryInfo().TotalAvailableMemoryBytes);
+if (memory.Errors.Count > 0)
+{
+    Console.Error.WriteLine(string.Join(Environment.NewLine, memory.Errors));
+    return 2;
+}
+
+var listenErrors = ListenPreflight.Check(options.Listen);
+if (listenErrors.Count > 0)
+{
+    Console.Error.WriteLine(string.Join(Environment.NewLine, listenErrors));
+    return 2;
+}
+
 WebApplication? sample = null;
 if (embedded)
 {
@@ -67,8 +83,24 @@ if (embedded)
     Console.WriteLine($"Embedded default: sample site origin on {origin}, viewers on http://{options.Listen.Address}:{options.Listen.ViewerPort}/, admin on http://{options.Listen.Address}:{options.Listen.AdminPort}/");
 }
 
-var app = EdgeCacheHost.Build(options);
-await app.RunAsync();
+await using (var app = EdgeCacheHost.Build(options, services => services.AddSingleton(memory)))
+{
+    MemoryBudget.Log(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(MemoryBudget).FullName!), memory, options);
+    try
+    {
+        await app.StartAsync();
+    }
+    catch (Exception ex) when (ListenPreflight.IsBindFailure(ex))
+    {
+        // Taken between the check and the bind: say which, as the check would have.
+        var lines = ListenPreflight.Check(options.Listen);
+        Console.Error.WriteLine(lines.Count > 0 ? string.Join(Environment.NewLine, lines) : $"listen: {ex.Message}");
+        return 2;
+    }
+
+    await app.WaitForShutdownAsync();
+}
+
 if (sample is not null)
 {
     await sample.StopAsync();

@@ -91,6 +91,19 @@ describe("stack config validation", () => {
         await rejects("pass-through", c, /^origins\[1\]\.maxPassThroughConnections: /);
     });
 
+    it("rejects an http origin's hostHeader that is not a host, since it is sent as the Host header", async () => {
+        for (const bad of ["www.example.com\r\nX-Injected: 1", "www example.com", "user@www.example.com", "www.example.com/path"]) {
+            const c = dev();
+            c.origins[1].hostHeader = bad;
+            await rejects("host-header", c, /^origins\[1\]\.hostHeader: .* is not valid \(expected a host name or address with an optional port/);
+        }
+        const { parseCdnConfig } = await import("../../components");
+        const c = dev();
+        c.origins[1].hostHeader = "www.example.com:8443";
+        const app = parseCdnConfig(c).origins.find((o) => o.name === "app");
+        assert.equal(app?.type === "http" ? app.hostHeader : undefined, "www.example.com:8443");
+    });
+
     it("lists every problem of a config at once", async () => {
         const c = dev();
         delete c.domain;
@@ -154,9 +167,9 @@ describe("stack config validation", () => {
 
     it("rejects a cache that does not fit the container's memory limit", async () => {
         const c = dev();
-        // 70% of the 512Mi limit: under the .NET heap's 75% cap, but with no room left for the server and its garbage.
+        // 70% of the 512Mi limit: with the runtime's reserve and the heap's headroom, more than the container holds.
         c.edge = { ...(c.edge as object), cache: { memoryBytes: 367001600 } };
-        await rejects("memory", c, /^edge\.cache\.memoryBytes: 367001600 is more than 60% of edge\.resources\.memory\.limit \(512Mi\)/);
+        await rejects("memory", c, /^edge\.resources\.memory\.limit: 512Mi is below the 522 MiB the edge node needs: 96 MiB for the \.NET runtime \+ the 350 MiB tier \(edge\.cache\.memoryBytes\)/);
     });
 
     it("rejects node instance types that cannot run the image's platform", async () => {

@@ -69,6 +69,17 @@ describe("the edge server's contract", () => {
         }
     });
 
+    it("checks its memory at start with the sums the program sizes the pod by", async () => {
+        const { DISK_INDEX_BYTES_PER_ENTRY, RUNTIME_RESERVE_BYTES, heapHeadroomBytes } = await import("../../components");
+        const MiB = 1024 * 1024;
+        assert.ok(source.includes(`public const long RuntimeReserveBytes = ${RUNTIME_RESERVE_BYTES / MiB} * MiB;`), "MemoryBudget.RuntimeReserveBytes");
+        assert.ok(source.includes(`public const long DiskIndexBytesPerEntry = ${DISK_INDEX_BYTES_PER_ENTRY};`), "MemoryBudget.DiskIndexBytesPerEntry");
+        // 32 MiB and an eighth of the tier, on both sides.
+        assert.equal(heapHeadroomBytes(0), 32 * MiB);
+        assert.equal(heapHeadroomBytes(800 * MiB), 132 * MiB);
+        assert.ok(source.includes("HeapHeadroomBytes(long memoryTierBytes) => (32 * MiB) + (memoryTierBytes / 8);"), "MemoryBudget.HeapHeadroomBytes");
+    });
+
     it("listens on the ports the Service and probes target", async () => {
         const { ADMIN_PORT, VIEWER_PORT } = await import("../../components/constants");
         assert.equal(defaults.listen.viewerPort, VIEWER_PORT);

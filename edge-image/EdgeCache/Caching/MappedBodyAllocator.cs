@@ -1,4 +1,5 @@
 using EdgeCache.Configuration;
+using EdgeCache.Hosting;
 using EdgeCache.Native;
 using EdgeCache.Observability;
 using Microsoft.Extensions.Options;
@@ -20,11 +21,16 @@ public sealed class MappedBodyAllocator
     public const int MinimumBytes = 16 * 1024;
 
     private readonly int _limit;
+    private readonly long _maxFootprint;
     private int _live;
     private long _footprint;
 
-    public MappedBodyAllocator(IOptions<EdgeCacheOptions> options, EdgeCacheMetrics metrics)
-        : this(options.Value.Listen.DirectBodySend && options.Value.Listen.SendFile && OperatingSystem.IsLinux(), DefaultLimit())
+    /// <param name="plan">
+    /// The node's memory plan, when it runs in a container with a memory limit: mapped bodies are outside the heap and
+    /// its limit, so they take no more than the plan leaves them (<see cref="MemoryPlan.MappedBodyBytes"/>).
+    /// </param>
+    public MappedBodyAllocator(IOptions<EdgeCacheOptions> options, EdgeCacheMetrics metrics, MemoryPlan? plan = null)
+        : this(options.Value.Listen.DirectBodySend && options.Value.Listen.SendFile && OperatingSystem.IsLinux(), DefaultLimit(), plan?.MappedBodyBytes ?? long.MaxValue)
     {
         // Read at scrape time: nothing on the fetch path but the two interlocked counters.
         metrics.Registry.AddBeforeCollectCallback(() =>
@@ -34,10 +40,11 @@ public sealed class MappedBodyAllocator
         });
     }
 
-    internal MappedBodyAllocator(bool enabled, int limit)
+    internal MappedBodyAllocator(bool enabled, int limit, long maxFootprintBytes = long.MaxValue)
     {
         Enabled = enabled;
         _limit = limit;
+        _maxFootprint = maxFootprintBytes;
     }
 
     public bool Enabled { get; }
@@ -56,9 +63,12 @@ public sealed class MappedBodyAllocator
             return null;
         }
 
-        if (Interlocked.Increment(ref _live) > _limit)
+        // Both counts taken before either is checked (no short-circuit), so both are given back together.
+        var footprint = MappedBodyMemory.FootprintOf(length);
+        if (Interlocked.Increment(ref _live) > _limit | Interlocked.Add(ref _footprint, footprint) > _maxFootprint)
         {
             Interlocked.Decrement(ref _live);
+            Interlocked.Add(ref _footprint, -footprint);
             return null;
         }
 
@@ -66,10 +76,10 @@ public sealed class MappedBodyAllocator
         if (memory is null)
         {
             Interlocked.Decrement(ref _live);
+            Interlocked.Add(ref _footprint, -footprint);
             return null;
         }
 
-        Interlocked.Add(ref _footprint, memory.Footprint);
         return memory;
     }
 

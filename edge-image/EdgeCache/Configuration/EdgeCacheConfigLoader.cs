@@ -1,24 +1,24 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Json.Schema;
 using Microsoft.Extensions.Configuration;
 
 namespace EdgeCache.Configuration;
 
 /// <summary>
-/// Reads the JSON config file, checks it against edgecache.schema.json (so typos and unknown fields are caught),
-/// applies EDGECACHE_* environment overrides, binds <see cref="EdgeCacheOptions"/> and runs the semantic validator.
-/// Any failure throws <see cref="ConfigurationException"/> listing every bad field, before anything starts.
+/// Reads the JSON config file, merges the EDGECACHE_* environment overrides into it (<see cref="EnvironmentOverrides"/>),
+/// checks the result against edgecache.schema.json (so typos and unknown fields are caught, in the file and in the
+/// overrides alike), binds <see cref="EdgeCacheOptions"/> from it and runs the semantic validator. Any failure throws
+/// <see cref="ConfigurationException"/> listing every bad field, and the variable that set it, before anything starts.
 /// </summary>
 public static class EdgeCacheConfigLoader
 {
-    public const string EnvironmentPrefix = "EDGECACHE_";
+    public const string EnvironmentPrefix = EnvironmentOverrides.Prefix;
     public const string SchemaFileName = "edgecache.schema.json";
     public const string DefaultConfigFileName = "edgecache.default.json";
     public const string AdminTokenVariable = "EDGECACHE_ADMIN_TOKEN";
 
-    private static readonly Lazy<JsonSchema> Schema = new(() => JsonSchema.FromText(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, SchemaFileName))));
+    private static readonly JsonDocumentOptions Lenient = new() { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true };
 
     public static EdgeCacheOptions Load(string path, IDictionary<string, string?>? environment = null)
     {
@@ -27,16 +27,28 @@ public static class EdgeCacheConfigLoader
             throw new ConfigurationException(path, [$"config file not found: {path}"]);
         }
 
-        var errors = ValidateAgainstSchema(File.ReadAllText(path));
+        environment ??= ProcessEnvironment();
+        JsonNode? document;
+        try
+        {
+            document = JsonNode.Parse(File.ReadAllText(path), documentOptions: Lenient);
+        }
+        catch (JsonException ex)
+        {
+            throw new ConfigurationException(path, [$"not valid JSON: {ex.Message}"]);
+        }
+
+        var schema = ConfigSchema.Default;
+        var sources = new Dictionary<string, string>(StringComparer.Ordinal);
+        var errors = document is JsonObject root ? EnvironmentOverrides.Apply(root, schema, environment, sources) : [];
+        errors.AddRange(schema.Check(document).Select(e => Attribute($"{e.Field}: {e.Message}", sources)));
         if (errors.Count > 0)
         {
             throw new ConfigurationException(path, errors);
         }
 
-        var builder = new ConfigurationBuilder().AddJsonFile(Path.GetFullPath(path), optional: false, reloadOnChange: false);
-        builder.AddInMemoryCollection(EnvironmentOverrides(environment));
-        var configuration = builder.Build();
-
+        var json = new MemoryStream(Encoding.UTF8.GetBytes(document!.ToJsonString()));
+        var configuration = new ConfigurationBuilder().AddJsonStream(json).Build();
         var options = new EdgeCacheOptions();
         try
         {
@@ -48,15 +60,13 @@ public static class EdgeCacheConfigLoader
             throw new ConfigurationException(path, [ex.Message + (ex.InnerException is null ? "" : " " + ex.InnerException.Message)]);
         }
 
-        var token = environment is not null
-            ? (environment.TryGetValue(AdminTokenVariable, out var t) ? t : null)
-            : Environment.GetEnvironmentVariable(AdminTokenVariable);
+        var token = environment.TryGetValue(AdminTokenVariable, out var t) ? t : null;
         options.AdminToken = string.IsNullOrEmpty(token) ? null : token;
 
         var semantic = EdgeCacheOptionsValidator.Collect(options);
         if (semantic.Count > 0)
         {
-            throw new ConfigurationException(path, semantic);
+            throw new ConfigurationException(path, semantic.Select(e => Attribute(e, sources)).ToList());
         }
 
         return options;
@@ -68,101 +78,48 @@ public static class EdgeCacheConfigLoader
         JsonNode? node;
         try
         {
-            node = JsonNode.Parse(json, documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+            node = JsonNode.Parse(json, documentOptions: Lenient);
         }
         catch (JsonException ex)
         {
             return [$"not valid JSON: {ex.Message}"];
         }
 
-        var result = Schema.Value.Evaluate(node, new EvaluationOptions { OutputFormat = OutputFormat.List });
-        if (result.IsValid)
-        {
-            return [];
-        }
-
-        var errors = new List<string>();
-        foreach (var detail in result.Details)
-        {
-            // A failing "if" only selects which "then" applies; it is not an error in the document.
-            if (detail.Errors is null || detail.EvaluationPath.ToString().Contains("/if", StringComparison.Ordinal))
-            {
-                continue;
-            }
-
-            foreach (var (keyword, message) in detail.Errors)
-            {
-                var field = ToFieldPath(detail.InstanceLocation.ToString());
-                var text = keyword == "" || message.Contains("false schema", StringComparison.OrdinalIgnoreCase)
-                    ? "is not a known field (check the spelling against edgecache.schema.json)"
-                    : message;
-                var line = $"{field}: {text}";
-                if (!errors.Contains(line))
-                {
-                    errors.Add(line);
-                }
-            }
-        }
-
-        if (errors.Count == 0)
-        {
-            errors.Add("(root): does not match edgecache.schema.json");
-        }
-
-        return errors;
+        return ConfigSchema.Default.Check(node).Select(e => $"{e.Field}: {e.Message}").ToList();
     }
 
     /// <summary>"/behaviors/1/minTtlSeconds" → "behaviors[1].minTtlSeconds".</summary>
-    internal static string ToFieldPath(string pointer)
+    internal static string ToFieldPath(string pointer) => ConfigSchema.ToFieldPath(pointer);
+
+    /// <summary>
+    /// "field: message" with the variables that set the field, or a field below it, named at the end: the operator
+    /// looks for the mistake in the environment, not in the file.
+    /// </summary>
+    private static string Attribute(string error, Dictionary<string, string> sources)
     {
-        if (pointer is "" or "/")
+        var colon = error.IndexOf(": ", StringComparison.Ordinal);
+        if (colon <= 0 || sources.Count == 0)
         {
-            return "(root)";
+            return error;
         }
 
-        var sb = new StringBuilder();
-        foreach (var raw in pointer.TrimStart('/').Split('/'))
-        {
-            var segment = raw.Replace("~1", "/", StringComparison.Ordinal).Replace("~0", "~", StringComparison.Ordinal);
-            if (int.TryParse(segment, out _))
-            {
-                sb.Append('[').Append(segment).Append(']');
-            }
-            else
-            {
-                if (sb.Length > 0)
-                {
-                    sb.Append('.');
-                }
-
-                sb.Append(segment);
-            }
-        }
-
-        return sb.ToString();
+        var field = error[..colon];
+        var variables = sources
+            .Where(s => s.Key == field || s.Key.StartsWith(field + ".", StringComparison.Ordinal) || s.Key.StartsWith(field + "[", StringComparison.Ordinal))
+            .Select(s => s.Value)
+            .Order(StringComparer.Ordinal)
+            .ToList();
+        return variables.Count == 0 ? error : $"{error} (set by {string.Join(", ", variables)})";
     }
 
-    private static Dictionary<string, string?> EnvironmentOverrides(IDictionary<string, string?>? environment)
+    private static Dictionary<string, string?> ProcessEnvironment()
     {
-        var result = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
-        if (environment is null)
+        var environment = new Dictionary<string, string?>(StringComparer.Ordinal);
+        foreach (System.Collections.DictionaryEntry e in Environment.GetEnvironmentVariables())
         {
-            environment = new Dictionary<string, string?>();
-            foreach (System.Collections.DictionaryEntry e in Environment.GetEnvironmentVariables())
-            {
-                environment[(string)e.Key] = (string?)e.Value;
-            }
+            environment[(string)e.Key] = (string?)e.Value;
         }
 
-        foreach (var (key, value) in environment)
-        {
-            // EDGECACHE_CONFIG names the file and EDGECACHE_ADMIN_TOKEN is a secret for the admin API: neither is a config path.
-            if (key.StartsWith(EnvironmentPrefix, StringComparison.OrdinalIgnoreCase) && key.Contains("__", StringComparison.Ordinal))
-            {
-                result[key[EnvironmentPrefix.Length..].Replace("__", ":", StringComparison.Ordinal)] = value;
-            }
-        }
-
-        return result;
+        return environment;
     }
 }

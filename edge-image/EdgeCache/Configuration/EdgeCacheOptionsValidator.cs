@@ -30,9 +30,9 @@ public sealed class EdgeCacheOptionsValidator : IValidateOptions<EdgeCacheOption
     {
         var errors = new List<string>();
 
-        if (string.IsNullOrWhiteSpace(options.Node.Name))
+        if (!IsNodeName(options.Node.Name))
         {
-            errors.Add("node.name: must not be empty");
+            errors.Add($"node.name: {ConfigValueText.Quote(options.Node.Name)} must be 1-63 letters, digits, '.', '_' or '-' (it is sent in the Via and Cache-Status headers)");
         }
 
         if (!System.Net.IPAddress.TryParse(options.Listen.Address, out _))
@@ -133,6 +133,11 @@ public sealed class EdgeCacheOptionsValidator : IValidateOptions<EdgeCacheOption
                 errors.Add($"cache.disk.maxBytes: {options.Cache.Disk.MaxBytes} is below the minimum of 1048576 (1 MiB)");
             }
 
+            if (options.Cache.Disk.MaxEntries is < 1)
+            {
+                errors.Add($"cache.disk.maxEntries: {options.Cache.Disk.MaxEntries} must be at least 1");
+            }
+
             if (options.Cache.Disk.RetryAfterErrorSeconds < 1)
             {
                 errors.Add("cache.disk.retryAfterErrorSeconds: must be at least 1");
@@ -205,6 +210,10 @@ public sealed class EdgeCacheOptionsValidator : IValidateOptions<EdgeCacheOption
         if (string.IsNullOrEmpty(invalidation.Region))
         {
             errors.Add("invalidation.region: required (the control bucket's AWS region)");
+        }
+        else if (!IsAwsRegion(invalidation.Region))
+        {
+            errors.Add($"invalidation.region: {ConfigValueText.Quote(invalidation.Region)} is not an AWS region such as us-east-1 (it is signed into every request's Authorization header)");
         }
 
         if (invalidation.PollSeconds is < 1 or > 3600)
@@ -287,6 +296,11 @@ public sealed class EdgeCacheOptionsValidator : IValidateOptions<EdgeCacheOption
                     errors.Add($"{at}.url: '{origin.Url}' must not carry user info, a query or a fragment");
                 }
 
+                if (origin.HostHeader is { } host && !IsHost(host))
+                {
+                    errors.Add($"{at}.hostHeader: {ConfigValueText.Quote(host)} is not a host name or address with an optional port (it is sent as the Host header)");
+                }
+
                 if (origin.ConnectTimeoutMs < 1)
                 {
                     errors.Add($"{at}.connectTimeoutMs: must be at least 1");
@@ -317,6 +331,10 @@ public sealed class EdgeCacheOptionsValidator : IValidateOptions<EdgeCacheOption
                 if (string.IsNullOrEmpty(origin.Region))
                 {
                     errors.Add($"{at}.region: required for an s3 origin");
+                }
+                else if (!IsAwsRegion(origin.Region))
+                {
+                    errors.Add($"{at}.region: {ConfigValueText.Quote(origin.Region)} is not an AWS region such as us-east-1 (it is signed into every request's Authorization header)");
                 }
 
                 if (origin.ServiceUrl is { } su && !Uri.TryCreate(su, UriKind.Absolute, out _))
@@ -499,6 +517,32 @@ public sealed class EdgeCacheOptionsValidator : IValidateOptions<EdgeCacheOption
                 errors.Add($"{at}[{i}]: '{cookies[i]}' is not a valid cookie name");
             }
         }
+    }
+
+    /// <summary>The schema's pattern: a token that is also a valid Via pseudonym and Cache-Status cache name.</summary>
+    private static bool IsNodeName(string name) =>
+        name.Length is >= 1 and <= 63 && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-');
+
+    /// <summary>
+    /// A Host header value (RFC 9110 7.2): a name, an IPv4 address or a bracketed IPv6 address, and an optional port.
+    /// Anything else (a space, a line break, a path, user info) would make every request to the origin fail.
+    /// </summary>
+    private static bool IsHost(string host)
+    {
+        if (host.Length == 0 || !host.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-' or ':' or '[' or ']'))
+        {
+            return false;
+        }
+
+        return Uri.TryCreate("http://" + host + "/", UriKind.Absolute, out var uri) && uri.AbsolutePath == "/" && uri.UserInfo.Length == 0;
+    }
+
+    /// <summary>"us-east-1", "us-gov-west-1", "eu-central-2": the region part of a request's signing scope.</summary>
+    private static bool IsAwsRegion(string region)
+    {
+        var parts = region.Split('-');
+        return parts.Length >= 3 && parts[0].Length == 2 && parts.All(p => p.Length > 0)
+            && parts[..^1].All(p => p.All(char.IsAsciiLetterLower)) && parts[^1].All(char.IsAsciiDigit);
     }
 
     private static bool IsOriginId(string id)

@@ -65,6 +65,8 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
 
     private long _bytes;
     private int _objects;
+    private long _writesQueued;
+    private long _writesHandled;
     private long _disabledUntilTicks;
     private Task _writer = Task.CompletedTask;
 
@@ -151,9 +153,21 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
         // File-backed (large) bodies are already on disk; rewriting one to refresh its headers would read it whole.
         if (_directory is not null && entry.Body.IsCompleted && !entry.Body.IsFileBacked && !Degraded)
         {
-            _writes.Writer.TryWrite((primaryKey, entry, _purges.Generation));
+            if (_writes.Writer.TryWrite((primaryKey, entry, _purges.Generation)))
+            {
+                Interlocked.Increment(ref _writesQueued);
+            }
         }
     }
+
+    /// <summary>Writes queued so far; with <see cref="WritesHandled"/>, tells a test when the writer has caught up.</summary>
+    internal long WritesQueued => Interlocked.Read(ref _writesQueued);
+
+    /// <summary>Queued writes the writer has finished with: written, skipped (purged, degraded) or failed.</summary>
+    internal long WritesHandled => Interlocked.Read(ref _writesHandled);
+
+    /// <summary>URLs in the index; never more than <see cref="Count"/>, since a URL whose last variant goes leaves it.</summary>
+    internal int IndexedUrls => _index.Count;
 
     /// <summary>The Vary names of the variants indexed for <paramref name="primaryKey"/>, or null if it has none on disk.</summary>
     public string[]? VaryNamesOf(string primaryKey) => _index.TryGetValue(primaryKey, out var variants) ? variants.VaryNames : null;
@@ -535,6 +549,7 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
             // A purge that landed while this write waited in the queue must not be undone by it.
             if (Degraded || _purges.PurgedSince(generation, CacheKeyBuilder.PathOf(primaryKey)))
             {
+                Interlocked.Increment(ref _writesHandled);
                 continue;
             }
 
@@ -552,6 +567,8 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
                 LogSimulatedCrash(_logger, ex.Message);
                 return;
             }
+
+            Interlocked.Increment(ref _writesHandled);
         }
     }
 
@@ -736,7 +753,8 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
     /// </summary>
     private void EvictOverBudget()
     {
-        while (Interlocked.Read(ref _bytes) > _options.MaxBytes && _insertionOrder.TryDequeue(out var oldest))
+        var entryLimit = _options.EntryLimit;
+        while ((Interlocked.Read(ref _bytes) > _options.MaxBytes || Count > entryLimit) && _insertionOrder.TryDequeue(out var oldest))
         {
             // Removed only if still the indexed record: one replaced meanwhile was released by Add. Under the key's lock,
             // so a write renaming a newer file to the same name cannot land between the removal and the delete.
@@ -746,6 +764,7 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
                     && variants.Records.TryRemove(new KeyValuePair<string, DiskRecord>(oldest.SecondaryKey, oldest)))
                 {
                     DeleteFile(oldest);
+                    ForgetIfEmpty(oldest.PrimaryKey, variants);
                     _metrics.DiskEvictions.Inc();
                 }
             }
@@ -764,10 +783,23 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
                 && variants.Records.TryRemove(new KeyValuePair<string, DiskRecord>(record.SecondaryKey, record)))
             {
                 DeleteFile(record);
+                ForgetIfEmpty(record.PrimaryKey, variants);
             }
         }
 
         Publish();
+    }
+
+    /// <summary>
+    /// Takes a URL whose last variant went out of the index: with a stream of unique URLs, empty sets would otherwise
+    /// pile up for the life of the process. The caller holds the key's lock, which every Add takes too.
+    /// </summary>
+    private void ForgetIfEmpty(string primaryKey, DiskVariants variants)
+    {
+        if (variants.Records.IsEmpty)
+        {
+            _index.TryRemove(new KeyValuePair<string, DiskVariants>(primaryKey, variants));
+        }
     }
 
     private void DeleteFile(DiskRecord record)

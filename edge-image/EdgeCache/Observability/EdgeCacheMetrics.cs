@@ -42,7 +42,7 @@ public sealed class EdgeCacheMetrics
         DiskStoredBytes = factory.CreateGauge("edgecache_disk_stored_bytes", "Bytes held by the disk tier.");
         DiskCapacityBytes = factory.CreateGauge("edgecache_disk_capacity_bytes", "The disk tier's byte budget (cache.disk.maxBytes); 0 without a disk tier.");
         DiskStoredObjects = factory.CreateGauge("edgecache_disk_stored_objects", "Entries (variants) held by the disk tier.");
-        DiskEvictions = factory.CreateCounter("edgecache_disk_evictions_total", "Entries evicted from the disk tier to stay within its byte budget or cache.maxVariantsPerUrl.");
+        DiskEvictions = factory.CreateCounter("edgecache_disk_evictions_total", "Entries evicted from the disk tier to stay within cache.disk.maxBytes, cache.disk.maxEntries or cache.maxVariantsPerUrl.");
         DiskCorruptEntries = factory.CreateCounter("edgecache_disk_corrupt_entries_total", "Disk entries dropped because a checksum, length or header check failed.");
         DiskErrors = factory.CreateCounter("edgecache_disk_errors_total", "Disk tier I/O errors (disk full included), by phase.", "during");
         DiskDegraded = factory.CreateGauge("edgecache_disk_degraded", "1 while the disk tier is off after an error and the node serves from memory only.");

@@ -27,10 +27,21 @@ public sealed class EdgeNodeProcess : IAsyncDisposable
 
     /// <param name="gracePeriodSeconds">shutdown.gracePeriodSeconds: how long SIGTERM lets responses in flight finish.</param>
     /// <param name="diskDirectory">cache.disk.directory, for a node with a disk tier; none by default.</param>
-    public static async Task<EdgeNodeProcess> StartAsync(string originUrl, int gracePeriodSeconds = 20, string? diskDirectory = null)
+    /// <param name="memoryBytes">cache.memoryBytes; the default otherwise.</param>
+    /// <param name="environment">Variables for the process (the runtime's GC settings, say).</param>
+    /// <param name="wrap">Turns the command line into the one started through sh, e.g. to join a cgroup first.</param>
+    public static async Task<EdgeNodeProcess> StartAsync(
+        string originUrl,
+        int gracePeriodSeconds = 20,
+        string? diskDirectory = null,
+        long? memoryBytes = null,
+        IReadOnlyDictionary<string, string>? environment = null,
+        Func<IEnumerable<string>, IEnumerable<string>>? wrap = null)
     {
-        var cache = diskDirectory is null ? "" : $$"""
-            "cache": { "disk": { "directory": {{System.Text.Json.JsonSerializer.Serialize(diskDirectory)}} } },
+        var disk = diskDirectory is null ? "" : $$""", "disk": { "directory": {{System.Text.Json.JsonSerializer.Serialize(diskDirectory)}} }""";
+        var tier = memoryBytes is null ? "" : $$""", "memoryBytes": {{memoryBytes}}""";
+        var cache = $$"""
+            "cache": { "maxVariantsPerUrl": 32{{tier}}{{disk}} },
             """;
         // Ports are picked free for a child process and could be taken before it binds: start again with new ones.
         for (var attempt = 1; ; attempt++)
@@ -48,10 +59,23 @@ public sealed class EdgeNodeProcess : IAsyncDisposable
                   "behaviors": [ { "pathPattern": "*", "origin": "origin" } ]
                 }
                 """);
-            var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "EdgeCache.dll"));
-            start.ArgumentList.Add("--config");
-            start.ArgumentList.Add(config);
+            IEnumerable<string> command = ["dotnet", Path.Combine(AppContext.BaseDirectory, "EdgeCache.dll"), "--config", config];
+            if (wrap is not null)
+            {
+                command = ["sh", .. wrap(command)];
+            }
+
+            var start = new ProcessStartInfo(command.First()) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            foreach (var arg in command.Skip(1))
+            {
+                start.ArgumentList.Add(arg);
+            }
+
+            foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+            {
+                start.Environment[name] = value;
+            }
+
             var server = Process.Start(start)!;
             _ = server.StandardOutput.ReadToEndAsync();
             _ = server.StandardError.ReadToEndAsync();

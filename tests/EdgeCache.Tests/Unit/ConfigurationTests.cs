@@ -87,6 +87,61 @@ public sealed class ConfigurationTests
         }
     }
 
+    [Theory]
+    [InlineData("edgé")]
+    [InlineData("edge\r\nX-Injected: 1")]
+    [InlineData("edge node")]
+    [InlineData("edge\u0001")]
+    public void A_node_name_that_cannot_be_a_header_value_is_refused(string name)
+    {
+        var options = ValidOptions();
+        options.Node.Name = name;
+
+        var error = Assert.Single(EdgeCacheOptionsValidator.Collect(options));
+        Assert.StartsWith("node.name: ", error, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', error);
+    }
+
+    [Theory]
+    [InlineData("www.example.com\r\nX-Injected: 1", true)]
+    [InlineData("www.example.com\n", false)]
+    [InlineData("www example.com", true)]
+    [InlineData("www.example.com\u007f", true)]
+    [InlineData("www.exämple.com", true)]
+    [InlineData("user@www.example.com", true)]
+    [InlineData("www.example.com/path", true)]
+    [InlineData("www.example.com:99999", false)]
+    public void A_host_header_that_is_not_a_host_is_refused(string hostHeader, bool bySchemaToo)
+    {
+        var options = ValidOptions();
+        options.Origins[0].HostHeader = hostHeader;
+        var error = Assert.Single(EdgeCacheOptionsValidator.Collect(options));
+        Assert.StartsWith("origins[0].hostHeader: ", error, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', error);
+
+        if (bySchemaToo)
+        {
+            var json = $$"""{"origins":[{"id":"o","type":"http","url":"http://x","hostHeader":{{System.Text.Json.JsonSerializer.Serialize(hostHeader)}}}],"behaviors":[{"pathPattern":"*","origin":"o"}]}""";
+            Assert.Contains(EdgeCacheConfigLoader.ValidateAgainstSchema(json), e => e.StartsWith("origins[0].hostHeader", StringComparison.Ordinal));
+        }
+    }
+
+    [Theory]
+    [InlineData("www.example.com")]
+    [InlineData("www.example.com:8443")]
+    [InlineData("origin-1.internal")]
+    [InlineData("10.0.0.5:8080")]
+    [InlineData("[2001:db8::1]:8080")]
+    public void A_host_header_that_is_a_host_passes(string hostHeader)
+    {
+        var options = ValidOptions();
+        options.Origins[0].HostHeader = hostHeader;
+        Assert.Empty(EdgeCacheOptionsValidator.Collect(options));
+
+        var json = $$"""{"origins":[{"id":"o","type":"http","url":"http://x","hostHeader":{{System.Text.Json.JsonSerializer.Serialize(hostHeader)}}}],"behaviors":[{"pathPattern":"*","origin":"o"}]}""";
+        Assert.Empty(EdgeCacheConfigLoader.ValidateAgainstSchema(json));
+    }
+
     [Fact]
     public void Environment_overrides_apply_and_are_validated_too()
     {
@@ -109,12 +164,17 @@ public sealed class ConfigurationTests
             var bad = Assert.Throws<ConfigurationException>(() => EdgeCacheConfigLoader.Load(file, new Dictionary<string, string?>
             {
                 ["EDGECACHE_Behaviors__0__Origin"] = "elsewhere",
-                ["EDGECACHE_Listen__IoThreads"] = "-2",
                 ["EDGECACHE_ADMIN_TOKEN"] = "short",
             }));
             Assert.Contains(bad.Errors, e => e.StartsWith("behaviors[0].origin", StringComparison.Ordinal));
-            Assert.Contains(bad.Errors, e => e.StartsWith("listen.ioThreads", StringComparison.Ordinal));
             Assert.Contains(bad.Errors, e => e.StartsWith("EDGECACHE_ADMIN_TOKEN", StringComparison.Ordinal));
+
+            // Out of the schema's range: refused by the schema, as the same value in the file is.
+            var outOfRange = Assert.Throws<ConfigurationException>(() => EdgeCacheConfigLoader.Load(file, new Dictionary<string, string?>
+            {
+                ["EDGECACHE_Listen__IoThreads"] = "-2",
+            }));
+            Assert.Contains(outOfRange.Errors, e => e.StartsWith("listen.ioThreads", StringComparison.Ordinal) && e.Contains("EDGECACHE_Listen__IoThreads", StringComparison.Ordinal));
         }
         finally
         {
@@ -130,4 +190,10 @@ public sealed class ConfigurationTests
     {
         Assert.Equal(path, EdgeCacheConfigLoader.ToFieldPath(pointer));
     }
+
+    private static EdgeCacheOptions ValidOptions() => new()
+    {
+        Origins = [new OriginOptions { Id = "o", Type = "http", Url = "http://x" }],
+        Behaviors = [new BehaviorOptions { PathPattern = "*", Origin = "o" }],
+    };
 }

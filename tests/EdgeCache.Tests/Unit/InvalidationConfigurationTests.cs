@@ -36,6 +36,7 @@ public sealed class InvalidationConfigurationTests : IDisposable
     [InlineData("""{"node":{"region":"eu-west-1"},"invalidation":{"bucket":"edge-control","region":"us-east-1","pollSecond":5},""", "invalidation.pollSecond: is not a known field")]
     [InlineData("""{"node":{"region":"eu-west-1"},"invalidation":{"bucket":"edge-control","region":"us-east-1","pollSeconds":0},""", "invalidation.pollSeconds")]
     [InlineData("""{"node":{"region":"eu-west-1"},"invalidation":{"bucket":"edge-control","region":"us-east-1","nodeId":"a/b"},""", "invalidation.nodeId")]
+    [InlineData("""{"node":{"region":"eu-west-1"},"invalidation":{"bucket":"edge-control","region":"us east 1"},""", "invalidation.region: 'us east 1' does not match")]
     public void The_schema_names_the_field_at_fault(string start, string expected)
     {
         File.WriteAllText(_file, start + Base + "}");
@@ -54,6 +55,26 @@ public sealed class InvalidationConfigurationTests : IDisposable
         File.WriteAllText(_file, start + Base + "}");
         var error = Assert.Throws<ConfigurationException>(() => EdgeCacheConfigLoader.Load(_file, new Dictionary<string, string?>()));
         Assert.Contains(expected, error.Message);
+    }
+
+    [Theory]
+    [InlineData("us-east-1\r\nX-Injected: 1")]
+    [InlineData("us east 1")]
+    public void A_region_that_cannot_be_signed_is_refused(string region)
+    {
+        // The control bucket's region is part of every request's signature, in the Authorization header.
+        var options = new EdgeCacheOptions
+        {
+            Node = new NodeOptions { Region = "eu-west-1" },
+            Invalidation = new InvalidationOptions { Bucket = "edge-control", Region = region },
+            Origins = [new OriginOptions { Id = "o", Type = "s3", Bucket = "site-bucket", Region = region }],
+            Behaviors = [new BehaviorOptions { PathPattern = "*", Origin = "o" }],
+        };
+
+        var errors = EdgeCacheOptionsValidator.Collect(options);
+
+        Assert.Contains(errors, e => e.StartsWith("invalidation.region: ", StringComparison.Ordinal) && !e.Contains('\n', StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("origins[0].region: ", StringComparison.Ordinal) && !e.Contains('\n', StringComparison.Ordinal));
     }
 
     [Fact]

@@ -83,6 +83,26 @@ public sealed class MappedBodyTests
     }
 
     [Fact]
+    public void The_allocator_maps_no_more_bytes_than_the_container_leaves_outside_the_heap()
+    {
+        // In-memory files count against the container's memory limit but not against the heap's: the node maps only what
+        // its limit leaves beyond the runtime and the heap (MemoryBudget), and keeps further bodies in their arrays.
+        var footprint = MappedBodyMemory.FootprintOf(MappedBodyAllocator.MinimumBytes);
+        var allocator = new MappedBodyAllocator(enabled: true, limit: 10, maxFootprintBytes: (2 * footprint) + 100);
+        using var first = allocator.TryAllocate(MappedBodyAllocator.MinimumBytes);
+        using var second = allocator.TryAllocate(MappedBodyAllocator.MinimumBytes);
+        Assert.NotNull(first);
+        Assert.NotNull(second);
+        Assert.Null(allocator.TryAllocate(MappedBodyAllocator.MinimumBytes));
+        Assert.Equal(2 * footprint, allocator.FootprintBytes);
+
+        ((IDisposable)first).Dispose();
+        using var third = allocator.TryAllocate(MappedBodyAllocator.MinimumBytes);
+        Assert.NotNull(third);
+        Assert.Null(new MappedBodyAllocator(enabled: true, limit: 10, maxFootprintBytes: 0).TryAllocate(MappedBodyAllocator.MinimumBytes));
+    }
+
+    [Fact]
     public async Task A_body_moves_to_an_in_memory_file_at_its_second_hit_and_reads_the_same_before_and_after()
     {
         var allocator = new MappedBodyAllocator(enabled: true, limit: 10);
