@@ -1,5 +1,5 @@
 using System.Text;
-using EdgeCache.Proxy;
+using EdgeCache.Behaviors;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Primitives;

@@ -1,6 +1,6 @@
+using EdgeCache.Behaviors;
 using EdgeCache.Caching;
 using EdgeCache.Origins;
-using EdgeCache.Proxy;
 using Microsoft.AspNetCore.Http;
 
 namespace EdgeCache.Fetching;

@@ -1,5 +1,7 @@
 using System.Net;
 using System.Text;
+using EdgeCache.Admin;
+using EdgeCache.Behaviors;
 using EdgeCache.Caching;
 using EdgeCache.Configuration;
 using EdgeCache.Disk;

@@ -3,6 +3,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Text;
+using EdgeCache.Behaviors;
 using EdgeCache.Caching;
 using EdgeCache.Configuration;
 using EdgeCache.Disk;

@@ -373,7 +373,7 @@ public sealed class DiskTierTests : IDisposable
             (await first.Viewer.GetAsync("/gone.bin")).Dispose();
             (await first.Viewer.GetAsync("/kept.bin")).Dispose();
             await CachingTests.Eventually(() => first.Get<DiskCacheStore>().Count == 2);
-            var result = first.Get<Purging.PurgeService>().Purge(Purging.PurgeMatcher.TryCreate(new Purging.PurgeRequest { Paths = ["/gone.bin"] }, out _)!);
+            var result = first.Get<Admin.PurgeService>().Purge(Purging.PurgeMatcher.TryCreate(new Purging.PurgeRequest { Paths = ["/gone.bin"] }, out _)!);
             Assert.Equal(1, result.Removed);
         }
 
@@ -638,7 +638,7 @@ public sealed class DiskTierTests : IDisposable
         }
 
         await atRename.Task.WaitAsync(TimeSpan.FromSeconds(10));
-        edge.Get<Purging.PurgeService>().Purge(Purging.PurgeMatcher.TryCreate(new Purging.PurgeRequest { Paths = ["/purged.bin"] }, out _)!);
+        edge.Get<Admin.PurgeService>().Purge(Purging.PurgeMatcher.TryCreate(new Purging.PurgeRequest { Paths = ["/purged.bin"] }, out _)!);
         release.Set();
         (await edge.Viewer.GetAsync("/next.bin")).Dispose();
         await nextWriteStarted.Task.WaitAsync(TimeSpan.FromSeconds(10));

@@ -1,8 +1,8 @@
 using System.Collections.Concurrent;
+using EdgeCache.Behaviors;
 using EdgeCache.Caching;
 using EdgeCache.Fetching;
 using EdgeCache.Origins;
-using EdgeCache.Proxy;
 using EdgeCache.Tests.Infrastructure;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Primitives;

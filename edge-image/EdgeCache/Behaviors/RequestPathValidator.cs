@@ -1,4 +1,4 @@
-namespace EdgeCache.Proxy;
+namespace EdgeCache.Behaviors;
 
 /// <summary>
 /// The viewer path must name a resource beneath the origin and nothing else. Kestrel has already percent-decoded

@@ -1,7 +1,8 @@
+using EdgeCache.Behaviors;
 using EdgeCache.Caching;
 using Microsoft.AspNetCore.Http;
 
-namespace EdgeCache.Proxy;
+namespace EdgeCache.Caching;
 
 /// <summary>
 /// The key concurrent misses collapse on: the primary key, the coding the viewer wants when the behavior compresses,

@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
 
-namespace EdgeCache.Proxy;
+namespace EdgeCache.Caching;
 
 /// <summary>
 /// The node's Via entry (RFC 9110 7.6.3): appended to whatever Via the origin sent, never replacing it, so a viewer

@@ -1,7 +1,7 @@
 using EdgeCache.Configuration;
 using Microsoft.Extensions.Options;
 
-namespace EdgeCache.Proxy;
+namespace EdgeCache.Behaviors;
 
 /// <summary>The ordered behaviors; the first whose pattern matches wins, and the last ('*') matches everything.</summary>
 public sealed class BehaviorTable

@@ -1,4 +1,4 @@
-namespace EdgeCache.Http;
+namespace EdgeCache.Syntax;
 
 /// <summary>RFC 9110 5.6.2 token characters.</summary>
 public static class HttpToken

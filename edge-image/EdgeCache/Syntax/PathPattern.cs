@@ -1,4 +1,4 @@
-namespace EdgeCache.Proxy;
+namespace EdgeCache.Syntax;
 
 /// <summary>
 /// CloudFront path-pattern matching: case-sensitive, '*' matches any run of characters (including '/'),

@@ -1,4 +1,4 @@
-namespace EdgeCache.Http;
+namespace EdgeCache.Origins;
 
 /// <summary>
 /// A restartable timeout on the node's <see cref="TimeProvider"/> (so tests fire it by moving a fake clock), that the

@@ -5,7 +5,7 @@ using EdgeCache.Configuration;
 using EdgeCache.Purging;
 using Microsoft.Extensions.Options;
 
-namespace EdgeCache.Hosting;
+namespace EdgeCache.Admin;
 
 /// <summary>
 /// <c>POST /purge</c> with <c>Authorization: Bearer &lt;EDGECACHE_ADMIN_TOKEN&gt;</c> and a JSON <see cref="PurgeRequest"/>;

@@ -3,7 +3,7 @@ using EdgeCache.Caching;
 using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
 
-namespace EdgeCache.Proxy;
+namespace EdgeCache.Caching;
 
 /// <summary>
 /// A content coding the origin applied although the node asked it for identity. The response is stored once, as the

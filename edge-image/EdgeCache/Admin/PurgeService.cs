@@ -1,7 +1,8 @@
 using EdgeCache.Caching;
 using EdgeCache.Disk;
+using EdgeCache.Purging;
 
-namespace EdgeCache.Purging;
+namespace EdgeCache.Admin;
 
 /// <summary>Applies purges to both tiers and, through the <see cref="PurgeLog"/>, to fetches under way.</summary>
 public sealed partial class PurgeService(MemoryCacheStore store, DiskCacheStore disk, PurgeLog log, ILogger<PurgeService> logger)

@@ -1,7 +1,8 @@
 using System.Collections.Frozen;
 using EdgeCache.Configuration;
+using EdgeCache.Syntax;
 
-namespace EdgeCache.Proxy;
+namespace EdgeCache.Behaviors;
 
 /// <summary>A <see cref="BehaviorOptions"/> compiled for the request path: sets and sorted lists ready to use.</summary>
 public sealed class CacheBehavior

@@ -2,7 +2,7 @@ using EdgeCache.Configuration;
 using EdgeCache.Origins;
 using Microsoft.Extensions.Options;
 
-namespace EdgeCache.Hosting;
+namespace EdgeCache.Origins;
 
 /// <summary>
 /// Probes every origin on an interval and records the answers in <see cref="OriginHealth"/> (/readyz's details,
