@@ -11,10 +11,9 @@ public sealed partial class PurgeService(MemoryCacheStore store, DiskCacheStore 
     {
         // Record first: a fetch that completes while the store is being swept must already see the purge.
         log.Record(matcher);
-        bool Selects(string key) => matcher.Matches(CacheKeyBuilder.PathOf(key));
         // Both tiers: an entry left on disk would come back on the next memory miss. Memory and disk usually hold the
         // same variants, so the larger count is how many distinct entries the purge took out.
-        var removed = Math.Max(store.RemoveWhere(Selects), disk.RemoveWhere(Selects));
+        var removed = Math.Max(store.RemovePaths(matcher.Matches), disk.RemovePaths(matcher.Matches));
         var id = Guid.NewGuid().ToString("N");
         LogPurged(logger, id, matcher.Description, removed);
         return new PurgeResult(id, removed);

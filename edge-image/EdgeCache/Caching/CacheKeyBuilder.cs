@@ -86,14 +86,6 @@ public static class CacheKeyBuilder
         }
     }
 
-    /// <summary>The primary key's path prefix: behavior index and path, for purges by URL.</summary>
-    public static string PathOf(string primaryKey)
-    {
-        var start = primaryKey.IndexOf('|', StringComparison.Ordinal) + 1;
-        var end = primaryKey.IndexOfAny(['?', '|'], start);
-        return end < 0 ? primaryKey[start..] : primaryKey[start..end];
-    }
-
     /// <summary>Query strings for the key and for the origin, normalized (sorted by name, re-encoded).</summary>
     public static (string KeyQuery, string ForwardedQuery) Queries(CacheBehavior behavior, QueryString queryString)
     {

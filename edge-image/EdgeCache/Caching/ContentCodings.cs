@@ -1,5 +1,4 @@
 using System.IO.Compression;
-using EdgeCache.Caching;
 using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
 

@@ -49,8 +49,8 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
     private readonly ConcurrentDictionary<string, DiskVariants> _index = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<DiskRecord> _insertionOrder = new();
     private readonly PurgeLog _purges;
-    private readonly Channel<(string PrimaryKey, CacheEntry Entry, long Generation)> _writes =
-        Channel.CreateBounded<(string, CacheEntry, long)>(new BoundedChannelOptions(1024) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
+    private readonly Channel<(CacheKey Key, CacheEntry Entry, long Generation)> _writes =
+        Channel.CreateBounded<(CacheKey, CacheEntry, long)>(new BoundedChannelOptions(1024) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
 
     // A large entry's trailer is rewritten in place when a 304 refreshes it (its body is too big to copy); a reader
     // takes the gate of the entry's path while it reads the trailer, so it never sees one half-written.
@@ -145,22 +145,22 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
     }
 
     /// <summary>Queues <paramref name="entry"/> (complete, memory-sized) to be written; dropped if the queue is full or the tier is degraded.</summary>
-    public void EnqueueWrite(string primaryKey, CacheEntry entry)
+    public void EnqueueWrite(CacheKey key, CacheEntry entry)
     {
         // File-backed (large) bodies are already on disk; rewriting one to refresh its headers would read it whole.
         if (_directory is not null && entry.Body.IsCompleted && !entry.Body.IsFileBacked && !Degraded)
         {
-            _writes.Writer.TryWrite((primaryKey, entry, _purges.Generation));
+            _writes.Writer.TryWrite((key, entry, _purges.Generation));
         }
     }
 
-    /// <summary>The Vary names of the variants indexed for <paramref name="primaryKey"/>, or null if it has none on disk.</summary>
-    public string[]? VaryNamesOf(string primaryKey) => _index.TryGetValue(primaryKey, out var variants) ? variants.VaryNames : null;
+    /// <summary>The Vary names of the variants indexed for <paramref name="key"/>, or null if it has none on disk.</summary>
+    public string[]? VaryNamesOf(CacheKey key) => _index.TryGetValue(key.Primary, out var variants) ? variants.VaryNames : null;
 
     /// <summary>Reads the variant this request selects, verifying both checksums; null on a miss or a bad entry (which is deleted).</summary>
-    public async Task<CacheEntry?> LoadAsync(string primaryKey, IHeaderDictionary requestHeaders, CancellationToken cancellationToken)
+    public async Task<CacheEntry?> LoadAsync(CacheKey key, IHeaderDictionary requestHeaders, CancellationToken cancellationToken)
     {
-        if (_directory is null || !_index.TryGetValue(primaryKey, out var variants))
+        if (_directory is null || !_index.TryGetValue(key.Primary, out var variants))
         {
             return null;
         }
@@ -189,7 +189,7 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
                 gate.Release();
             }
 
-            if (metadata is null || metadata.PrimaryKey != primaryKey)
+            if (metadata is null || metadata.PrimaryKey != key.Primary)
             {
                 handle.Dispose();
                 Drop(record, problem ?? "key mismatch");
@@ -277,23 +277,23 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
     public bool CanStoreLarge => _directory is not null && !Degraded;
 
     /// <summary>Opens a temp file for a large body that will stream in; <see cref="CommitLargeAsync"/> or <see cref="AbandonLarge"/> ends it.</summary>
-    public LargeWrite BeginLarge(string primaryKey, string secondaryKey, long purgeGeneration)
+    public LargeWrite BeginLarge(CacheKey key, string secondaryKey, long purgeGeneration)
     {
-        var path = PathFor(primaryKey, secondaryKey);
+        var path = PathFor(key.Primary, secondaryKey);
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         var temp = $"{path}.{Guid.NewGuid():N}{TempSuffix}";
         var handle = File.OpenHandle(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete, FileOptions.Asynchronous);
         BodyFileOpened?.Invoke(handle);
-        return new LargeWrite(path, temp, handle) { Generation = purgeGeneration };
+        return new LargeWrite(key, path, temp, handle) { Generation = purgeGeneration };
     }
 
     /// <summary>Appends the trailer, fsyncs and renames: from here the large entry is on disk and indexed.</summary>
-    public async Task CommitLargeAsync(LargeWrite write, string primaryKey, CacheEntry entry)
+    public async Task CommitLargeAsync(LargeWrite write, CacheEntry entry)
     {
         // Called where an origin read may have completed inline on a socket I/O thread (listen.inlineIo): the fsync below
         // blocks, so move to the thread pool first rather than stall every connection on that thread.
         await Task.Yield();
-        if (_purges.PurgedSince(write.Generation, CacheKeyBuilder.PathOf(primaryKey)))
+        if (_purges.PurgedSince(write.Generation, write.Key.Path))
         {
             AbandonLarge(write);
             return;
@@ -302,11 +302,11 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
         try
         {
             var body = entry.Body;
-            var metadata = ToMetadata(primaryKey, entry, body.Length, Convert.ToHexString(body.FileSha256()));
+            var metadata = ToMetadata(write.Key, entry, body.Length, Convert.ToHexString(body.FileSha256()));
             var trailer = DiskEntryFormat.EncodeTrailer(metadata);
             await RandomAccess.WriteAsync(write.Handle, trailer, body.Length).ConfigureAwait(false);
             RandomAccess.FlushToDisk(write.Handle);
-            var record = new DiskRecord(primaryKey, entry.SecondaryKey, write.Path, body.Length + trailer.Length, entry.ResponseTime);
+            var record = new DiskRecord(write.Key, entry.SecondaryKey, write.Path, body.Length + trailer.Length, entry.ResponseTime);
             record.Verified(_time.GetUtcNow());
             Commit(write.TempPath, record, entry.VaryNames, write.Generation);
             EvictOverBudget();
@@ -325,13 +325,13 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
     /// revalidated (a newer fetch may have replaced it). A write cut off here leaves a trailer that fails its checksum,
     /// so the entry is dropped and refetched, never served wrong.
     /// </summary>
-    public async Task RefreshLargeAsync(string primaryKey, CacheEntry stale, CacheEntry refreshed, CancellationToken cancellationToken)
+    public async Task RefreshLargeAsync(CacheKey key, CacheEntry stale, CacheEntry refreshed, CancellationToken cancellationToken)
     {
         // Called where an origin read may have completed inline on a socket I/O thread (listen.inlineIo): the fsync below
         // blocks, so move to the thread pool first rather than stall every connection on that thread.
         await Task.Yield();
         if (_directory is null || Degraded
-            || !_index.TryGetValue(primaryKey, out var variants)
+            || !_index.TryGetValue(key.Primary, out var variants)
             || !variants.Records.TryGetValue(refreshed.SecondaryKey, out var record))
         {
             return;
@@ -343,23 +343,23 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
         {
             using var handle = File.OpenHandle(record.Path, FileMode.Open, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete, FileOptions.Asynchronous);
             var (current, _) = await DiskEntryFormat.ReadTrailerAsync(handle, cancellationToken).ConfigureAwait(false);
-            if (current is null || current.PrimaryKey != primaryKey || current.BodyLength != stale.Body.Length || current.ResponseTime != stale.ResponseTime)
+            if (current is null || current.PrimaryKey != key.Primary || current.BodyLength != stale.Body.Length || current.ResponseTime != stale.ResponseTime)
             {
                 return;
             }
 
-            var trailer = DiskEntryFormat.EncodeTrailer(ToMetadata(primaryKey, refreshed, current.BodyLength, current.BodySha256));
+            var trailer = DiskEntryFormat.EncodeTrailer(ToMetadata(key, refreshed, current.BodyLength, current.BodySha256));
             FaultHook?.Invoke("refresh");
             await RandomAccess.WriteAsync(handle, trailer, current.BodyLength, cancellationToken).ConfigureAwait(false);
             RandomAccess.SetLength(handle, current.BodyLength + trailer.Length);
             RandomAccess.FlushToDisk(handle);
-            lock (KeyLock(primaryKey))
+            lock (KeyLock(key.Primary))
             {
                 // Only a record still indexed: one an invalidation, purge or eviction took out meanwhile had its file
                 // deleted (this handle wrote to the unlinked file), and must not come back.
                 if (IsIndexed(record))
                 {
-                    var rewritten = new DiskRecord(primaryKey, record.SecondaryKey, record.Path, current.BodyLength + trailer.Length, refreshed.ResponseTime);
+                    var rewritten = new DiskRecord(record.Key, record.SecondaryKey, record.Path, current.BodyLength + trailer.Length, refreshed.ResponseTime);
                     rewritten.CopyVerification(record);
                     Add(rewritten, refreshed.VaryNames);
                 }
@@ -421,8 +421,8 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
     /// <summary>The large body failed or may not be stored: its temp file goes (open readers keep their handle).</summary>
     public static void AbandonLarge(LargeWrite write) => TryDelete(write.TempPath);
 
-    /// <summary>Removes every variant stored under <paramref name="primaryKey"/> (invalidation after an unsafe method); returns how many.</summary>
-    public int Remove(string primaryKey)
+    /// <summary>Removes every variant stored under <paramref name="key"/> (invalidation after an unsafe method); returns how many.</summary>
+    public int Remove(CacheKey key)
     {
         if (_directory is null)
         {
@@ -430,22 +430,22 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
         }
 
         int removed;
-        lock (KeyLock(primaryKey))
+        lock (KeyLock(key.Primary))
         {
-            removed = _index.TryRemove(primaryKey, out var variants) ? DeleteFiles(variants) : 0;
+            removed = _index.TryRemove(key.Primary, out var variants) ? DeleteFiles(variants) : 0;
         }
 
         Publish();
         return removed;
     }
 
-    /// <summary>Removes every variant whose primary key the predicate selects (purges); returns how many.</summary>
-    public int RemoveWhere(Func<string, bool> predicate)
+    /// <summary>Removes every variant of the URLs whose path <paramref name="selected"/> selects (purges); returns how many.</summary>
+    public int RemovePaths(Func<string, bool> selected)
     {
         var removed = 0;
-        foreach (var (primary, _) in _index)
+        foreach (var (primary, found) in _index)
         {
-            if (predicate(primary))
+            if (selected(found.Key.Path))
             {
                 lock (KeyLock(primary))
                 {
@@ -506,6 +506,12 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
                 (metadata, problem, size) = (null, ex.Message, 0);
             }
 
+            if (metadata is { Path: "" })
+            {
+                // Purges match an entry by its request path, which an entry written without one cannot be matched by.
+                (metadata, problem) = (null, "no request path recorded (written by an older version)");
+            }
+
             if (metadata is null)
             {
                 _metrics.DiskCorruptEntries.Inc();
@@ -516,7 +522,7 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
 
             lock (KeyLock(metadata.PrimaryKey))
             {
-                Add(new DiskRecord(metadata.PrimaryKey, metadata.SecondaryKey, path, size, metadata.ResponseTime), metadata.VaryNames);
+                Add(new DiskRecord(new CacheKey(metadata.PrimaryKey, metadata.Path), metadata.SecondaryKey, path, size, metadata.ResponseTime), metadata.VaryNames);
             }
 
             indexed++;
@@ -529,17 +535,17 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
 
     private async Task WriteLoopAsync()
     {
-        await foreach (var (primaryKey, entry, generation) in _writes.Reader.ReadAllAsync().ConfigureAwait(false))
+        await foreach (var (key, entry, generation) in _writes.Reader.ReadAllAsync().ConfigureAwait(false))
         {
             // A purge that landed while this write waited in the queue must not be undone by it.
-            if (Degraded || _purges.PurgedSince(generation, CacheKeyBuilder.PathOf(primaryKey)))
+            if (Degraded || _purges.PurgedSince(generation, key.Path))
             {
                 continue;
             }
 
             try
             {
-                await WriteAsync(primaryKey, entry, generation).ConfigureAwait(false);
+                await WriteAsync(key, entry, generation).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
@@ -554,11 +560,11 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
         }
     }
 
-    private async Task WriteAsync(string primaryKey, CacheEntry entry, long generation)
+    private async Task WriteAsync(CacheKey key, CacheEntry entry, long generation)
     {
         var body = entry.Body.ToArray();
-        var trailer = DiskEntryFormat.EncodeTrailer(ToMetadata(primaryKey, entry, body.Length, Convert.ToHexString(SHA256.HashData(body))));
-        var path = PathFor(primaryKey, entry.SecondaryKey);
+        var trailer = DiskEntryFormat.EncodeTrailer(ToMetadata(key, entry, body.Length, Convert.ToHexString(SHA256.HashData(body))));
+        var path = PathFor(key.Primary, entry.SecondaryKey);
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         var temp = $"{path}.{Guid.NewGuid():N}{TempSuffix}";
         try
@@ -577,7 +583,7 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
                 file.Flush(flushToDisk: true);
             }
 
-            Commit(temp, new DiskRecord(primaryKey, entry.SecondaryKey, path, (long)body.Length + trailer.Length, entry.ResponseTime), entry.VaryNames, generation);
+            Commit(temp, new DiskRecord(key, entry.SecondaryKey, path, (long)body.Length + trailer.Length, entry.ResponseTime), entry.VaryNames, generation);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
@@ -612,7 +618,7 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
             FaultHook?.Invoke("rename");
             // Checked again where a purge's sweep cannot interleave. A purge is recorded before it sweeps, so one that
             // came after the write's first check is either seen here or sweeps this record once it is in.
-            if (_purges.PurgedSince(generation, CacheKeyBuilder.PathOf(record.PrimaryKey)))
+            if (_purges.PurgedSince(generation, record.Key.Path))
             {
                 TryDelete(temp);
                 return false;
@@ -691,7 +697,7 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
         {
             if (!_index.TryGetValue(record.PrimaryKey, out var existing))
             {
-                var created = new DiskVariants(varyNames);
+                var created = new DiskVariants(record.Key, varyNames);
                 if (_index.TryAdd(record.PrimaryKey, created))
                 {
                     return created;
@@ -705,7 +711,7 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
                 return existing;
             }
 
-            var replacement = new DiskVariants(varyNames);
+            var replacement = new DiskVariants(record.Key, varyNames);
             if (!_index.TryUpdate(record.PrimaryKey, replacement, existing))
             {
                 continue;
@@ -815,9 +821,10 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
         }
     }
 
-    private static DiskEntryMetadata ToMetadata(string primaryKey, CacheEntry entry, long bodyLength, string bodySha256) => new()
+    private static DiskEntryMetadata ToMetadata(CacheKey key, CacheEntry entry, long bodyLength, string bodySha256) => new()
     {
-        PrimaryKey = primaryKey,
+        PrimaryKey = key.Primary,
+        Path = key.Path,
         SecondaryKey = entry.SecondaryKey,
         VaryNames = entry.VaryNames,
         StatusCode = entry.StatusCode,
@@ -879,8 +886,10 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
     private static partial void LogWritesDropped(ILogger logger, int queued);
 
     /// <summary>A large body being streamed into a temp file on the disk tier.</summary>
-    public sealed class LargeWrite(string path, string tempPath, SafeFileHandle handle)
+    public sealed class LargeWrite(CacheKey key, string path, string tempPath, SafeFileHandle handle)
     {
+        public CacheKey Key { get; } = key;
+
         public string Path { get; } = path;
 
         public string TempPath { get; } = tempPath;
@@ -892,9 +901,11 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
     }
 
     /// <summary>One indexed file. A class, not a record: the index swaps and removes records by identity.</summary>
-    private sealed class DiskRecord(string primaryKey, string secondaryKey, string path, long size, DateTimeOffset responseTime)
+    private sealed class DiskRecord(CacheKey key, string secondaryKey, string path, long size, DateTimeOffset responseTime)
     {
-        public string PrimaryKey { get; } = primaryKey;
+        public CacheKey Key { get; } = key;
+
+        public string PrimaryKey => Key.Primary;
 
         public string SecondaryKey { get; } = secondaryKey;
 
@@ -923,8 +934,11 @@ public sealed partial class DiskCacheStore : IHostedService, IDisposable
         public void CopyVerification(DiskRecord from) => Volatile.Write(ref _verifiedAtTicks, Volatile.Read(ref from._verifiedAtTicks));
     }
 
-    private sealed class DiskVariants(string[] varyNames)
+    private sealed class DiskVariants(CacheKey key, string[] varyNames)
     {
+        /// <summary>The key every variant here is stored under; its path is what purges match.</summary>
+        public CacheKey Key { get; } = key;
+
         public string[] VaryNames { get; } = varyNames;
 
         public ConcurrentDictionary<string, DiskRecord> Records { get; } = new(StringComparer.Ordinal);

@@ -5,6 +5,9 @@ public sealed class DiskEntryMetadata
 {
     public string PrimaryKey { get; set; } = "";
 
+    /// <summary>The request path the entry was fetched for: what purges and invalidations match (<see cref="Caching.CacheKey.Path"/>).</summary>
+    public string Path { get; set; } = "";
+
     public string SecondaryKey { get; set; } = "";
 
     public string[] VaryNames { get; set; } = [];

@@ -234,12 +234,12 @@ public sealed partial class FetchCoordinator : IDisposable
                 if (stale.Body.IsFileBacked)
                 {
                     // Large entries live on the disk tier only: their stored metadata is refreshed there.
-                    await _disk.RefreshLargeAsync(request.PrimaryKey, stale, refreshed, _shutdown.Token).ConfigureAwait(false);
+                    await _disk.RefreshLargeAsync(request.Key, stale, refreshed, _shutdown.Token).ConfigureAwait(false);
                     revalidated.MarkStored();
                 }
-                else if (_store.Replace(request.PrimaryKey, stale, refreshed))
+                else if (_store.Replace(request.Key.Primary, stale, refreshed))
                 {
-                    _disk.EnqueueWrite(request.PrimaryKey, refreshed);
+                    _disk.EnqueueWrite(request.Key, refreshed);
                     revalidated.MarkStored();
                 }
             }
@@ -324,7 +324,7 @@ public sealed partial class FetchCoordinator : IDisposable
 
             try
             {
-                large = _disk.BeginLarge(request.PrimaryKey, secondaryKey, fetch.Generation);
+                large = _disk.BeginLarge(request.Key, secondaryKey, fetch.Generation);
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
@@ -488,14 +488,14 @@ public sealed partial class FetchCoordinator : IDisposable
             if (large is not null)
             {
                 // Large objects live on the disk tier only; commit (trailer, fsync, rename) before waking readers.
-                await _disk.CommitLargeAsync(large, fetch.Request.PrimaryKey, entry).ConfigureAwait(false);
+                await _disk.CommitLargeAsync(large, entry).ConfigureAwait(false);
                 large = null;
                 store = false;
             }
             else if (store)
             {
                 // Checked again under the store's lock: a purge that lands from here on must not find the entry back.
-                store = _store.Store(fetch.Request.PrimaryKey, entry, _purges, fetch.Generation, fetch.Request.Path);
+                store = _store.Store(fetch.Request.Key, entry, _purges, fetch.Generation);
             }
 
             if (store)
@@ -508,7 +508,7 @@ public sealed partial class FetchCoordinator : IDisposable
             body.Complete();
             if (store)
             {
-                _disk.EnqueueWrite(fetch.Request.PrimaryKey, entry);
+                _disk.EnqueueWrite(fetch.Request.Key, entry);
             }
         }
         catch (BodyStoreException ex)
@@ -576,7 +576,7 @@ public sealed partial class FetchCoordinator : IDisposable
             DiskCacheStore.LargeWrite? large = null;
             try
             {
-                large = _disk.BeginLarge(fetch.Request.PrimaryKey, entry.SecondaryKey, fetch.Generation);
+                large = _disk.BeginLarge(fetch.Request.Key, entry.SecondaryKey, fetch.Generation);
                 entry.Body.SpillToFile(large.Handle);
                 return large;
             }

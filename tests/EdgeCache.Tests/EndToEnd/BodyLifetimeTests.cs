@@ -148,7 +148,7 @@ public sealed class BodyLifetimeTests : IDisposable
             _opened.Enqueue(handle);
             viewerGone.Cancel();
         };
-        var key = CacheKeyBuilder.PrimaryKey(edge.Get<BehaviorTable>().Match("/large.bin"), "/large.bin", "", new HeaderDictionary());
+        var key = CacheKey.For(edge.Get<BehaviorTable>().Match("/large.bin"), "/large.bin", "", new HeaderDictionary());
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => tier.LoadAsync(key, new HeaderDictionary(), viewerGone.Token));
         Assert.All(_opened, h => Assert.True(h.IsClosed));
         Assert.Empty(OpenFiles.Under(_directory));

@@ -30,8 +30,7 @@ public sealed class FetchResumptionTests
         {
             Behavior = new BehaviorTable([new() { PathPattern = "*", Origin = "origin" }]).All[0],
             Origin = origin.Object,
-            PrimaryKey = "cdn.example/thread.css",
-            Path = "/thread.css",
+            Key = new CacheKey("cdn.example/thread.css", "/thread.css"),
             ForwardedQuery = "",
             ForwardedHeaders = [],
             RequestHeaders = new HeaderDictionary(),

@@ -7,14 +7,14 @@ using Microsoft.Net.Http.Headers;
 namespace EdgeCache.Proxy;
 
 /// <summary>Serving a response in a coding the origin chose to a viewer that does not accept it (<see cref="ContentCodings"/>).</summary>
-public sealed partial class EdgeProxy
+internal static class DecodedResponses
 {
     /// <summary>
     /// The response headers of the decoded representation: no Content-Encoding, no length or ranges (known only once
     /// decoded), and a weak ETag, since its bytes are not the ones the origin's validator names. False, and nothing
     /// changed, when the node cannot decode <paramref name="coding"/>.
     /// </summary>
-    private static bool PrepareDecoded(HttpResponse response, string coding, int status)
+    public static bool PrepareHeaders(HttpResponse response, string coding, int status)
     {
         if (!ContentCodings.CanDecode(coding) || status == StatusCodes.Status206PartialContent)
         {
@@ -33,15 +33,8 @@ public sealed partial class EdgeProxy
         return true;
     }
 
-    private Task NotAcceptableAsync(HttpContext context, RequestState state, string coding)
-    {
-        context.Response.Clear();
-        state.Detail = "coding:" + coding;
-        return WriteSyntheticAsync(context, state, StatusCodes.Status406NotAcceptable, $"the origin sent Content-Encoding: {coding}, which this request's Accept-Encoding does not accept and the node cannot decode");
-    }
-
     /// <summary>Sends a stored body decoded. The stored bytes are piped into the decoder as they arrive, as a plain copy would send them.</summary>
-    private static async Task SendDecodedAsync(HttpContext context, RequestState state, CachedBody body, string coding)
+    public static async Task SendAsync(HttpContext context, RequestState state, CachedBody body, string coding)
     {
         if (HttpMethods.IsHead(context.Request.Method) || context.Response.StatusCode is 204 or 304)
         {
@@ -53,7 +46,7 @@ public sealed partial class EdgeProxy
         try
         {
             await using var decoder = ContentCodings.OpenDecoder(coding, pipe.Reader.AsStream())!;
-            await CopyDecodedAsync(context, state, decoder).ConfigureAwait(false);
+            await CopyAsync(context, state, decoder).ConfigureAwait(false);
         }
         finally
         {
@@ -89,7 +82,7 @@ public sealed partial class EdgeProxy
     }
 
     /// <summary>Copies decoded bytes to the viewer; a coding error is an incomplete body (502 if nothing went out yet, else an abort).</summary>
-    private static async Task CopyDecodedAsync(HttpContext context, RequestState state, Stream decoded)
+    private static async Task CopyAsync(HttpContext context, RequestState state, Stream decoded)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(64 * 1024);
         try
