@@ -1,6 +1,8 @@
+using System.Buffers;
 using EdgeCache.Behaviors;
 using EdgeCache.Caching;
 using EdgeCache.Disk;
+using EdgeCache.Fetching;
 using EdgeCache.Observability;
 using EdgeCache.Origins;
 using EdgeCache.Purging;
@@ -155,43 +157,22 @@ internal sealed class PassThroughForwarder(
             return;
         }
 
-        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(64 * 1024);
+        var buffer = ArrayPool<byte>.Shared.Rent(64 * 1024);
         try
         {
-            var origin = state.Origin;
-            using var idle = new IdleTimeout(time, origin.ReadTimeout, context.RequestAborted);
-            long copied = 0;
-            while (true)
+            // Decoded bytes are not the ones the Content-Length counts.
+            using var reader = new OriginBodyReader(source, undo is null ? originResponse.ContentLength : null, state.Origin, time, context.RequestAborted);
+            while (await reader.ReadAsync(buffer).ConfigureAwait(false) is var read and > 0)
             {
-                idle.Restart(origin.ReadTimeout);
-                int read;
-                try
-                {
-                    read = await source.ReadAsync(buffer, idle.Token).ConfigureAwait(false);
-                }
-                catch (Exception ex) when (ex is IOException or HttpRequestException or InvalidDataException || (ex is OperationCanceledException && !context.RequestAborted.IsCancellationRequested))
-                {
-                    throw new IncompleteBodyException($"origin body failed after {copied} bytes", ex);
-                }
-
-                if (read == 0)
-                {
-                    break;
-                }
-
                 await response.BodyWriter.WriteAsync(buffer.AsMemory(0, read), context.RequestAborted).ConfigureAwait(false);
-                copied += read;
                 state.BodyBytes += read;
             }
 
-            if (undo is null && originResponse.ContentLength is { } expected && copied != expected)
-            {
-                throw new IncompleteBodyException($"origin sent {copied} of {expected} bytes");
-            }
+            reader.EnsureComplete();
         }
         finally
         {
-            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 
