@@ -32,7 +32,7 @@ internal sealed partial class BodyPump(
     /// cut off by its own send timeout. One that will not be stored is read only
     /// <see cref="FetchCoordinator.PassThroughReadAheadBytes"/> ahead of its fastest viewer, and given up when no viewer is left.
     /// </summary>
-    public async Task PumpAsync(InFlightFetch fetch, OriginResponse response, CacheEntry entry, string? encoding, bool storable, DiskCacheStore.LargeWrite? large, FetchOutcome.Shared outcome)
+    public async Task PumpAsync(InFlightFetch fetch, OriginResponse response, CacheEntry entry, string? encoding, bool storable, LargeWrite? large, FetchOutcome.Shared outcome)
     {
         var body = entry.Body;
         // The pump's own reference (CachedBody's remarks): taken while the fetch still holds the one the body was created with.
@@ -177,7 +177,7 @@ internal sealed partial class BodyPump(
     /// The body arrived whole: the entry is stored (unless a purge since the fetch began covers it), and only then
     /// completed, so a viewer that has read the whole body and asks again at once finds the entry.
     /// </summary>
-    private async Task StoreAsync(InFlightFetch fetch, CacheEntry entry, bool storable, DiskCacheStore.LargeWrite? large, FetchOutcome.Shared outcome)
+    private async Task StoreAsync(InFlightFetch fetch, CacheEntry entry, bool storable, LargeWrite? large, FetchOutcome.Shared outcome)
     {
         var stored = storable && !purges.PurgedSince(fetch.Generation, fetch.Request.Path);
         if (large is not null)
@@ -212,11 +212,11 @@ internal sealed partial class BodyPump(
     /// Returns the large write, or null when the body will not be stored. Falls back to memory (bounded by the memory
     /// tier) only if no file can be opened.
     /// </summary>
-    private DiskCacheStore.LargeWrite? SpillToFile(InFlightFetch fetch, CacheEntry entry, bool storable)
+    private LargeWrite? SpillToFile(InFlightFetch fetch, CacheEntry entry, bool storable)
     {
         if (storable && disk.CanStoreLarge)
         {
-            DiskCacheStore.LargeWrite? large = null;
+            LargeWrite? large = null;
             try
             {
                 large = disk.BeginLarge(fetch.Request.Key, entry.SecondaryKey, fetch.Generation);

@@ -269,7 +269,7 @@ public sealed partial class FetchCoordinator : IDisposable
         var storableReason = CachePolicy.UnstorableReason(response.StatusCode, request.RequestCacheControl, cc, headers);
         var contentLength = encoding is null or "identity" ? response.ContentLength : null;
         var secondaryKey = CacheKeyBuilder.SecondaryKey(varyNames, request.RequestHeaders);
-        DiskCacheStore.LargeWrite? large = null;
+        LargeWrite? large = null;
         if (response.ContentLength > _cacheOptions.MaxObjectBytes)
         {
             if (storableReason is not null || !_disk.CanStoreLarge)
