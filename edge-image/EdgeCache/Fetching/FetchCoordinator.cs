@@ -3,6 +3,7 @@ using System.Diagnostics;
 using EdgeCache.Caching;
 using EdgeCache.Configuration;
 using EdgeCache.Disk;
+using EdgeCache.FastPath;
 using EdgeCache.Observability;
 using EdgeCache.Origins;
 using EdgeCache.Purging;

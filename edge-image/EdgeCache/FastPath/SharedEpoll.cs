@@ -1,9 +1,8 @@
 using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
-using EdgeCache.Native;
 using Microsoft.Extensions.Logging;
 
-namespace EdgeCache.Transport;
+namespace EdgeCache.FastPath;
 
 /// <summary>
 /// One epoll set for all of a listener's viewer connections, and the I/O threads that wait on it together. The kernel

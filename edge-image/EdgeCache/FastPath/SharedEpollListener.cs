@@ -4,7 +4,7 @@ using System.Net.Sockets;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
 
-namespace EdgeCache.Transport;
+namespace EdgeCache.FastPath;
 
 /// <summary>
 /// A bound viewer endpoint of <see cref="SharedEpollTransportFactory"/>: accepts with the runtime's socket API (accepts

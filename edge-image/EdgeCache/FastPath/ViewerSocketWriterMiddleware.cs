@@ -1,13 +1,12 @@
 using System.Buffers;
 using System.Net.Sockets;
-using EdgeCache.Native;
 using EdgeCache.Observability;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.Extensions.DependencyInjection;
 using KestrelListenOptions = Microsoft.AspNetCore.Server.Kestrel.Core.ListenOptions;
 
-namespace EdgeCache.Http;
+namespace EdgeCache.FastPath;
 
 /// <summary>
 /// Kestrel connection middleware that gives each viewer connection a <see cref="ViewerSocketWriter"/> as its output and

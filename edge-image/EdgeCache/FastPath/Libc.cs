@@ -1,12 +1,12 @@
 using System.Runtime.InteropServices;
 
-namespace EdgeCache.Native;
+namespace EdgeCache.FastPath;
 
 /// <summary>
-/// The few Linux calls .NET has no API for, used by the sendfile hit path (<see cref="Caching.MappedBodyMemory"/>,
-/// <see cref="Http.ViewerSocketWriter"/>): an anonymous in-memory file to hold a stored body, its mapping, and
+/// The few Linux calls .NET has no API for, used by the sendfile hit path (<see cref="MappedBodyMemory"/>,
+/// <see cref="ViewerSocketWriter"/>): an anonymous in-memory file to hold a stored body, its mapping, and
 /// <c>sendfile</c>/<c>send</c> on a viewer's (non-blocking) socket; and the epoll set, wake-up eventfd and <c>recv</c>
-/// of <see cref="Transport.SharedEpollTransportFactory"/>. glibc names; "libc" resolves to libc.so.6.
+/// of <see cref="SharedEpollTransportFactory"/>. glibc names; "libc" resolves to libc.so.6.
 /// </summary>
 internal static partial class Libc
 {

@@ -6,7 +6,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace EdgeCache.Transport;
+namespace EdgeCache.FastPath;
 
 /// <summary>
 /// Kestrel transport for the viewer port (listen.sharedIo, Linux): the node's viewer connections share one epoll set
@@ -34,6 +34,6 @@ public sealed class SharedEpollTransportFactory(
         var maxInput = kestrel.Value.Limits.MaxRequestBufferSize ?? 0;
         var pool = pools.Create();
         return new ValueTask<IConnectionListener>(
-            new SharedEpollListener(ip, threads, pool, maxInput, loggers.CreateLogger("EdgeCache.Transport.SharedEpoll")));
+            new SharedEpollListener(ip, threads, pool, maxInput, loggers.CreateLogger("EdgeCache.FastPath.SharedEpoll")));
     }
 }

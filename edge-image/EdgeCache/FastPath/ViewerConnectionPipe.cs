@@ -1,6 +1,6 @@
 using System.IO.Pipelines;
 
-namespace EdgeCache.Http;
+namespace EdgeCache.FastPath;
 
 /// <summary>A connection's transport with its output replaced: the transport's own input, a <see cref="ViewerSocketWriter"/> as output.</summary>
 internal sealed class ViewerConnectionPipe(PipeReader input, PipeWriter output) : IDuplexPipe

@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Collections.Concurrent;
 
-namespace EdgeCache.Http;
+namespace EdgeCache.FastPath;
 
 /// <summary>
 /// The blocks Kestrel's connection pipes are built from, 64 KiB each instead of Kestrel's own 4 KiB.

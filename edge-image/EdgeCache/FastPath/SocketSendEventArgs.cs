@@ -1,6 +1,6 @@
 using System.Net.Sockets;
 
-namespace EdgeCache.Http;
+namespace EdgeCache.FastPath;
 
 /// <summary>The one reusable send operation of a <see cref="ViewerSocketWriter"/>; completes it when a send finishes asynchronously.</summary>
 internal sealed class SocketSendEventArgs(ViewerSocketWriter writer) : SocketAsyncEventArgs(unsafeSuppressExecutionContextFlow: true)

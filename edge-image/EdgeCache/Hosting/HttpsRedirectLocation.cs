@@ -3,7 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 
-namespace EdgeCache.Http;
+namespace EdgeCache.Hosting;
 
 /// <summary>
 /// The Location of a redirect to https (listen.httpsRedirectPort): the viewer's host without its port (the https

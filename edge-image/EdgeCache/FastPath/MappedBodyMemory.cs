@@ -1,15 +1,14 @@
 using System.Buffers;
 using System.Runtime.InteropServices;
-using EdgeCache.Native;
 using Microsoft.Win32.SafeHandles;
 
-namespace EdgeCache.Caching;
+namespace EdgeCache.FastPath;
 
 /// <summary>
 /// A stored body's memory held in an anonymous in-memory file (<c>memfd</c>) and mapped into the process: the body is
 /// copied into the mapping once (<see cref="CachedBody.PrepareForSendFile"/>), every reader reads it as memory, and a
 /// hit can hand the file to the kernel with <c>sendfile</c>, which sends the pages themselves instead of copying them into the
-/// socket first (<see cref="Http.ViewerSocketWriter"/>). This is what nginx does with its cache files.
+/// socket first (<see cref="ViewerSocketWriter"/>). This is what nginx does with its cache files.
 /// </summary>
 /// <remarks>
 /// <para>

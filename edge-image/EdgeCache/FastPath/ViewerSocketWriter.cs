@@ -3,11 +3,9 @@ using System.IO.Pipelines;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Threading.Tasks.Sources;
-using EdgeCache.Caching;
-using EdgeCache.Native;
 using Microsoft.AspNetCore.Connections;
 
-namespace EdgeCache.Http;
+namespace EdgeCache.FastPath;
 
 /// <summary>
 /// A viewer connection's output: Kestrel writes each response here, and each flush is one <c>sendmsg</c> on the

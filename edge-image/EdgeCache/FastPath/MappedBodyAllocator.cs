@@ -1,9 +1,6 @@
-using EdgeCache.Configuration;
-using EdgeCache.Native;
 using EdgeCache.Observability;
-using Microsoft.Extensions.Options;
 
-namespace EdgeCache.Caching;
+namespace EdgeCache.FastPath;
 
 /// <summary>
 /// Gives stored bodies their <see cref="MappedBodyMemory"/> (at their second hit,
@@ -23,8 +20,8 @@ public sealed class MappedBodyAllocator
     private int _live;
     private long _footprint;
 
-    public MappedBodyAllocator(IOptions<EdgeCacheOptions> options, EdgeCacheMetrics metrics)
-        : this(options.Value.Listen.DirectBodySend && options.Value.Listen.SendFile && OperatingSystem.IsLinux(), DefaultLimit())
+    public MappedBodyAllocator(LinuxFastPath fastPath, EdgeCacheMetrics metrics)
+        : this(fastPath.MappedBodies, fastPath.MappedBodies ? DefaultLimit() : 0)
     {
         // Read at scrape time: nothing on the fetch path but the two interlocked counters.
         metrics.Registry.AddBeforeCollectCallback(() =>

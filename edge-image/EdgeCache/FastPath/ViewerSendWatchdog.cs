@@ -3,7 +3,7 @@ using EdgeCache.Observability;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace EdgeCache.Http;
+namespace EdgeCache.FastPath;
 
 /// <summary>
 /// Closes viewer connections whose response has waited <c>limits.viewerSendTimeoutSeconds</c> without the viewer

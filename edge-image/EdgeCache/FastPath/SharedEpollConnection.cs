@@ -3,20 +3,18 @@ using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
-using EdgeCache.Http;
-using EdgeCache.Native;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
 
-namespace EdgeCache.Transport;
+namespace EdgeCache.FastPath;
 
 /// <summary>
 /// A viewer connection of <see cref="SharedEpollTransportFactory"/>. Reads happen on whichever I/O thread of the
 /// <see cref="SharedEpoll"/> took the readiness event, straight into the input pipe, and Kestrel parses and serves the
 /// request on that thread (the pipe's reader scheduler is inline). Sends go through the socket's own asynchronous API,
-/// or, on the viewer port, through <see cref="Http.ViewerSocketWriter"/>, which replaces this output.
+/// or, on the viewer port, through <see cref="ViewerSocketWriter"/>, which replaces this output.
 /// </summary>
 /// <remarks>
 /// Shutdown and the connection-closed signal follow Kestrel's socket transport (SocketConnection): the end of the

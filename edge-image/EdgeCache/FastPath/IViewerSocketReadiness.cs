@@ -1,7 +1,7 @@
-namespace EdgeCache.Http;
+namespace EdgeCache.FastPath;
 
 /// <summary>
-/// A transport that polls its sockets itself (<see cref="Transport.SharedEpollConnection"/>) offers this, so that
+/// A transport that polls its sockets itself (<see cref="SharedEpollConnection"/>) offers this, so that
 /// <see cref="ViewerSocketWriter"/> sends without blocking and waits for room on the same poller, on the I/O threads,
 /// instead of registering the socket with the runtime's socket engine as well.
 /// </summary>
