@@ -53,10 +53,10 @@ public sealed class ListenOptions
     /// have queued in the kernel beyond what is already on the wire. A large body is then handed over a window at a time
     /// as the viewer reads, instead of the whole body waiting in the socket, so a slow viewer pins less kernel memory and
     /// the node, not the ACK that opens the window, pushes the next bytes. Measured in bench/ with BBR: 1 MiB hits/s
-    /// +12–20 % with 16–256 KiB (64 KiB chosen), 128 KiB and 1 KiB unchanged. With cubic, 0 cost less CPU per 1 MiB hit
-    /// (bench/RESULTS.md, item 24); at an Ethernet MTU (bench's BENCH_MTU=1500), 0 cost about a third less CPU per
-    /// 1 MiB hit and halved its p99, for 5–10 % fewer hits/s (item 26), and 256 KiB cost about a third less than 64 KiB
-    /// with a lower p99 and as many hits/s, but 3–5 % fewer hits/s on the benchmark's own loopback (item 28).
+    /// +12–20 % with 16–256 KiB (64 KiB chosen), 128 KiB and 1 KiB unchanged. With cubic, 0 cost less CPU per 1 MiB hit;
+    /// at an Ethernet MTU (bench's BENCH_MTU=1500), 0 cost about a third less CPU per 1 MiB hit and halved its p99, for
+    /// 5–10 % fewer hits/s, and 256 KiB cost about a third less than 64 KiB with a lower p99 and as many hits/s, but 3–5 %
+    /// fewer hits/s on the benchmark's own loopback (docs/decisions/0017-send-low-water-mark.md).
     /// 0: the kernel's default (the <c>net.ipv4.tcp_notsent_lowat</c> sysctl, unlimited unless set).
     /// </summary>
     public int NotSentLowWaterBytes { get; set; } = 64 * 1024;

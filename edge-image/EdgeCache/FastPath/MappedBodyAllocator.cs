@@ -12,7 +12,7 @@ public sealed class MappedBodyAllocator
 {
     /// <summary>
     /// Smaller bodies stay in arrays and go out in the same <c>sendmsg</c> as their headers. A C server sending the same
-    /// object both ways to wrk (bench/RESULTS.md) was already ahead with <c>sendfile</c> at 16 KiB.
+    /// object both ways to wrk was already ahead with <c>sendfile</c> at 16 KiB (docs/decisions/0016-sendfile-from-memory-files.md).
     /// </summary>
     public const int MinimumBytes = 16 * 1024;
 

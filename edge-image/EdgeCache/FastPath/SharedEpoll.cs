@@ -11,8 +11,9 @@ namespace EdgeCache.FastPath;
 /// </summary>
 /// <remarks>
 /// Why not the runtime's socket engine: each of its epoll threads owns the connections registered with it. With
-/// inline I/O that made a thread's wait for a CPU every one of its connections' wait (the 1 KiB tail in bench/RESULTS.md,
-/// item 19); without inline I/O every event is handed to the thread pool, which costs a context switch per request.
+/// inline I/O (docs/decisions/0011-inline-io.md) that made a thread's wait for a CPU every one of its connections' wait
+/// (the 1 KiB tail, docs/decisions/0012-viewer-transport.md); without inline I/O every event is handed to the thread
+/// pool, which costs a context switch per request.
 /// This is the design of Tokio's and Go's pollers: readiness shared, no hand-off.
 /// </remarks>
 internal sealed partial class SharedEpoll : IDisposable

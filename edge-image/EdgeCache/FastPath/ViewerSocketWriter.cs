@@ -17,8 +17,9 @@ namespace EdgeCache.FastPath;
 /// <remarks>
 /// <para>
 /// Why write this: Kestrel copies every body into its pipe through a span, and there is no API to hand it memory to
-/// send as it is. At 1 MiB that copy was 17 % of the node's CPU (bench/RESULTS.md). Kestrel's socket transport stays in
-/// charge of reading, of aborts and of closing the socket; only the sends move here (<see cref="ViewerSocketWriterMiddleware"/>).
+/// send as it is. At 1 MiB that copy was 17 % of the node's CPU (docs/decisions/0015-direct-body-send.md). Kestrel's
+/// socket transport stays in charge of reading, of aborts and of closing the socket; only the sends move here
+/// (<see cref="ViewerSocketWriterMiddleware"/>).
 /// </para>
 /// <para>
 /// Kestrel wraps this writer in its own <c>ConcurrentPipeWriter</c>, which keeps writes that arrive while a flush is
