@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The one test command: installs what the tests need on a fresh Debian 12 machine with the .NET 10 SDK and Node 20
 # (Debian's prometheus package, npm packages) and runs ALL of them: the .NET solution (unit + end-to-end on real
-# loopback sockets, s3rver for S3, Prometheus), the Pulumi unit tests (TypeScript, mocks, no cloud), and the container
-# image test (podman). .ci/run calls exactly this.
+# loopback sockets, s3rver for S3, Prometheus; the end-to-end suite a second time with the Linux fast path off), the
+# Pulumi unit tests (TypeScript, mocks, no cloud), and the container image test (podman). .ci/run calls exactly this.
 #
 #   ./test.sh              everything
 #   SKIP_IMAGE_TEST=1 ./test.sh   everything but the podman image build (for a quick local loop)
@@ -34,6 +34,15 @@ dotnet_status=0
 # The console logger at "minimal" prints each failed test's message and stack (and nothing for passed ones); without
 # it, -v quiet leaves only the failed test's name, which is not enough to tell a flaky test from a broken one.
 dotnet test Infra.sln -c Release --nologo -v quiet --logger "console;verbosity=minimal" 2>&1 | tee "$logs/dotnet.txt" || dotnet_status=$?
+
+phase ".NET end-to-end tests again with the Linux fast path off (EDGECACHE_FAST_PATH=off: Kestrel's own transport and output)"
+# The tests left out measure the fast path itself (its sends, pipe blocks, allocations, sendfile accounting, and the
+# send low-water mark a spill file's slow reader relies on): edge-image/EdgeCache/FastPath/README.md.
+fast_path_off="FullyQualifiedName~EdgeCache.Tests.EndToEnd&FullyQualifiedName!~DirectBodySendTests&FullyQualifiedName!~ConnectionBufferTests"
+fast_path_off+="&FullyQualifiedName!~HitAllocationTests&FullyQualifiedName!~A_stored_object_costs_the_memory_tier_about_its_own_size"
+fast_path_off+="&FullyQualifiedName!~A_spill_file_two_viewers_share_stays_open_for_the_slower_one"
+EDGECACHE_FAST_PATH=off dotnet test tests/EdgeCache.Tests -c Release --no-build --nologo -v quiet --logger "console;verbosity=minimal" \
+  --filter "$fast_path_off" 2>&1 | tee -a "$logs/dotnet.txt" || dotnet_status=$?
 
 npm_status=0
 touch "$logs/npm.txt"

@@ -1,3 +1,4 @@
+using EdgeCache.Behaviors;
 using EdgeCache.Caching;
 using EdgeCache.Configuration;
 using EdgeCache.Hosting;

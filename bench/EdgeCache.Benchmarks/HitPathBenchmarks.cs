@@ -1,4 +1,5 @@
 using BenchmarkDotNet.Attributes;
+using EdgeCache.Behaviors;
 using EdgeCache.Caching;
 using EdgeCache.Proxy;
 using Microsoft.AspNetCore.Http;

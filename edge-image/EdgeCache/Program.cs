@@ -1,5 +1,6 @@
 using EdgeCache.Configuration;
 using EdgeCache.Hosting;
+using EdgeCache.Memory;
 
 // EdgeCache: the caching reverse proxy in every edge node.
 //   dotnet run --project edge-image/EdgeCache                 → embedded default: sample site origin on 127.0.0.1:8081

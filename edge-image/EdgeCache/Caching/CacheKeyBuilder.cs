@@ -1,5 +1,5 @@
 using System.Text;
-using EdgeCache.Proxy;
+using EdgeCache.Behaviors;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Primitives;
@@ -84,14 +84,6 @@ public static class CacheKeyBuilder
             destination[written++] = '?';
             keyQuery.CopyTo(destination[written..]);
         }
-    }
-
-    /// <summary>The primary key's path prefix: behavior index and path, for purges by URL.</summary>
-    public static string PathOf(string primaryKey)
-    {
-        var start = primaryKey.IndexOf('|', StringComparison.Ordinal) + 1;
-        var end = primaryKey.IndexOfAny(['?', '|'], start);
-        return end < 0 ? primaryKey[start..] : primaryKey[start..end];
     }
 
     /// <summary>Query strings for the key and for the origin, normalized (sorted by name, re-encoded).</summary>

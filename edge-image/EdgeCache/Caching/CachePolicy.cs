@@ -1,5 +1,5 @@
 using System.Collections.Frozen;
-using EdgeCache.Proxy;
+using EdgeCache.Behaviors;
 using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
 

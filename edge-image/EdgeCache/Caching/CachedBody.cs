@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
+using EdgeCache.FastPath;
 using Microsoft.Win32.SafeHandles;
 
 namespace EdgeCache.Caching;

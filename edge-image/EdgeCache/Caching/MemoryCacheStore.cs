@@ -69,35 +69,36 @@ public sealed class MemoryCacheStore
     public VariantSet? Get(ReadOnlySpan<char> primaryKey) => _mapBySpan.TryGetValue(primaryKey, out var set) ? set : null;
 
     /// <summary>Adds or replaces one variant, then evicts until within budget.</summary>
+    /// <remarks>Without a <see cref="CacheKey"/>, the variant has no path for purges to match: the fetch path stores with one.</remarks>
     public void Store(string primaryKey, CacheEntry entry)
     {
         lock (_listLock)
         {
-            StoreLocked(primaryKey, entry);
+            StoreLocked(primaryKey, null, entry);
         }
     }
 
     /// <summary>
     /// Stores a fetched variant unless a purge or invalidation recorded since the fetch began (<paramref name="generation"/>)
-    /// covers <paramref name="path"/>; false when it does. Checked under the store's lock: a purge is recorded before it
+    /// covers the key's path; false when it does. Checked under the store's lock: a purge is recorded before it
     /// sweeps the store, so one landing around this call is either seen here or finds the entry in its sweep. Checked
     /// only before, the entry could go in just after the sweep and be served after the purge had returned.
     /// </summary>
-    public bool Store(string primaryKey, CacheEntry entry, PurgeLog purges, long generation, string path)
+    public bool Store(CacheKey key, CacheEntry entry, PurgeLog purges, long generation)
     {
         lock (_listLock)
         {
-            if (purges.PurgedSince(generation, path))
+            if (purges.PurgedSince(generation, key.Path))
             {
                 return false;
             }
 
-            StoreLocked(primaryKey, entry);
+            StoreLocked(key.Primary, key.Path, entry);
             return true;
         }
     }
 
-    private void StoreLocked(string primaryKey, CacheEntry entry)
+    private void StoreLocked(string primaryKey, string? path, CacheEntry entry)
     {
         var size = CachedVariant.SizeOf(entry);
         if (size > _capacity)
@@ -114,7 +115,7 @@ public sealed class MemoryCacheStore
 
         if (set is null)
         {
-            set = new VariantSet(primaryKey, entry.VaryNames);
+            set = new VariantSet(primaryKey, path, entry.VaryNames);
             _map[primaryKey] = set;
             _bytes += set.BookkeepingBytes;
         }
@@ -169,7 +170,7 @@ public sealed class MemoryCacheStore
             }
 
             // In the same hold as the check: a purge's sweep between the two would otherwise be undone by the store.
-            StoreLocked(primaryKey, replacement);
+            StoreLocked(primaryKey, set.Path, replacement);
             return true;
         }
     }
@@ -190,19 +191,25 @@ public sealed class MemoryCacheStore
     }
 
     /// <summary>Removes every primary key the predicate selects; returns how many entries (variants) went with them.</summary>
-    public int RemoveWhere(Func<string, bool> predicate)
+    public int RemoveWhere(Func<string, bool> predicate) => RemoveSets(set => predicate(set.PrimaryKey));
+
+    /// <summary>Removes every URL whose path <paramref name="selected"/> selects (purges); returns how many entries went.</summary>
+    public int RemovePaths(Func<string, bool> selected) => RemoveSets(set => set.Path is { } path && selected(path));
+
+    private int RemoveSets(Func<VariantSet, bool> predicate)
     {
         var removed = 0;
-        foreach (var key in _map.Keys)
+        foreach (var (key, found) in _map)
         {
-            if (!predicate(key))
+            if (!predicate(found))
             {
                 continue;
             }
 
             lock (_listLock)
             {
-                if (_map.TryGetValue(key, out var set))
+                // The key's set now, not the one enumerated: a Vary change may have replaced it since.
+                if (_map.TryGetValue(key, out var set) && predicate(set))
                 {
                     removed += RemoveSetLocked(set);
                 }

@@ -26,13 +26,17 @@ public sealed class VariantSet
     private CachedVariant? _newest;
     private int _count;
 
-    internal VariantSet(string primaryKey, string[] varyNames)
+    internal VariantSet(string primaryKey, string? path, string[] varyNames)
     {
         PrimaryKey = primaryKey;
+        Path = path;
         VaryNames = varyNames;
     }
 
     public string PrimaryKey { get; }
+
+    /// <summary>The request path purges match (<see cref="CacheKey.Path"/>); null only for sets stored without a key's path.</summary>
+    public string? Path { get; }
 
     /// <summary>Lower-cased, sorted header names from Vary, shared by every variant of the set.</summary>
     public string[] VaryNames { get; }

@@ -10,7 +10,7 @@ public sealed class DiskOptions
 
     /// <summary>
     /// Most entries the tier keeps, oldest out first like bytes. Each keeps its key and file path on the heap
-    /// (<see cref="Hosting.MemoryBudget.DiskIndexBytesPerEntry"/>), so this bounds the tier's share of the process's
+    /// (<see cref="Memory.MemoryBudget.DiskIndexBytesPerEntry"/>), so this bounds the tier's share of the process's
     /// memory, whatever the objects' sizes. Default: one per <see cref="DefaultBytesPerEntry"/> of <see cref="MaxBytes"/>.
     /// </summary>
     public long? MaxEntries { get; set; }

@@ -1,5 +1,4 @@
-using EdgeCache.Http;
-using EdgeCache.Proxy;
+using EdgeCache.Syntax;
 using Microsoft.Extensions.Options;
 
 namespace EdgeCache.Configuration;

@@ -21,7 +21,7 @@ public sealed class ListenOptions
     /// <summary>
     /// Serve the viewer port from one epoll set shared by <see cref="IoThreads"/> I/O threads (Linux; ignored elsewhere)
     /// instead of the runtime's socket engine, whose I/O threads each own their connections. Any free thread serves any
-    /// ready connection, on that thread, with no hand-off (<see cref="Transport.SharedEpollTransportFactory"/>). Measured
+    /// ready connection, on that thread, with no hand-off (<see cref="FastPath.SharedEpollTransportFactory"/>). Measured
     /// in bench/: 1 KiB p99 ~1.4 ms instead of ~4 ms with the load generator on the same two cores, and less CPU per
     /// hit. The admin port and origin connections are not affected.
     /// </summary>
@@ -33,7 +33,7 @@ public sealed class ListenOptions
     public int IoThreads { get; set; }
 
     /// <summary>
-    /// Send viewer responses through <see cref="Http.ViewerSocketWriter"/>, which lets a stored body go to the kernel
+    /// Send viewer responses through <see cref="FastPath.ViewerSocketWriter"/>, which lets a stored body go to the kernel
     /// from the cache's memory instead of being copied into Kestrel's output pipe first. Off: Kestrel's own output.
     /// </summary>
     public bool DirectBodySend { get; set; } = true;
@@ -53,10 +53,10 @@ public sealed class ListenOptions
     /// have queued in the kernel beyond what is already on the wire. A large body is then handed over a window at a time
     /// as the viewer reads, instead of the whole body waiting in the socket, so a slow viewer pins less kernel memory and
     /// the node, not the ACK that opens the window, pushes the next bytes. Measured in bench/ with BBR: 1 MiB hits/s
-    /// +12–20 % with 16–256 KiB (64 KiB chosen), 128 KiB and 1 KiB unchanged. With cubic, 0 cost less CPU per 1 MiB hit
-    /// (bench/RESULTS.md, item 24); at an Ethernet MTU (bench's BENCH_MTU=1500), 0 cost about a third less CPU per
-    /// 1 MiB hit and halved its p99, for 5–10 % fewer hits/s (item 26), and 256 KiB cost about a third less than 64 KiB
-    /// with a lower p99 and as many hits/s, but 3–5 % fewer hits/s on the benchmark's own loopback (item 28).
+    /// +12–20 % with 16–256 KiB (64 KiB chosen), 128 KiB and 1 KiB unchanged. With cubic, 0 cost less CPU per 1 MiB hit;
+    /// at an Ethernet MTU (bench's BENCH_MTU=1500), 0 cost about a third less CPU per 1 MiB hit and halved its p99, for
+    /// 5–10 % fewer hits/s, and 256 KiB cost about a third less than 64 KiB with a lower p99 and as many hits/s, but 3–5 %
+    /// fewer hits/s on the benchmark's own loopback (docs/decisions/0017-send-low-water-mark.md).
     /// 0: the kernel's default (the <c>net.ipv4.tcp_notsent_lowat</c> sysctl, unlimited unless set).
     /// </summary>
     public int NotSentLowWaterBytes { get; set; } = 64 * 1024;

@@ -1,9 +1,15 @@
+using EdgeCache.Caching;
+using Microsoft.Extensions.Primitives;
+
 namespace EdgeCache.Disk;
 
 /// <summary>What a disk entry file records besides its body; serialized as JSON and covered by a SHA-256.</summary>
 public sealed class DiskEntryMetadata
 {
     public string PrimaryKey { get; set; } = "";
+
+    /// <summary>The request path the entry was fetched for: what purges and invalidations match (<see cref="Caching.CacheKey.Path"/>).</summary>
+    public string Path { get; set; } = "";
 
     public string SecondaryKey { get; set; } = "";
 
@@ -32,4 +38,46 @@ public sealed class DiskEntryMetadata
 
     /// <summary>Hex SHA-256 of the body, checked before a disk entry is served.</summary>
     public string BodySha256 { get; set; } = "";
+
+    /// <summary>What an entry file records for <paramref name="entry"/>, stored under <paramref name="key"/>.</summary>
+    public static DiskEntryMetadata For(CacheKey key, CacheEntry entry, long bodyLength, string bodySha256) => new()
+    {
+        PrimaryKey = key.Primary,
+        Path = key.Path,
+        SecondaryKey = entry.SecondaryKey,
+        VaryNames = entry.VaryNames,
+        StatusCode = entry.StatusCode,
+        Headers = [.. entry.Headers.Select(h => (string[])[h.Key, .. h.Value.Select(v => v ?? "")])],
+        ContentLength = entry.ContentLength,
+        RequestTime = entry.RequestTime,
+        ResponseTime = entry.ResponseTime,
+        CorrectedInitialAgeTicks = entry.CorrectedInitialAge.Ticks,
+        FreshnessLifetimeTicks = entry.FreshnessLifetime.Ticks,
+        ETag = entry.ETag,
+        LastModified = entry.LastModified,
+        BodyLength = bodyLength,
+        BodySha256 = bodySha256,
+    };
+
+    /// <summary>The entry this metadata describes, with <paramref name="body"/> read from (or streamed out of) its file.</summary>
+    public CacheEntry ToEntry(CachedBody body)
+    {
+        var headers = Headers.Where(h => h.Length >= 1).Select(h => new KeyValuePair<string, StringValues>(h[0], new StringValues(h[1..]))).ToList();
+        return new CacheEntry
+        {
+            StatusCode = StatusCode,
+            Headers = headers,
+            Body = body,
+            ContentLength = ContentLength,
+            RequestTime = RequestTime,
+            ResponseTime = ResponseTime,
+            CorrectedInitialAge = TimeSpan.FromTicks(CorrectedInitialAgeTicks),
+            FreshnessLifetime = TimeSpan.FromTicks(FreshnessLifetimeTicks),
+            CacheControl = CacheControl.Parse(CachePolicy.Find(headers, "Cache-Control")),
+            VaryNames = VaryNames,
+            SecondaryKey = SecondaryKey,
+            ETag = ETag,
+            LastModified = LastModified,
+        };
+    }
 }

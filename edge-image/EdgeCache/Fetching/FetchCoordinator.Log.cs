@@ -13,15 +13,6 @@ public sealed partial class FetchCoordinator
     [LoggerMessage(EventId = 102, Level = LogLevel.Error, Message = "Fetch from {OriginId} for {Path} failed unexpectedly")]
     private static partial void LogFetchFailed(ILogger logger, string originId, string path, Exception exception);
 
-    [LoggerMessage(EventId = 103, Level = LogLevel.Warning, Message = "Origin {OriginId} body for {Path} outgrew memory and could not move to a file: {Detail}; it streams from memory up to cache.memoryBytes")]
-    private static partial void LogSpillFailed(ILogger logger, string originId, string path, string detail);
-
-    [LoggerMessage(EventId = 104, Level = LogLevel.Warning, Message = "Spill file for the origin {OriginId} body for {Path} failed: {Detail}; its viewers are cut off (no disk tier to degrade)")]
-    private static partial void LogSpillWriteFailed(ILogger logger, string originId, string path, string detail);
-
     [LoggerMessage(EventId = 105, Level = LogLevel.Information, Message = "Origin {OriginId} answered 304 for {Path} with a validator the stored response does not have; fetching it again unconditionally")]
     private static partial void LogNotModifiedMismatch(ILogger logger, string originId, string path);
-
-    [LoggerMessage(EventId = 106, Level = LogLevel.Information, Message = "Origin {OriginId} body for {Path} given up after {Bytes} bytes: it is not stored and no viewer is reading it any more")]
-    private static partial void LogBodyAbandoned(ILogger logger, string originId, string path, long bytes);
 }

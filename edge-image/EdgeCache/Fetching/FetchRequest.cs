@@ -1,6 +1,6 @@
+using EdgeCache.Behaviors;
 using EdgeCache.Caching;
 using EdgeCache.Origins;
-using EdgeCache.Proxy;
 using Microsoft.AspNetCore.Http;
 
 namespace EdgeCache.Fetching;
@@ -12,9 +12,10 @@ public sealed class FetchRequest
 
     public required IOrigin Origin { get; init; }
 
-    public required string PrimaryKey { get; init; }
+    public required CacheKey Key { get; init; }
 
-    public required string Path { get; init; }
+    /// <summary>The request path, sent to the origin (<see cref="CacheKey.Path"/>).</summary>
+    public string Path => Key.Path;
 
     public required string ForwardedQuery { get; init; }
 

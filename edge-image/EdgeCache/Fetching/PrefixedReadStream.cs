@@ -1,3 +1,5 @@
+using EdgeCache.Origins;
+
 namespace EdgeCache.Fetching;
 
 /// <summary>
@@ -22,7 +24,7 @@ internal sealed class PrefixedReadStream(byte[] prefix, int prefixLength, Stream
     /// Reads up to <paramref name="count"/> bytes of <paramref name="body"/>, or to its end if it is shorter, resetting
     /// <paramref name="idle"/> (the origin's read timeout) before each read as the fetch does.
     /// </summary>
-    public static async ValueTask<(byte[] Buffer, int Length, bool Ended)> ReadPrefixAsync(Stream body, int count, Http.IdleTimeout idle, TimeSpan readTimeout)
+    public static async ValueTask<(byte[] Buffer, int Length, bool Ended)> ReadPrefixAsync(Stream body, int count, IdleTimeout idle, TimeSpan readTimeout)
     {
         var buffer = new byte[count];
         var length = 0;

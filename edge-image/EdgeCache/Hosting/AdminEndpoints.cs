@@ -1,3 +1,4 @@
+using EdgeCache.Admin;
 using EdgeCache.Observability;
 using Prometheus;
 

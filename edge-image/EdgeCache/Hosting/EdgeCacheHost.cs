@@ -1,18 +1,18 @@
 using System.Net;
 using System.Text;
+using EdgeCache.Admin;
+using EdgeCache.Behaviors;
 using EdgeCache.Caching;
 using EdgeCache.Configuration;
 using EdgeCache.Disk;
+using EdgeCache.FastPath;
 using EdgeCache.Fetching;
-using EdgeCache.Http;
 using EdgeCache.Invalidation;
 using EdgeCache.Observability;
 using EdgeCache.Origins;
 using EdgeCache.Proxy;
 using EdgeCache.ProxyProtocol;
 using EdgeCache.Purging;
-using EdgeCache.Transport;
-using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -24,6 +24,7 @@ public static class EdgeCacheHost
 {
     public static WebApplication Build(EdgeCacheOptions options, Action<IServiceCollection>? configureServices = null, Action<ILoggingBuilder>? configureLogging = null)
     {
+        var fastPath = LinuxFastPath.For(options.Listen);
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
         builder.Logging.ClearProviders();
         builder.Logging.AddJsonConsole(json =>
@@ -63,10 +64,7 @@ public static class EdgeCacheHost
                     listen.UseProxyProtocol();
                 }
 
-                if (options.Listen.DirectBodySend)
-                {
-                    listen.UseViewerSocketWriter(options.Listen.NotSentLowWaterBytes);
-                }
+                listen.UseLinuxFastPath(fastPath);
             });
             kestrel.Listen(address, options.Listen.AdminPort, listen => listen.Protocols = HttpProtocols.Http1);
             HttpsRedirectEndpoint.Listen(kestrel, address, options.Listen);
@@ -80,21 +78,12 @@ public static class EdgeCacheHost
         }
 
         var services = builder.Services;
-        if (options.Listen.SharedIo && OperatingSystem.IsLinux())
-        {
-            // Registered after Kestrel's socket transport, so asked first; it binds the viewer port only.
-            services.AddSingleton<IConnectionListenerFactory, SharedEpollTransportFactory>();
-        }
-
-        // Kestrel's connection pipes from 64 KiB blocks (LargeBlockMemoryPool says why). Kestrel and its socket
-        // transport take their pools from this service (.NET 10).
-        services.AddSingleton<IMemoryPoolFactory<byte>, LargeBlockMemoryPoolFactory>();
+        // The Linux fast path (FastPath/README.md): the parts the listen options ask for, none if its switch is off.
+        services.AddLinuxFastPath(fastPath);
         services.AddSingleton<IOptions<EdgeCacheOptions>>(Options.Create(options));
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<EdgeCacheMetrics>();
-        services.AddSingleton<ViewerSendWatchdog>();
         services.AddSingleton<MemoryCacheStore>();
-        services.AddSingleton<MappedBodyAllocator>();
         services.AddSingleton<DiskCacheStore>();
         // First hosted service: the disk index is built before the node takes traffic, and flushed last on shutdown.
         services.AddHostedService(sp => sp.GetRequiredService<DiskCacheStore>());

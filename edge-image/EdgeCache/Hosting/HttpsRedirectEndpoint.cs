@@ -1,6 +1,5 @@
 using System.Net;
 using EdgeCache.Configuration;
-using EdgeCache.Http;
 using EdgeCache.Proxy;
 using EdgeCache.ProxyProtocol;
 using Microsoft.AspNetCore.Http.Features;

@@ -1,3 +1,5 @@
+using EdgeCache.Origins;
+
 namespace EdgeCache.Hosting;
 
 /// <summary>

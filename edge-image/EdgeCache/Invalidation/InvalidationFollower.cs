@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using Amazon.Runtime;
+using EdgeCache.Admin;
 using EdgeCache.Configuration;
 using EdgeCache.Disk;
 using EdgeCache.InvalidationLog;

@@ -3,7 +3,6 @@ using System.Net.Http.Headers;
 using System.Net.Sockets;
 using System.Text;
 using EdgeCache.Configuration;
-using EdgeCache.Http;
 
 namespace EdgeCache.Origins;
 

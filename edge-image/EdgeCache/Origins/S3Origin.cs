@@ -5,7 +5,6 @@ using Amazon.Runtime;
 using Amazon.S3;
 using Amazon.S3.Model;
 using EdgeCache.Configuration;
-using EdgeCache.Http;
 using Microsoft.Extensions.Primitives;
 
 namespace EdgeCache.Origins;

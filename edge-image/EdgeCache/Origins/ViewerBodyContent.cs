@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Net;
-using EdgeCache.Http;
 
 namespace EdgeCache.Origins;
 

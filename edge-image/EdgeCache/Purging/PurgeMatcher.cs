@@ -1,4 +1,5 @@
-using EdgeCache.Proxy;
+using EdgeCache.Behaviors;
+using EdgeCache.Syntax;
 
 namespace EdgeCache.Purging;
 

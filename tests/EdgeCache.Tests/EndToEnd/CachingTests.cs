@@ -514,8 +514,8 @@ public sealed class CachingTests
         // The body plus what the entry's bookkeeping keeps alive (about 1.7 KB here, see MemoryAccountingTests), nothing
         // like a second copy of the body or a 64 KiB segment. A body of known length from 16 KiB on is counted as the
         // in-memory file it moves to when hit again (listen.sendFile): whole pages and the kernel's structures for it.
-        var mapped = !compressed && size >= Caching.MappedBodyAllocator.MinimumBytes;
-        var body = mapped ? Caching.MappedBodyMemory.FootprintOf(received.Length) : received.Length;
+        var mapped = !compressed && size >= FastPath.MappedBodyAllocator.MinimumBytes;
+        var body = mapped ? FastPath.MappedBodyMemory.FootprintOf(received.Length) : received.Length;
         var overhead = edge.Get<Caching.MemoryCacheStore>().Bytes - body;
         Assert.InRange(overhead, 0, 2048);
         if (compressed)

@@ -1,5 +1,5 @@
 using System.Security.Cryptography;
-using EdgeCache.Http;
+using EdgeCache.FastPath;
 using EdgeCache.Tests.Infrastructure;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Http;

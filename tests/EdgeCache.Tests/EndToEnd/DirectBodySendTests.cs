@@ -6,7 +6,7 @@ using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 using EdgeCache.Caching;
-using EdgeCache.Http;
+using EdgeCache.FastPath;
 using EdgeCache.Observability;
 using EdgeCache.Tests.Infrastructure;
 using Microsoft.AspNetCore.Builder;

@@ -2,6 +2,7 @@ using EdgeCache.Caching;
 using EdgeCache.Disk;
 using EdgeCache.Fetching;
 using EdgeCache.Hosting;
+using EdgeCache.Memory;
 using EdgeCache.Tests.Infrastructure;
 using Xunit.Abstractions;
 

@@ -373,7 +373,7 @@ public sealed class DiskTierTests : IDisposable
             (await first.Viewer.GetAsync("/gone.bin")).Dispose();
             (await first.Viewer.GetAsync("/kept.bin")).Dispose();
             await CachingTests.Eventually(() => first.Get<DiskCacheStore>().Count == 2);
-            var result = first.Get<Purging.PurgeService>().Purge(Purging.PurgeMatcher.TryCreate(new Purging.PurgeRequest { Paths = ["/gone.bin"] }, out _)!);
+            var result = first.Get<Admin.PurgeService>().Purge(Purging.PurgeMatcher.TryCreate(new Purging.PurgeRequest { Paths = ["/gone.bin"] }, out _)!);
             Assert.Equal(1, result.Removed);
         }
 
@@ -586,11 +586,11 @@ public sealed class DiskTierTests : IDisposable
         await using var edge = await Start(origin);
         var disk = edge.Get<DiskCacheStore>();
         var generation = edge.Get<PurgeLog>().Generation;
-        const string PrimaryKey = "0|/race.bin";
+        var key = new CacheKey("0|/race.bin", "/race.bin");
         var body = Body("/race.bin");
         var received = DateTimeOffset.UtcNow;
 
-        Task CommitAsync(string cacheControl) => CommitLargeAsync(disk, generation, PrimaryKey, "", body, stored =>
+        Task CommitAsync(string cacheControl) => CommitLargeAsync(disk, generation, key, "", body, stored =>
             FreshnessTests.Entry(3600, 0, received, cacheControl, stored));
 
         // Two fetches of one object (one file name). The first write stops after its rename, once it has looked the key
@@ -638,7 +638,7 @@ public sealed class DiskTierTests : IDisposable
         }
 
         await atRename.Task.WaitAsync(TimeSpan.FromSeconds(10));
-        edge.Get<Purging.PurgeService>().Purge(Purging.PurgeMatcher.TryCreate(new Purging.PurgeRequest { Paths = ["/purged.bin"] }, out _)!);
+        edge.Get<Admin.PurgeService>().Purge(Purging.PurgeMatcher.TryCreate(new Purging.PurgeRequest { Paths = ["/purged.bin"] }, out _)!);
         release.Set();
         (await edge.Viewer.GetAsync("/next.bin")).Dispose();
         await nextWriteStarted.Task.WaitAsync(TimeSpan.FromSeconds(10));
@@ -657,11 +657,11 @@ public sealed class DiskTierTests : IDisposable
         await using var edge = await Start(origin);
         var disk = edge.Get<DiskCacheStore>();
         var generation = edge.Get<PurgeLog>().Generation;
-        const string PrimaryKey = "0|/vary.bin";
+        var key = new CacheKey("0|/vary.bin", "/vary.bin");
         var body = Body("/vary.bin");
         var received = DateTimeOffset.UtcNow;
 
-        Task CommitAsync(string[] varyNames, string secondaryKey) => CommitLargeAsync(disk, generation, PrimaryKey, secondaryKey, body, stored =>
+        Task CommitAsync(string[] varyNames, string secondaryKey) => CommitLargeAsync(disk, generation, key, secondaryKey, body, stored =>
             FreshnessTests.Entry(3600, 0, received, "max-age=3600", stored, varyNames, secondaryKey));
 
         // The first write, a variant under Vary: Accept-Language, stops once it has the key's variant set in hand; the
@@ -675,13 +675,13 @@ public sealed class DiskTierTests : IDisposable
     }
 
     /// <summary>As a fetch streams a large body: into the write's temp file, then committed as the entry made of it.</summary>
-    private static async Task CommitLargeAsync(DiskCacheStore disk, long generation, string primaryKey, string secondaryKey, byte[] body, Func<CachedBody, CacheEntry> entry)
+    private static async Task CommitLargeAsync(DiskCacheStore disk, long generation, CacheKey key, string secondaryKey, byte[] body, Func<CachedBody, CacheEntry> entry)
     {
-        var write = disk.BeginLarge(primaryKey, secondaryKey, generation);
+        var write = disk.BeginLarge(key, secondaryKey, generation);
         var stored = CachedBody.ToFile(write.Handle);
         stored.Write(body);
         stored.Complete();
-        await disk.CommitLargeAsync(write, primaryKey, entry(stored));
+        await disk.CommitLargeAsync(write, entry(stored));
         write.Handle.Dispose();
     }
 

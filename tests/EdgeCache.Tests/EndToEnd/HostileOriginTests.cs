@@ -420,7 +420,7 @@ public sealed class HostileOriginTests
 
         using var response = await edge.Viewer.GetAsync("/purged", HttpCompletionOption.ResponseHeadersRead);
         // A purge lands while the body is still arriving: the fetch must not store it.
-        edge.Get<Purging.PurgeService>().Purge(Purging.PurgeMatcher.TryCreate(new Purging.PurgeRequest { Paths = ["/purged"] }, out _)!);
+        edge.Get<Admin.PurgeService>().Purge(Purging.PurgeMatcher.TryCreate(new Purging.PurgeRequest { Paths = ["/purged"] }, out _)!);
         gate.SetResult();
         Assert.Equal("helloworld", await response.Content.ReadAsStringAsync());
         var small = await RawViewer.GetAsync(edge.ViewerPort, "/small");

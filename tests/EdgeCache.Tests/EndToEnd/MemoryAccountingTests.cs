@@ -1,4 +1,5 @@
 using EdgeCache.Caching;
+using EdgeCache.FastPath;
 using EdgeCache.Fetching;
 using EdgeCache.Tests.Infrastructure;
 using Microsoft.AspNetCore.Http;

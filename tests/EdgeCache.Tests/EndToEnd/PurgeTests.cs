@@ -41,6 +41,22 @@ public sealed class PurgeTests
     }
 
     [Fact]
+    public async Task A_purge_by_path_removes_a_path_that_contains_a_key_separator()
+    {
+        // The key joins behavior, path, query and key headers with '|' and '?': a path holding one must still be the
+        // path its purge names, not the part of it before the separator.
+        await using var origin = await Cacheable();
+        await using var edge = await EdgeNode.StartAsync(origin, o => o.AdminToken = Token);
+        (await edge.Viewer.GetAsync("/a%7Cb.css")).Dispose();
+        (await edge.Viewer.GetAsync("/a")).Dispose();
+        Assert.Equal("Hit", await XCache(edge, "/a%7Cb.css"));
+
+        Assert.Equal(1, await Purge(edge, new { paths = new[] { "/a|b.css" } }));
+        Assert.Equal("Miss", await XCache(edge, "/a%7Cb.css"));
+        Assert.Equal("Hit", await XCache(edge, "/a"));
+    }
+
+    [Fact]
     public async Task Purge_needs_the_bearer_token()
     {
         await using var origin = await Cacheable();

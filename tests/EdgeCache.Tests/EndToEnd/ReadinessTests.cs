@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Text.Json;
-using EdgeCache.Hosting;
+using EdgeCache.Origins;
 using EdgeCache.Tests.Infrastructure;
 using Microsoft.AspNetCore.Http;
 

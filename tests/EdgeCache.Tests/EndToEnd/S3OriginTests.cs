@@ -103,7 +103,7 @@ public sealed class S3OriginTests
         });
         using var response = await edge.Viewer.GetAsync("/x");
         Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
-        await edge.Get<Hosting.OriginHealthMonitor>().ProbeAllAsync(CancellationToken.None);
+        await edge.Get<Origins.OriginHealthMonitor>().ProbeAllAsync(CancellationToken.None);
         using var ready = await edge.Admin.GetAsync("/readyz");
         Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
         using var json = System.Text.Json.JsonDocument.Parse(await ready.Content.ReadAsStringAsync());
@@ -175,7 +175,7 @@ public sealed class S3OriginTests
             Assert.Contains(code, error.GetProperty("message").GetString(), StringComparison.Ordinal);
         }
 
-        await edge.Get<Hosting.OriginHealthMonitor>().ProbeAllAsync(CancellationToken.None);
+        await edge.Get<Origins.OriginHealthMonitor>().ProbeAllAsync(CancellationToken.None);
         using var ready = await edge.Admin.GetAsync("/readyz");
         Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
         using var probed = System.Text.Json.JsonDocument.Parse(await ready.Content.ReadAsStringAsync());
@@ -265,7 +265,7 @@ public sealed class S3OriginTests
         Assert.Contains("detail=protocol", response.Header("Cache-Status"), StringComparison.Ordinal);
 
         // The background probe met the same answer; the node is still up and reports the origin down.
-        await edge.Get<Hosting.OriginHealthMonitor>().FirstRound.WaitAsync(TimeSpan.FromSeconds(10));
+        await edge.Get<Origins.OriginHealthMonitor>().FirstRound.WaitAsync(TimeSpan.FromSeconds(10));
         using var json = System.Text.Json.JsonDocument.Parse(await edge.Admin.GetStringAsync("/readyz"));
         var bucket = json.RootElement.GetProperty("origins").GetProperty("bucket");
         Assert.False(bucket.GetProperty("up").GetBoolean());

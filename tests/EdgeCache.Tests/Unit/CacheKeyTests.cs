@@ -1,6 +1,6 @@
+using EdgeCache.Behaviors;
 using EdgeCache.Caching;
 using EdgeCache.Configuration;
-using EdgeCache.Proxy;
 using Microsoft.AspNetCore.Http;
 
 namespace EdgeCache.Tests.Unit;
@@ -51,9 +51,9 @@ public sealed class CacheKeyTests
     public void The_path_of_a_primary_key_can_be_recovered_for_purges()
     {
         var behavior = Behavior(k => k.Headers = ["X-Device"]);
-        var key = CacheKeyBuilder.PrimaryKey(behavior, "/img/a.png", "v=1", new HeaderDictionary { ["X-Device"] = "mobile" });
-        Assert.Equal("/img/a.png", CacheKeyBuilder.PathOf(key));
-        Assert.Equal("/x", CacheKeyBuilder.PathOf(CacheKeyBuilder.PrimaryKey(Behavior(_ => { }), "/x", "", new HeaderDictionary())));
+        var key = CacheKey.For(behavior, "/img/a.png", "v=1", new HeaderDictionary { ["X-Device"] = "mobile" });
+        Assert.Equal("/img/a.png", key.Path);
+        Assert.Equal("/x", CacheKey.For(Behavior(_ => { }), "/x", "", new HeaderDictionary()).Path);
     }
 
     [Theory]

@@ -1,8 +1,8 @@
 using System.Collections.Concurrent;
+using EdgeCache.Behaviors;
 using EdgeCache.Caching;
 using EdgeCache.Fetching;
 using EdgeCache.Origins;
-using EdgeCache.Proxy;
 using EdgeCache.Tests.Infrastructure;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Primitives;
@@ -30,8 +30,7 @@ public sealed class FetchResumptionTests
         {
             Behavior = new BehaviorTable([new() { PathPattern = "*", Origin = "origin" }]).All[0],
             Origin = origin.Object,
-            PrimaryKey = "cdn.example/thread.css",
-            Path = "/thread.css",
+            Key = new CacheKey("cdn.example/thread.css", "/thread.css"),
             ForwardedQuery = "",
             ForwardedHeaders = [],
             RequestHeaders = new HeaderDictionary(),

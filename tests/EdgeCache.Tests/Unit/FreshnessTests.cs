@@ -1,6 +1,6 @@
+using EdgeCache.Behaviors;
 using EdgeCache.Caching;
 using EdgeCache.Configuration;
-using EdgeCache.Proxy;
 using Microsoft.Extensions.Primitives;
 using Microsoft.Extensions.Time.Testing;
 

@@ -1,4 +1,4 @@
-using EdgeCache.Http;
+using EdgeCache.Hosting;
 
 namespace EdgeCache.Tests.Unit;
 

@@ -1,5 +1,5 @@
 using System.Runtime.InteropServices;
-using EdgeCache.Http;
+using EdgeCache.FastPath;
 
 namespace EdgeCache.Tests.Unit;
 

@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using EdgeCache.Caching;
+using EdgeCache.FastPath;
 using EdgeCache.Tests.EndToEnd;
 
 namespace EdgeCache.Tests.Unit;

@@ -1,5 +1,6 @@
 using EdgeCache.Configuration;
 using EdgeCache.Hosting;
+using EdgeCache.Memory;
 
 namespace EdgeCache.Tests.Unit;
 

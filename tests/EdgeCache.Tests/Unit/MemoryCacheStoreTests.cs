@@ -99,13 +99,13 @@ public sealed class MemoryCacheStoreTests
         purges.Record(PurgeMatcher.TryCreate(new PurgeRequest { Paths = ["/purged"] }, out _)!);
 
         // The purge had already swept the store when these fills arrive: the covered one must not go in after it.
-        Assert.False(store.Store("0|/purged", Entry(), purges, began, "/purged"));
+        Assert.False(store.Store(new CacheKey("0|/purged", "/purged"), Entry(), purges, began));
         Assert.Null(store.Get("0|/purged"));
         Assert.Equal(0, store.Count);
 
-        Assert.True(store.Store("0|/other", Entry(), purges, began, "/other"));
+        Assert.True(store.Store(new CacheKey("0|/other", "/other"), Entry(), purges, began));
         Assert.NotNull(store.Get("0|/other"));
-        Assert.True(store.Store("0|/purged", Entry(), purges, purges.Generation, "/purged"));
+        Assert.True(store.Store(new CacheKey("0|/purged", "/purged"), Entry(), purges, purges.Generation));
         Assert.NotNull(store.Get("0|/purged"));
     }
 

@@ -1,6 +1,7 @@
+using EdgeCache.Behaviors;
 using EdgeCache.Configuration;
 using EdgeCache.Origins;
-using EdgeCache.Proxy;
+using EdgeCache.Syntax;
 
 namespace EdgeCache.Tests.Unit;
 

@@ -3,8 +3,7 @@ using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
-using EdgeCache.Http;
-using EdgeCache.Transport;
+using EdgeCache.FastPath;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging.Abstractions;
 

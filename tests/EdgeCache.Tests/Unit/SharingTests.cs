@@ -1,6 +1,6 @@
+using EdgeCache.Behaviors;
 using EdgeCache.Caching;
 using EdgeCache.Configuration;
-using EdgeCache.Proxy;
 
 namespace EdgeCache.Tests.Unit;
 

@@ -3,8 +3,7 @@ using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
-using EdgeCache.Caching;
-using EdgeCache.Http;
+using EdgeCache.FastPath;
 using Microsoft.AspNetCore.Connections;
 
 namespace EdgeCache.Tests.Unit;

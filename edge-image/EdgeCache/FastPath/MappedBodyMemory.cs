@@ -1,0 +1,147 @@
+using System.Buffers;
+using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
+
+namespace EdgeCache.FastPath;
+
+/// <summary>
+/// A stored body's memory held in an anonymous in-memory file (<c>memfd</c>) and mapped into the process: the body is
+/// copied into the mapping once (<see cref="CachedBody.PrepareForSendFile"/>), every reader reads it as memory, and a
+/// hit can hand the file to the kernel with <c>sendfile</c>, which sends the pages themselves instead of copying them into the
+/// socket first (<see cref="ViewerSocketWriter"/>). This is what nginx does with its cache files.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Lifetime is the garbage collector's, as for a body in an array: the mapping and the file are released by their
+/// handles' finalizers once nothing references this object (an entry, a reader's <see cref="Memory{T}"/>, a pin), so an
+/// evicted body stays valid for whoever is still reading it. The bytes are never written again once the body is
+/// complete, and the kernel holds its own reference to every page it is sending, so releasing the file while a send is
+/// under way does not change what the viewer receives.
+/// </para>
+/// <para>
+/// The pages count towards the process's resident memory (they are mapped and written), and the garbage collector is
+/// told of them (<see cref="GC.AddMemoryPressure"/>) so that evicted bodies are collected as promptly as arrays would be.
+/// </para>
+/// </remarks>
+public sealed class MappedBodyMemory : MemoryManager<byte>
+{
+    private const int PageSize = 4096;
+    private const int KernelOverheadBytes = 2048;
+
+    private readonly MappingHandle _mapping;
+    private readonly int _length;
+
+    private MappedBodyMemory(SafeFileHandle file, MappingHandle mapping, int length)
+    {
+        File = file;
+        _mapping = mapping;
+        _length = length;
+        FilePath = "/proc/self/fd/" + file.DangerousGetHandle();
+    }
+
+    /// <summary>
+    /// What the kernel holds for a body of <paramref name="length"/> bytes: whole pages, and the file, inode and mapping
+    /// structures of its in-memory file (about 1.5 KiB, rounded up). The memory tier counts this, not the length.
+    /// </summary>
+    public static long FootprintOf(long length) => ((length + PageSize - 1) / PageSize * PageSize) + KernelOverheadBytes;
+
+    /// <summary><see cref="FootprintOf"/> this body.</summary>
+    public long Footprint => FootprintOf(_length);
+
+    /// <summary>The in-memory file behind the mapping: bytes [0, length) are the body.</summary>
+    public SafeFileHandle File { get; }
+
+    /// <summary>
+    /// Maps a new in-memory file of <paramref name="length"/> bytes, or returns null (and leaves nothing behind) when the
+    /// system refuses: too many open files or mappings, or no memory. The caller then uses an array.
+    /// </summary>
+    internal static MappedBodyMemory? TryCreate(int length, Action<long>? released = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(length);
+        if (!OperatingSystem.IsLinux())
+        {
+            return null;
+        }
+
+        var fd = Libc.MemfdCreate("edgecache-body", Libc.MFD_CLOEXEC);
+        if (fd < 0)
+        {
+            return null;
+        }
+
+        var file = new SafeFileHandle(fd, ownsHandle: true);
+        if (Libc.Ftruncate(fd, length) != 0)
+        {
+            file.Dispose();
+            return null;
+        }
+
+        // MAP_POPULATE: the pages are allocated in one call instead of one fault per 4 KiB as the body is copied in.
+        var address = Libc.Mmap(0, (nuint)length, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED | Libc.MAP_POPULATE, fd, 0);
+        if (address == -1)
+        {
+            file.Dispose();
+            return null;
+        }
+
+        return new MappedBodyMemory(file, new MappingHandle(address, length, released), length);
+    }
+
+    /// <summary>
+    /// A path that opens the in-memory file again, for the one API that sends a file asynchronously and waits for the
+    /// socket to take it (<see cref="System.Net.Sockets.SendPacketsElement"/>, which wants a path or a stream opened
+    /// for asynchronous use, and opens the path for the length of one send). Valid while this object is reachable.
+    /// Tests set it to a path that does not open, to see the writer fall back to the memory.
+    /// </summary>
+    public string FilePath { get; internal set; }
+
+    public override unsafe Span<byte> GetSpan() => new((void*)_mapping.DangerousGetHandle(), _length);
+
+    public override unsafe MemoryHandle Pin(int elementIndex = 0)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(elementIndex);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(elementIndex, _length);
+        // The reference keeps the mapping through the pin even if the last other reference to this object goes.
+        var added = false;
+        _mapping.DangerousAddRef(ref added);
+        return new MemoryHandle((byte*)_mapping.DangerousGetHandle() + elementIndex, default, this);
+    }
+
+    public override void Unpin() => _mapping.DangerousRelease();
+
+    /// <summary>Releases the mapping and the file now; only for a body nothing else can be reading (tests, failed set-up).</summary>
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _mapping.Dispose();
+            File.Dispose();
+        }
+    }
+
+    /// <summary>The mapping: unmapped when released, which the runtime defers until the last pin is gone.</summary>
+    private sealed class MappingHandle : SafeHandle
+    {
+        private readonly nuint _length;
+        private readonly Action<long>? _released;
+
+        public MappingHandle(nint address, int length, Action<long>? released)
+            : base(invalidHandleValue: -1, ownsHandle: true)
+        {
+            _length = (nuint)length;
+            _released = released;
+            SetHandle(address);
+            GC.AddMemoryPressure(length);
+        }
+
+        public override bool IsInvalid => handle == -1;
+
+        protected override bool ReleaseHandle()
+        {
+            var unmapped = Libc.Munmap(handle, _length) == 0;
+            GC.RemoveMemoryPressure((long)_length);
+            _released?.Invoke(FootprintOf((long)_length));
+            return unmapped;
+        }
+    }
+}

@@ -1,0 +1,66 @@
+using System.Text;
+using EdgeCache.Caching;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Primitives;
+using Microsoft.Net.Http.Headers;
+
+namespace EdgeCache.Proxy;
+
+/// <summary>A Range request on a stored 200: 206 with one range as is, several as multipart/byteranges (RFC 9110 14.6), or 416.</summary>
+internal static class RangeResponses
+{
+    /// <summary>Answers the request's Range if it has a usable one; false when the whole body is to be sent instead.</summary>
+    public static async ValueTask<bool> TryServeAsync(HttpContext context, RequestState state, CacheEntry entry, StringValues etag, long total)
+    {
+        switch (ByteRanges.Evaluate(context.Request, total, etag, entry.LastModified, out var ranges))
+        {
+            case ByteRanges.Decision.Unsatisfiable:
+                context.Response.StatusCode = StatusCodes.Status416RangeNotSatisfiable;
+                context.Response.Headers.ContentRange = $"bytes */{total}";
+                context.Response.ContentLength = 0;
+                return true;
+            case ByteRanges.Decision.Partial:
+                await ServeAsync(context, state, entry, ranges, total).ConfigureAwait(false);
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    /// <summary>Bytes go out as soon as they arrive: a range of a body still being fetched is sent while it fills.</summary>
+    private static async Task ServeAsync(HttpContext context, RequestState state, CacheEntry entry, List<(long Start, long End)> ranges, long total)
+    {
+        var response = context.Response;
+        response.StatusCode = StatusCodes.Status206PartialContent;
+        if (ranges.Count == 1)
+        {
+            var (start, end) = ranges[0];
+            response.Headers.ContentRange = ByteRanges.ContentRange(start, end, total);
+            response.ContentLength = end - start + 1;
+            await EntryResponder.CopyBodyAsync(context, state, entry.Body, start, end + 1).ConfigureAwait(false);
+            return;
+        }
+
+        var boundary = "edgecache-" + Guid.NewGuid().ToString("N");
+        var contentType = entry.GetHeader(HeaderNames.ContentType).ToString();
+        var parts = ranges.Select(r => Encoding.ASCII.GetBytes(
+            $"--{boundary}\r\n" + (contentType.Length > 0 ? $"Content-Type: {contentType}\r\n" : "") + $"Content-Range: {ByteRanges.ContentRange(r.Start, r.End, total)}\r\n\r\n")).ToList();
+        var closing = Encoding.ASCII.GetBytes($"\r\n--{boundary}--\r\n");
+        var crlf = "\r\n"u8.ToArray();
+        response.ContentType = "multipart/byteranges; boundary=" + boundary;
+        response.Headers.Remove(HeaderNames.ContentEncoding);
+        response.ContentLength = parts.Sum(p => p.Length) + ranges.Sum(r => r.End - r.Start + 1) + ((ranges.Count - 1) * crlf.Length) + closing.Length;
+        for (var i = 0; i < ranges.Count; i++)
+        {
+            if (i > 0)
+            {
+                await response.BodyWriter.WriteAsync(crlf, context.RequestAborted).ConfigureAwait(false);
+            }
+
+            await response.BodyWriter.WriteAsync(parts[i], context.RequestAborted).ConfigureAwait(false);
+            await EntryResponder.CopyBodyAsync(context, state, entry.Body, ranges[i].Start, ranges[i].End + 1).ConfigureAwait(false);
+        }
+
+        await response.BodyWriter.WriteAsync(closing, context.RequestAborted).ConfigureAwait(false);
+    }
+}
