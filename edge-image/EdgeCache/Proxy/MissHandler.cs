@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using EdgeCache.Caching;
 using EdgeCache.Disk;
 using EdgeCache.Fetching;
@@ -25,6 +26,7 @@ internal sealed class MissHandler(
     /// brought a variant this viewer cannot use (the response varies on a header it sent differently): the caller looks
     /// up again, and the next attempt collapses only with misses for its own variant.
     /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<bool> ServeAsync(HttpContext context, RequestState state, CacheLookupResult found)
     {
         var request = context.Request;
