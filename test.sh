@@ -37,10 +37,14 @@ dotnet test Infra.sln -c Release --nologo -v quiet --logger "console;verbosity=m
 
 phase ".NET end-to-end tests again with the Linux fast path off (EDGECACHE_FAST_PATH=off: Kestrel's own transport and output)"
 # The tests left out measure the fast path itself (its sends, pipe blocks, allocations, sendfile accounting, and the
-# send low-water mark a spill file's slow reader relies on): edge-image/EdgeCache/FastPath/README.md.
+# send low-water mark a spill file's slow reader relies on): edge-image/EdgeCache/FastPath/README.md. The fleet's
+# control plane (invalidation log, edgecdn, Prometheus, the memory flood) does not depend on the viewer transport and
+# runs once.
 fast_path_off="FullyQualifiedName~EdgeCache.Tests.EndToEnd&FullyQualifiedName!~DirectBodySendTests&FullyQualifiedName!~ConnectionBufferTests"
 fast_path_off+="&FullyQualifiedName!~HitAllocationTests&FullyQualifiedName!~A_stored_object_costs_the_memory_tier_about_its_own_size"
 fast_path_off+="&FullyQualifiedName!~A_spill_file_two_viewers_share_stays_open_for_the_slower_one"
+fast_path_off+="&FullyQualifiedName!~InvalidationFleetTests&FullyQualifiedName!~EdgeCdnUsageTests"
+fast_path_off+="&FullyQualifiedName!~FleetObservabilityTests&FullyQualifiedName!~MemoryBoundTests"
 EDGECACHE_FAST_PATH=off dotnet test tests/EdgeCache.Tests -c Release --no-build --nologo -v quiet --logger "console;verbosity=minimal" \
   --filter "$fast_path_off" 2>&1 | tee -a "$logs/dotnet.txt" || dotnet_status=$?
 
