@@ -1,4 +1,4 @@
-// The edge Deployment and its companions as the issue asks for them: spread across zones, a rolling update that never
+// The edge Deployment and its companions: spread across zones, a rolling update that never
 // drops below capacity, the configured requests and limits, a PodDisruptionBudget over the same pods, an
 // internet-facing NLB, an admin NLB limited to the configured networks, and the IRSA-bound service account.
 import { ACCOUNT_ID, Built, buildCdn, clone, Recorded, stackConfig } from "./harness";

@@ -6,6 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as fs from "fs";
 import * as path from "path";
 import { parse as parseYaml } from "yaml";
+import assert from "node:assert/strict";
 
 export const ACCOUNT_ID = "123456789012";
 export const MOCK_ZONE_ID = "Z0MOCKZONE1234";
@@ -252,6 +253,28 @@ export function clone<T>(v: T): T {
 /** Registered resources of one type (e.g. "aws:route53/record:Record"). */
 export function ofType(type: string, from: Recorded[] = resources): Recorded[] {
     return from.filter((r) => r.type === type);
+}
+
+/** One statement of an IAM policy document, as the tests read them. */
+export interface PolicyStatement {
+    Sid?: string;
+    Effect: string;
+    Principal?: unknown;
+    Action: string | string[];
+    Resource: string | string[];
+    Condition?: Record<string, Record<string, string>>;
+}
+
+/** The statements of a policy document given as JSON. */
+export function statements(policy: string): PolicyStatement[] {
+    return (JSON.parse(policy) as { Statement: PolicyStatement[] }).Statement;
+}
+
+/** The resource of that type and name; fails the test when there is none. */
+export function byName(from: Recorded[], type: string, name: string): Recorded {
+    const found = from.find((r) => r.type === type && r.name === name);
+    assert.ok(found, `no ${type} named ${name}`);
+    return found;
 }
 
 /** Count of registered resources per type. */

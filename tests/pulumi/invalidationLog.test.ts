@@ -1,7 +1,7 @@
 // The fleet's invalidation log on AWS: one private control bucket in the primary region whose records expire, the
 // nodes' exact permissions on it (read the log, write only their own region's acks and heartbeats), the managed
 // policy for edgecdn, the node config that points every node at it, and the stack settings that tune it.
-import { ACCOUNT_ID, Built, buildCdn, buildExpectingError, clone, ofType, Recorded, REPO_ROOT, stackConfig, TODAY, valueOf } from "./harness";
+import { ACCOUNT_ID, buildCdn, buildExpectingError, Built, byName, clone, ofType, Recorded, REPO_ROOT, stackConfig, statements, TODAY, valueOf } from "./harness";
 import Ajv2020 from "ajv/dist/2020";
 import * as fs from "fs";
 import * as path from "path";
@@ -10,24 +10,6 @@ import { before, describe, it } from "node:test";
 
 const schema = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "edge-image", "EdgeCache", "edgecache.schema.json"), "utf8"));
 const validate = new Ajv2020({ allErrors: true, strict: false }).compile(schema);
-
-interface Statement {
-    Sid?: string;
-    Effect: string;
-    Action: string | string[];
-    Resource: string | string[];
-    Condition?: Record<string, Record<string, unknown>>;
-}
-
-function statements(policy: string): Statement[] {
-    return (JSON.parse(policy) as { Statement: Statement[] }).Statement;
-}
-
-function byName(from: Recorded[], type: string, name: string): Recorded {
-    const found = from.find((r) => r.type === type && r.name === name);
-    assert.ok(found, `no ${type} named ${name}`);
-    return found;
-}
 
 function controlBucketOf(built: Built): Recorded {
     const found = ofType("aws:s3/bucket:Bucket", built.resources).filter((b) => b.inputs.tags?.["edgecdn:role"] === "control");

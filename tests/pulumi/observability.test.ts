@@ -3,7 +3,7 @@
 // the access-log bucket (private, encrypted, TLS only, expiring) and a log shipper per cluster that may only write
 // its region's prefix; the dashboard's shape. The queries themselves run against Prometheus in the .NET end-to-end
 // test (tests/EdgeCache.Tests/EndToEnd/FleetObservabilityTests.cs).
-import { ACCOUNT_ID, Built, buildCdn, buildExpectingError, clone, ofType, Recorded, REPO_ROOT, stackConfig, valueOf } from "./harness";
+import { ACCOUNT_ID, buildCdn, buildExpectingError, Built, clone, ofType, Recorded, REPO_ROOT, stackConfig, statements, valueOf } from "./harness";
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
@@ -12,10 +12,7 @@ import { parse as parseYaml, stringify as toYaml } from "yaml";
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 
-interface Statement { Sid?: string; Effect: string; Action: string | string[]; Resource: string | string[]; Principal?: unknown; Condition?: Record<string, Record<string, string>> }
 type Raw = Record<string, unknown>;
-
-const statements = (policy: string): Statement[] => (JSON.parse(policy) as { Statement: Statement[] }).Statement;
 
 function one(from: Recorded[], type: string, name: string): Recorded {
     const found = from.filter((r) => r.type === type && r.name === name);

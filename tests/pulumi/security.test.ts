@@ -1,27 +1,8 @@
 // Security properties: private, encrypted, TLS-only buckets; an edge role that may only GetObject on its region's
 // origin buckets; containers that run as non-root with a read-only root filesystem.
-import { ACCOUNT_ID, Built, buildCdn, clone, edgeOnly, ofType, Recorded, stackConfig } from "./harness";
+import { ACCOUNT_ID, buildCdn, Built, byName, clone, edgeOnly, ofType, Recorded, stackConfig, statements } from "./harness";
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
-
-interface Statement {
-    Sid?: string;
-    Effect: string;
-    Principal?: unknown;
-    Action: string | string[];
-    Resource: string | string[];
-    Condition?: Record<string, Record<string, string>>;
-}
-
-function statements(policy: string): Statement[] {
-    return (JSON.parse(policy) as { Statement: Statement[] }).Statement;
-}
-
-function byName(from: Recorded[], type: string, name: string): Recorded {
-    const found = from.find((r) => r.type === type && r.name === name);
-    assert.ok(found, `no ${type} named ${name}`);
-    return found;
-}
 
 for (const stack of ["dev", "prod"]) {
     describe(`security (${stack})`, () => {

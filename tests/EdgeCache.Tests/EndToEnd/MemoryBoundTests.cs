@@ -21,7 +21,7 @@ public sealed class MemoryBoundTests(ITestOutputHelper output)
     [MemoryCgroupFact]
     public async Task A_unique_key_flood_never_gets_the_node_killed_in_the_smallest_container_the_rule_accepts()
     {
-        // The case was a 112 MiB container with a 64 MiB tier, OOM-killed within 10 s: the rule now asks for
+        // A 112 MiB container with a 64 MiB tier, OOM-killed within 10 s: the rule now asks for
         // the runtime's reserve and the heap's headroom beside the tier, and the heap is told its limit. 2 CPUs: server
         // GC with two heaps, whose larger allocation budgets made the higher peaks.
         var pod = PodSettings(Tier, cpuMillicores: 2000);
