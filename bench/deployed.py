@@ -17,6 +17,7 @@ import json, math, os, re, signal, subprocess, sys, threading, time, urllib.requ
 from datetime import datetime, timezone
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.dont_write_bytecode = True  # no __pycache__ in bench/ from importing the helpers below
 sys.path.insert(0, HERE)
 import bench as loopback  # noqa: E402  (helpers shared with the loopback mode)
 import cdntrace as tracegen  # noqa: E402
