@@ -7,7 +7,8 @@
 // TRACE has one request a line, "PATH SIZE CLOSE": the path, the body size the origin serves for it, and 1 when the
 // request asks for `Connection: close` (a viewer on a new connection, as each NLB viewer connection is one to the node).
 // Requests FIRST .. FIRST+COUNT-1 are sent, each to the next idle connection, so every cache gets the same sequence.
-// Responses are read by Content-Length or chunked encoding; a body of a size other than SIZE, a status other than 200,
+// Each response is timed from its request's send (from the connect, for the first request on a connection) to its
+// last byte. Responses are read by Content-Length or chunked encoding; a body of a size other than SIZE, a status other than 200,
 // or a connection that ends mid-response is counted as an error and the next request goes on a new connection.
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -37,7 +38,7 @@ typedef struct {
     char hdr[16384]; int hdr_len;
     long remaining, body;     // bytes of the current body (or chunk) still to read, body bytes read
     int status;
-    double started;
+    double started, opened;
 } conn_t;
 
 static req_t *trace; static long trace_len;
@@ -74,6 +75,7 @@ static void open_conn(conn_t *c) {
     int one = 1;
     setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     new_connections++;
+    c->opened = now();
     if (connect(c->fd, (struct sockaddr *)&addr, sizeof addr) < 0 && errno != EINPROGRESS) { perror("connect"); exit(1); }
     c->state = CONNECTING;
     arm(c, EPOLLOUT, EPOLL_CTL_ADD);
@@ -105,7 +107,8 @@ static void start_request(conn_t *c) {
     c->out_len = snprintf(c->out, sizeof c->out, "GET %s HTTP/1.1\r\nHost: bench\r\nUser-Agent: replay\r\n%s\r\n",
                           r->path, r->close ? "Connection: close\r\n" : "");
     c->out_sent = 0; c->hdr_len = 0; c->body = 0; c->status = 0; c->keep_alive = 1;
-    c->started = now();
+    // A request on a new connection is timed from the connect, as a new viewer waits for the handshake too.
+    c->started = c->state == CONNECTING ? c->opened : now();
     c->state = SENDING;
     arm(c, EPOLLOUT, EPOLL_CTL_MOD);
 }
