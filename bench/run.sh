@@ -2,8 +2,8 @@
 # One command: installs nginx, Varnish and wrk from Debian's packages if missing, publishes EdgeCache in Release, and
 # runs the side-by-side benchmark (bench/README.md). Needs root (namespaces, cgroups, the install).
 #
-#   bench/run.sh              # the deployed shape (deployed.py): one CPU each, an MTU-1500 veth, a Zipf trace; ~9 min
-#   bench/run.sh fastpath     # the deployed shape for EdgeCache alone, each fast-path part off in turn
+#   bench/run.sh              # the deployed shape (deployed.py): one CPU each, an MTU-1500 veth, a Zipf trace; ~7 min
+#   bench/run.sh fastpath     # the deployed shape for EdgeCache alone, each fast-path part off in turn; ~13 min
 #   bench/run.sh loopback     # everything on 127.0.0.1 (bench.py), comparable with earlier runs; ~4 min
 set -euo pipefail
 cd "$(dirname "$0")/.."
