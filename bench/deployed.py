@@ -645,6 +645,8 @@ if __name__ == "__main__":
         with open(sys.argv[2]) as f:
             print_run(json.load(f))
     elif len(sys.argv) == 2 and sys.argv[1] in ("deployed", "fastpath"):
+        # Stopped by SIGTERM, still stop the caches and the origin (main's finally) before deployed.sh removes the rest.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
         main(sys.argv[1])
     else:
         raise SystemExit(__doc__)

@@ -22,7 +22,11 @@ export BENCH_CACHE_CPU="$cache_cpu" BENCH_MTU="$mtu"
 allowed_before=""
 cleanup() {
   if [ -n "$allowed_before" ]; then sysctl -qw "net.ipv4.tcp_allowed_congestion_control=$allowed_before" || true; fi
-  # A cache left behind by an interrupted run is ended by the PIDs its own groups list, never by name.
+  # Whatever an interrupted run left behind (a cache, the origin, the replay) is ended by the PIDs its namespace or its
+  # cgroup lists, never by name.
+  for ns in $namespaces; do
+    for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null || true; done
+  done
   for g in /sys/fs/cgroup/cpuacct/ecbd-*; do
     [ -d "$g" ] || continue
     for pid in $(cat "$g/cgroup.procs" 2>/dev/null); do kill -9 "$pid" 2>/dev/null || true; done
@@ -36,6 +40,8 @@ cleanup() {
   rm -rf /dev/shm/ecbd-nginx-*
 }
 trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 cleanup
 # A namespace may only pick a congestion control the machine allows (tcp_allowed_congestion_control); if BENCH_CC is
 # available but not allowed, it is allowed for the run and the list put back on exit.
