@@ -79,4 +79,6 @@ ip netns exec ecbd-cache sysctl -qw net.ipv4.ip_forward=1
 mkdir -p bench/out
 gcc -O2 -Wall -o bench/out/replay bench/replay.c
 # nsenter, not `ip netns exec`: the latter remounts /sys, which would hide the cgroup file systems from deployed.py.
-nsenter --net=/var/run/netns/ecbd-client taskset -c "$client_cpu" python3 bench/deployed.py "$mode"
+# The harness talks only to the namespaces' addresses: never through a proxy the environment may name.
+nsenter --net=/var/run/netns/ecbd-client taskset -c "$client_cpu" \
+  env -u http_proxy -u HTTP_PROXY -u https_proxy -u HTTPS_PROXY python3 bench/deployed.py "$mode"
