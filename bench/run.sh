@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
 # One command: installs nginx, Varnish and wrk from Debian's packages if missing, publishes EdgeCache in Release, and
-# runs the side-by-side benchmark (bench.py). Loopback only; finishes in about 4 minutes.
+# runs the side-by-side benchmark (bench/README.md). Needs root (namespaces, cgroups, the install).
+#
+#   bench/run.sh              # the deployed shape (deployed.py): one CPU each, an MTU-1500 veth, a Zipf trace; ~7 min
+#   bench/run.sh fastpath     # the deployed shape for EdgeCache alone, each fast-path part off in turn; ~13 min
+#   bench/run.sh loopback     # everything on 127.0.0.1 (bench.py), comparable with earlier runs; ~4 min
 set -euo pipefail
 cd "$(dirname "$0")/.."
+mode="${1:-deployed}"
+case "$mode" in deployed|fastpath|loopback) ;; *) echo "usage: bench/run.sh [deployed|fastpath|loopback]" >&2; exit 2 ;; esac
 missing=""
 for cmd in nginx varnishd wrk node; do command -v "$cmd" >/dev/null || missing="$missing $cmd"; done
 if [ -n "$missing" ]; then
@@ -13,6 +19,9 @@ if [ -n "$missing" ]; then
   pkill -x nginx 2>/dev/null || true; pkill -x varnishd 2>/dev/null || true
 fi
 dotnet publish edge-image/EdgeCache -c Release -o bench/out/edgecache -v quiet -nologo
+if [ "$mode" != loopback ]; then
+  exec bench/deployed.sh "$mode"
+fi
 if [ -z "${BENCH_MTU:-}" ]; then
   exec python3 bench/bench.py
 fi
