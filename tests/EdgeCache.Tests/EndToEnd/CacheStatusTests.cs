@@ -23,7 +23,7 @@ public sealed class CacheStatusTests
             var response = ctx.Response;
             switch (ctx.Request.Path.Value)
             {
-                case "/fresh" or "/unasked":
+                case "/fresh" or "/unasked" or "/headfirst":
                     response.Headers.CacheControl = "max-age=600";
                     response.Headers.ETag = "\"v1\"";
                     await response.WriteAsync("fresh body");
@@ -124,6 +124,10 @@ public sealed class CacheStatusTests
         Assert.True((await Check("/fresh", HttpStatusCode.NotModified, r => r.Headers.IfNoneMatch.Add(new EntityTagHeaderValue("\"v1\"")))).ContainsKey("hit"));
         Assert.True((await Check("/fresh", HttpStatusCode.OK, method: HttpMethod.Head)).ContainsKey("hit"));
         Assert.True((await Check("/fresh", HttpStatusCode.PartialContent, r => r.Headers.Range = new RangeHeaderValue(0, 1))).ContainsKey("hit"));
+        Assert.True((await Check("/fresh", HttpStatusCode.RequestedRangeNotSatisfiable, r => r.Headers.Range = new RangeHeaderValue(100, 200))).ContainsKey("hit"));
+        var headMiss = await Check("/headfirst", HttpStatusCode.OK, method: HttpMethod.Head);
+        Assert.Equal("uri-miss", headMiss["fwd"]);
+        Assert.Equal("200", headMiss["fwd-status"]);
 
         // Misses that are not stored say why.
         foreach (var (path, status, detail) in new[] { ("/nostore", 200, "no-store"), ("/private", 200, "private"), ("/cookie", 200, "set-cookie"), ("/status", 500, "status") })
