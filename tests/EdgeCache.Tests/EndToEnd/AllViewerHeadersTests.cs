@@ -1,4 +1,5 @@
 using EdgeCache.Configuration;
+using EdgeCache.Observability;
 using EdgeCache.Tests.Infrastructure;
 using Microsoft.AspNetCore.Http;
 
@@ -40,6 +41,43 @@ public sealed class AllViewerHeadersTests
         Assert.False(seen.ContainsKey("Proxy-Authorization"));
         Assert.Equal($"127.0.0.1:{origin.Port}", seen["Host"]);
         Assert.Equal(2, origin.Count("/p"));
+    }
+
+    [Fact]
+    public async Task A_viewer_collapsed_into_a_fetch_that_forwarded_another_viewers_headers_never_gets_its_response()
+    {
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var origin = await TestOrigin.StartAsync(async ctx =>
+        {
+            if (ctx.Request.Headers["X-Custom"] == "a")
+            {
+                await release.Task;
+            }
+
+            ctx.Response.Headers.CacheControl = "max-age=600";
+            await ctx.Response.WriteAsync("for " + ctx.Request.Headers["X-Custom"]);
+        });
+        await using var edge = await EdgeNode.StartAsync(origin, o => o.Behaviors[0].OriginRequest.Headers = ForwardedNames.Keyword("allViewerExceptHost"));
+
+        Task<HttpResponseMessage> Get(string custom)
+        {
+            var request = new HttpRequestMessage(HttpMethod.Get, "/c");
+            request.Headers.Add("X-Custom", custom);
+            return edge.Viewer.SendAsync(request);
+        }
+
+        var first = Get("a");
+        await CachingTests.Eventually(() => origin.Count("/c") == 1);
+        var second = Get("b");
+        await CachingTests.Eventually(() => edge.Get<EdgeCacheMetrics>().CollapsedWaiters.Value >= 1);
+        release.SetResult();
+
+        using var a = await first;
+        using var b = await second;
+        Assert.Equal("for a", await a.Content.ReadAsStringAsync());
+        Assert.Equal("for b", await b.Content.ReadAsStringAsync());
+        Assert.Contains("fwd=bypass", b.Header("Cache-Status"), StringComparison.Ordinal);
+        Assert.Contains("detail=released:unvaried:x-custom", b.Header("Cache-Status"), StringComparison.Ordinal);
     }
 
     [Fact]
