@@ -17,7 +17,8 @@ export interface Behavior {
         headers?: string[];
         cookies?: string[];
     };
-    originRequest?: { headers?: string[]; cookies?: string[]; allQueryStrings?: boolean };
+    /** Named headers and cookies, or every one: "allViewer" / "allViewerExceptHost" and "all" (see docs/configuration.md). */
+    originRequest?: { headers?: string[] | "allViewer" | "allViewerExceptHost"; cookies?: string[] | "all"; allQueryStrings?: boolean };
     cacheSetCookieResponses?: boolean;
     respectViewerCacheControl?: boolean;
 }

@@ -29,10 +29,13 @@ public sealed class CacheBehavior
         KeyCookies = [.. options.CacheKey.Cookies.Distinct().Order(StringComparer.Ordinal)];
         ForwardedHeaders = [.. KeyHeaders.Concat(options.OriginRequest.Headers.Select(h => h.ToLowerInvariant())).Distinct()];
         ForwardedCookies = options.CacheKey.Cookies.Concat(options.OriginRequest.Cookies).ToFrozenSet(StringComparer.Ordinal);
+        ForwardAllViewerHeaders = options.OriginRequest.Headers.All is ForwardedNames.AllViewer or ForwardedNames.AllViewerExceptHost;
+        ForwardViewerHost = options.OriginRequest.Headers.All == ForwardedNames.AllViewer;
+        ForwardAllCookies = options.OriginRequest.Cookies.All == ForwardedNames.AllCookies;
         ForwardAllQueryStrings = options.OriginRequest.AllQueryStrings;
         CacheSetCookieResponses = options.CacheSetCookieResponses;
         RespectViewerCacheControl = options.RespectViewerCacheControl;
-        ForwardsAuthorization = ForwardedHeaders.Contains("authorization");
+        ForwardsAuthorization = ForwardAllViewerHeaders || ForwardedHeaders.Contains("authorization");
         ForwardsAcceptEncoding = ForwardedHeaders.Contains("accept-encoding");
     }
 
@@ -73,6 +76,19 @@ public sealed class CacheBehavior
     public string[] ForwardedHeaders { get; }
 
     public FrozenSet<string> ForwardedCookies { get; }
+
+    /// <summary>
+    /// originRequest.headers "allViewer" or "allViewerExceptHost": every end-to-end viewer header goes to the origin
+    /// (<see cref="Proxy.ForwardedRequestHeaders"/>), and a response is shared only if its Vary names the unkeyed ones
+    /// (<see cref="Caching.UnkeyedForwarding"/>).
+    /// </summary>
+    public bool ForwardAllViewerHeaders { get; }
+
+    /// <summary>"allViewer": the viewer's Host goes to the origin instead of the origin's own.</summary>
+    public bool ForwardViewerHost { get; }
+
+    /// <summary>originRequest.cookies "all".</summary>
+    public bool ForwardAllCookies { get; }
 
     public bool ForwardAllQueryStrings { get; }
 

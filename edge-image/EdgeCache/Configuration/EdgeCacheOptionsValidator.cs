@@ -9,8 +9,6 @@ namespace EdgeCache.Configuration;
 /// </summary>
 public sealed class EdgeCacheOptionsValidator : IValidateOptions<EdgeCacheOptions>
 {
-    private static readonly HashSet<string> KnownMethods = new(StringComparer.Ordinal) { "GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE" };
-
     // Never forwarded from the viewer: Host would let a viewer pick a virtual host on the origin,
     // the rest are hop-by-hop or framing headers that Kestrel and HttpClient own.
     private static readonly HashSet<string> ForbiddenForwardHeaders = new(StringComparer.OrdinalIgnoreCase)
@@ -445,11 +443,12 @@ public sealed class EdgeCacheOptionsValidator : IValidateOptions<EdgeCacheOption
             errors.Add($"{at}.staleIfErrorSeconds: must not be negative");
         }
 
-        foreach (var method in behavior.AllowedMethods)
+        for (var i = 0; i < behavior.AllowedMethods.Count; i++)
         {
-            if (!KnownMethods.Contains(method))
+            // RFC 9110 9.1: any token is a method. One the node does not know is forwarded as unsafe, never cached.
+            if (!HttpToken.IsToken(behavior.AllowedMethods[i]))
             {
-                errors.Add($"{at}.allowedMethods: '{method}' is not one of {string.Join(", ", KnownMethods)}");
+                errors.Add($"{at}.allowedMethods[{i}]: {ConfigValueText.Quote(behavior.AllowedMethods[i])} is not a method (an RFC 9110 token: letters, digits and !#$%&'*+-.^_`|~)");
             }
         }
 
@@ -484,6 +483,15 @@ public sealed class EdgeCacheOptionsValidator : IValidateOptions<EdgeCacheOption
         CheckHeaders(errors, $"{at}.originRequest.headers", behavior.OriginRequest.Headers);
         CheckCookies(errors, $"{at}.cacheKey.cookies", key.Cookies);
         CheckCookies(errors, $"{at}.originRequest.cookies", behavior.OriginRequest.Cookies);
+        if (behavior.OriginRequest.Headers.All is { } headerKeyword && headerKeyword is not (ForwardedNames.AllViewer or ForwardedNames.AllViewerExceptHost))
+        {
+            errors.Add($"{at}.originRequest.headers: {ConfigValueText.Quote(headerKeyword)} is neither a list of header names nor \"{ForwardedNames.AllViewer}\" or \"{ForwardedNames.AllViewerExceptHost}\"");
+        }
+
+        if (behavior.OriginRequest.Cookies.All is { } cookieKeyword && cookieKeyword != ForwardedNames.AllCookies)
+        {
+            errors.Add($"{at}.originRequest.cookies: {ConfigValueText.Quote(cookieKeyword)} is neither a list of cookie names nor \"{ForwardedNames.AllCookies}\"");
+        }
 
         if (behavior.PathPattern.Length > 0 && !PathPattern.IsValid(behavior.PathPattern))
         {

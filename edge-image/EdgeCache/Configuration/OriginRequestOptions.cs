@@ -3,9 +3,11 @@ namespace EdgeCache.Configuration;
 /// <summary>What reaches the origin without being part of the cache key.</summary>
 public sealed class OriginRequestOptions
 {
-    public List<string> Headers { get; set; } = [];
+    /// <summary>Named viewer headers, or "allViewer" / "allViewerExceptHost".</summary>
+    public ForwardedNames Headers { get; set; } = [];
 
-    public List<string> Cookies { get; set; } = [];
+    /// <summary>Named viewer cookies, or "all".</summary>
+    public ForwardedNames Cookies { get; set; } = [];
 
     public bool AllQueryStrings { get; set; }
 }

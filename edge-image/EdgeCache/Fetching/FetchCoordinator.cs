@@ -233,7 +233,8 @@ public sealed partial class FetchCoordinator : IDisposable
         }
 
         var requestHadAuthorization = request.Behavior.ForwardsAuthorization && request.RequestHeaders.ContainsKey(HeaderNames.Authorization);
-        if (OriginResponsePolicy.PassReason(request.Behavior, requestHadAuthorization, response.StatusCode, cc, headers) is { } passReason)
+        if ((OriginResponsePolicy.PassReason(request.Behavior, requestHadAuthorization, response.StatusCode, cc, headers)
+            ?? UnkeyedForwarding.UnvariedReason(request.Behavior, request.ForwardedHeaders, headers)) is { } passReason)
         {
             return new FetchOutcome.Pass(response, passReason);
         }
@@ -296,7 +297,7 @@ public sealed partial class FetchCoordinator : IDisposable
 
         // Inline like RunAsync: a body already buffered by the origin connection is pumped before the outcome is
         // published (the leader then serves a complete body in one write); anything longer goes asynchronous.
-        var shared = new FetchOutcome.Shared(entry, revalidated: false, storable: storableReason is null, originStatus: response.StatusCode);
+        var shared = new FetchOutcome.Shared(entry, revalidated: false, storable: storableReason is null, originStatus: response.StatusCode) { UnstorableReason = storableReason };
         _ = _pump.PumpAsync(fetch, response, entry, encoding, storableReason is null, large, shared);
         return shared;
     }

@@ -30,6 +30,9 @@ public abstract class FetchOutcome
 
         public int OriginStatus { get; } = originStatus;
 
+        /// <summary>Why a response every collapsed viewer may be served is not stored (<see cref="CachePolicy.UnstorableReason"/>), or null.</summary>
+        public string? UnstorableReason { get; init; }
+
         internal void MarkStored() => Volatile.Write(ref _stored, true);
     }
 

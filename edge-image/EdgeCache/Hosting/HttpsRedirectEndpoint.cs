@@ -41,14 +41,17 @@ public static class HttpsRedirectEndpoint
         }
 
         var via = "1.1 " + options.Node.Name + " (EdgeCache)";
-        app.MapWhen(context => context.Connection.LocalPort == port, redirect => redirect.Run(context => HandleAsync(context, via)));
+        // RFC 9211: answered by the node itself, as every response on a viewer-facing port says in Cache-Status.
+        var cacheStatus = options.Node.Name + "; detail=https-redirect";
+        app.MapWhen(context => context.Connection.LocalPort == port, redirect => redirect.Run(context => HandleAsync(context, via, cacheStatus)));
     }
 
-    private static Task HandleAsync(HttpContext context, string via)
+    private static Task HandleAsync(HttpContext context, string via, string cacheStatus)
     {
         var request = context.Request;
         var response = context.Response;
         response.Headers.Via = via;
+        response.Headers["Cache-Status"] = cacheStatus;
         if (request.Path.Value == EdgeProxy.ViewerHealthPath && (HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method)))
         {
             return WriteTextAsync(context, StatusCodes.Status200OK, "ok\n");

@@ -144,6 +144,15 @@ public sealed class HttpOrigin : IOrigin, IDisposable
         var acceptEncoding = false;
         foreach (var (name, value) in request.Headers)
         {
+            if (name.Equals("Host", StringComparison.OrdinalIgnoreCase))
+            {
+                // Only a behavior forwarding "allViewer" sends the viewer's Host: it replaces the origin's own. Unvalidated,
+                // as Kestrel took it: a value the client cannot parse leaves the origin's own authority in place.
+                message.Headers.Remove("Host");
+                message.Headers.TryAddWithoutValidation("Host", value);
+                continue;
+            }
+
             message.Headers.TryAddWithoutValidation(name, value);
             acceptEncoding |= name.Equals("Accept-Encoding", StringComparison.OrdinalIgnoreCase);
         }

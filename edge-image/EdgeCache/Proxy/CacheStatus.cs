@@ -23,7 +23,47 @@ internal readonly struct CacheStatus
     /// <summary>The response came from a fetch another request started.</summary>
     public CacheStatus WithCollapsed(bool collapsed) => collapsed ? With("collapsed") : this;
 
-    public CacheStatus WithDetail(string detail) => With("detail=" + detail);
+    /// <summary>
+    /// RFC 9211 2.8: a token when the detail is one (the node's own reasons all are), otherwise an sf-string, so that a
+    /// detail carrying what an origin sent (a content coding, an error text) still leaves a header that parses.
+    /// </summary>
+    public CacheStatus WithDetail(string detail) => With("detail=" + (IsSfToken(detail) ? detail : SfString(detail)));
+
+    /// <summary>RFC 8941 3.3.4: ( ALPHA / "*" ) *( tchar / ":" / "/" ).</summary>
+    internal static bool IsSfToken(string value)
+    {
+        if (value.Length == 0 || !(char.IsAsciiLetter(value[0]) || value[0] == '*'))
+        {
+            return false;
+        }
+
+        foreach (var c in value)
+        {
+            if (!(Syntax.HttpToken.IsTokenChar(c) || c is ':' or '/'))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>RFC 8941 3.3.3: quoted, '"' and '\' escaped, and anything outside %x20-7E (which a string cannot hold) as '?'.</summary>
+    private static string SfString(string value)
+    {
+        var sb = new System.Text.StringBuilder(value.Length + 2).Append('"');
+        foreach (var c in value)
+        {
+            if (c is '"' or '\\')
+            {
+                sb.Append('\\');
+            }
+
+            sb.Append(c is >= ' ' and <= '~' ? c : '?');
+        }
+
+        return sb.Append('"').ToString();
+    }
 
     public override string ToString() => Value;
 

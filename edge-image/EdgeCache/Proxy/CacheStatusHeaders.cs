@@ -31,12 +31,15 @@ internal sealed class CacheStatusHeaders
     /// <summary>"{node}; hit; ttl=": a fresh hit's Cache-Status up to its ttl, which <see cref="HitHeaderValues"/> formats once a second.</summary>
     public string HitPrefix { get; }
 
+    /// <summary>This node's name alone: a response the node answered itself, with nothing more to say.</summary>
+    public CacheStatus Node => new(_nodeName);
+
     public CacheStatus Hit(long ttl) => new(HitPrefix + ttl.ToString(CultureInfo.InvariantCulture));
 
     public CacheStatus Forward(ForwardReason reason) => new(_nodeName + "; fwd=" + reason.WireName());
 
     /// <summary>A status with no <c>fwd</c>: the node answered without, or before, going to the origin.</summary>
-    public CacheStatus Detail(string detail) => new(_nodeName + "; detail=" + detail);
+    public CacheStatus Detail(string detail) => Node.WithDetail(detail);
 
     /// <summary>
     /// A miss's status, kept per (reason, origin status, stored, collapsed): every miss sends one, and the few

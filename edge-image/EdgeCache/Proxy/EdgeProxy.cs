@@ -142,6 +142,7 @@ public sealed partial class EdgeProxy
                 context.Response.Clear();
                 context.Response.StatusCode = StatusCodes.Status500InternalServerError;
                 context.Response.Headers.CacheControl = "no-store";
+                context.Response.Headers["Cache-Status"] = _trace.Detail(ResponseDetail.ServeFailed).Value;
                 context.Response.ContentLength = 0;
             }
         }
@@ -187,12 +188,12 @@ public sealed partial class EdgeProxy
         var path = request.Path.Value;
         if (!RequestPathValidator.TryValidate(path, out var problem))
         {
-            return new ValueTask(_synthetic.WriteAsync(context, state, StatusCodes.Status400BadRequest, problem!));
+            return new ValueTask(_synthetic.WriteAsync(context, state, StatusCodes.Status400BadRequest, problem!, ResponseDetail.BadRequest));
         }
 
         if (path == ViewerHealthPath && (HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method)))
         {
-            return new ValueTask(_synthetic.WriteAsync(context, state, StatusCodes.Status200OK, "ok"));
+            return new ValueTask(_synthetic.WriteAsync(context, state, StatusCodes.Status200OK, "ok", null));
         }
 
         ConnectionListedHeaders.Remove(request.Headers);
@@ -201,7 +202,7 @@ public sealed partial class EdgeProxy
         if (!behavior.AllowedMethods.Contains(request.Method))
         {
             context.Response.Headers.Allow = behavior.AllowHeader;
-            return new ValueTask(_synthetic.WriteAsync(context, state, StatusCodes.Status405MethodNotAllowed, $"method {request.Method} is not allowed for {behavior.Pattern}"));
+            return new ValueTask(_synthetic.WriteAsync(context, state, StatusCodes.Status405MethodNotAllowed, $"method {request.Method} is not allowed for {behavior.Pattern}", ResponseDetail.MethodNotAllowed));
         }
 
         state.Behavior = behavior;
@@ -243,14 +244,14 @@ public sealed partial class EdgeProxy
 
             if (requestCc.OnlyIfCached)
             {
-                await _synthetic.WriteAsync(context, state, StatusCodes.Status504GatewayTimeout, "only-if-cached: no stored response satisfies the request").ConfigureAwait(false);
+                await _synthetic.WriteAsync(context, state, StatusCodes.Status504GatewayTimeout, "only-if-cached: no stored response satisfies the request", ResponseDetail.OnlyIfCached).ConfigureAwait(false);
                 return;
             }
 
             if (requestCc.NoStore)
             {
                 state.Detail = ResponseDetail.RequestNoStore;
-                await _forwarder.PassAsync(context, state, _trace.Forward(ForwardReason.Request)).ConfigureAwait(false);
+                await _forwarder.PassAsync(context, state, _trace.Forward(ForwardReason.Request).WithDetail(ResponseDetail.RequestNoStore)).ConfigureAwait(false);
                 return;
             }
 

@@ -81,6 +81,12 @@ internal sealed class MissHandler(
                 else
                 {
                     var status = trace.Miss(found.MissReason, shared.OriginStatus, shared.Stored, !isLeader);
+                    if (shared.UnstorableReason is { } unstorable)
+                    {
+                        // Shared with the viewers that collapsed into it, but not kept: Cache-Status says why.
+                        status = status.WithDetail(unstorable);
+                    }
+
                     await responder.ServeAsync(context, state, served, CacheOutcome.Miss, status, herd: fetch.Waiters > 0).ConfigureAwait(false);
                 }
 
@@ -126,8 +132,9 @@ internal sealed class MissHandler(
         }
 
         // Released: the leader's answer was for the leader alone.
-        state.Detail = ResponseDetail.Released(pass.Reason);
-        await forwarder.PassAsync(context, state, trace.Forward(ForwardReason.Bypass)).ConfigureAwait(false);
+        var released = ResponseDetail.Released(pass.Reason);
+        state.Detail = released;
+        await forwarder.PassAsync(context, state, trace.Forward(ForwardReason.Bypass).WithDetail(released)).ConfigureAwait(false);
     }
 
     /// <summary>The origin failed: a stale copy stands in where stale-if-error allows, otherwise the viewer gets the error.</summary>
@@ -154,7 +161,7 @@ internal sealed class MissHandler(
         Origin = state.Origin,
         Key = state.Key!,
         ForwardedQuery = state.ForwardedQuery,
-        ForwardedHeaders = state.ForwardedHeaders(context.Request.Headers),
+        ForwardedHeaders = state.ForwardedHeaders(context.Request),
         RequestHeaders = new RequestHeaderSnapshot(context.Request.Headers),
         RequestCacheControl = state.RequestCacheControl,
         WantedEncoding = state.WantedEncoding,

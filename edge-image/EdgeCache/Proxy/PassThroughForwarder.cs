@@ -41,7 +41,7 @@ internal sealed class PassThroughForwarder(
                     Method = "GET",
                     Path = state.Path,
                     Query = state.ForwardedQuery,
-                    Headers = WithRange(state.ForwardedHeaders(request.Headers), request.Headers),
+                    Headers = WithRange(state.ForwardedHeaders(request), request.Headers),
                     IfNoneMatch = request.Headers.IfNoneMatch.Count > 0 ? request.Headers.IfNoneMatch.ToString() : null,
                     IfModifiedSince = CachePolicy.ParseDate(request.Headers.IfModifiedSince),
                     PassThrough = true,
@@ -60,7 +60,7 @@ internal sealed class PassThroughForwarder(
         await StreamAsync(context, state, response, CacheOutcome.Pass, cacheStatus.WithFwdStatus(response.StatusCode)).ConfigureAwait(false);
     }
 
-    /// <summary>A method other than GET and HEAD, sent with its body; a success invalidates what it changed (RFC 9111 4.4).</summary>
+    /// <summary>A method other than GET and HEAD (any token a behavior allows), sent with its body; a success invalidates what it changed (RFC 9111 4.4).</summary>
     public async Task ForwardUnsafeAsync(HttpContext context, RequestState state)
     {
         var request = context.Request;
@@ -74,7 +74,7 @@ internal sealed class PassThroughForwarder(
                     Method = request.Method,
                     Path = state.Path,
                     Query = state.ForwardedQuery,
-                    Headers = state.ForwardedHeaders(request.Headers),
+                    Headers = state.ForwardedHeaders(request),
                     Body = hasBody ? request.Body : null,
                     BodyLength = request.ContentLength,
                     BodyContentType = request.ContentType,
@@ -100,15 +100,16 @@ internal sealed class PassThroughForwarder(
             // Broken chunking, a body over limits.maxRequestBodyBytes, one slower than the minimum data rate: Kestrel's
             // status for it (400, 413, 408), never a 5xx that blames the origin. Kestrel closes the connection after it.
             var status = ex.InnerException is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status400BadRequest;
-            await synthetic.WriteAsync(context, state, status, "request body: " + ex.InnerException!.Message).ConfigureAwait(false);
+            await synthetic.WriteAsync(context, state, status, "request body: " + ex.InnerException!.Message, ResponseDetail.RequestBody).ConfigureAwait(false);
             return;
         }
 
         // Disposed on every path from here, so no origin connection outlives the request whatever the viewer sent.
         using var _ = response;
-        if (!HttpMethods.IsOptions(request.Method) && response.StatusCode is >= 200 and < 400)
+        if (!(HttpMethods.IsOptions(request.Method) || HttpMethods.IsTrace(request.Method)) && response.StatusCode is >= 200 and < 400)
         {
             // RFC 9111 4.4: a successful unsafe request invalidates the target URI and the URIs in Location / Content-Location.
+            // Every method but the safe ones (RFC 9110 9.2.1) is unsafe, an extension method the node does not know included.
             Invalidate(CacheKey.For(state.Behavior, state.Path, state.KeyQuery, request.Headers));
             InvalidateReferenced(request, CachePolicy.Find(response.Headers, HeaderNames.Location));
             InvalidateReferenced(request, CachePolicy.Find(response.Headers, HeaderNames.ContentLocation));

@@ -65,8 +65,8 @@ internal sealed class RequestState : IResettable
     public void UseBodyWriter(PipeWriter writer) => _bodyWriter = writer;
 
     /// <summary>The viewer headers the behavior forwards, built on first use: a hit needs none of them.</summary>
-    public IReadOnlyList<KeyValuePair<string, string>> ForwardedHeaders(IHeaderDictionary requestHeaders) =>
-        _forwardedHeaders ??= ForwardedRequestHeaders.For(Behavior, requestHeaders);
+    public IReadOnlyList<KeyValuePair<string, string>> ForwardedHeaders(HttpRequest request) =>
+        _forwardedHeaders ??= ForwardedRequestHeaders.For(Behavior, request.Headers, HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method));
 
     public bool TryReset()
     {

@@ -16,6 +16,10 @@ public static class ResponseDetail
     public const string RequestNoStore = "request-no-store";
     public const string FetchFailed = "fetch-failed";
     public const string VaryRetries = "vary-retries";
+    public const string BadRequest = "bad-request";
+    public const string MethodNotAllowed = "method-not-allowed";
+    public const string OnlyIfCached = "only-if-cached";
+    public const string RequestBody = "request-body";
 
     /// <summary>A collapsed viewer released from a fetch that was passed through for its leader alone.</summary>
     public static string Released(string passReason) => "released:" + passReason;

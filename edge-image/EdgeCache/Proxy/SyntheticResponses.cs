@@ -20,8 +20,11 @@ internal sealed class SyntheticResponses(CacheStatusHeaders trace)
         await response.WriteAsync(text, context.RequestAborted).ConfigureAwait(false);
     }
 
-    /// <summary>The node's own answer; for a 4xx or 5xx, <paramref name="message"/> is also the access log's detail.</summary>
-    public async Task WriteAsync(HttpContext context, RequestState state, int status, string message)
+    /// <summary>
+    /// The node's own answer; for a 4xx or 5xx, <paramref name="message"/> is also the access log's detail.
+    /// <paramref name="detail"/> is Cache-Status's (a short reason; <see cref="ResponseDetail"/>), null for none.
+    /// </summary>
+    public async Task WriteAsync(HttpContext context, RequestState state, int status, string message, string? detail)
     {
         state.Outcome = CacheOutcome.Synthetic;
         state.Detail ??= status >= 400 ? message : null;
@@ -29,6 +32,8 @@ internal sealed class SyntheticResponses(CacheStatusHeaders trace)
         response.StatusCode = status;
         response.Headers.CacheControl = "no-store";
         response.Headers.Via = trace.Via;
+        // RFC 9211: neither hit nor fwd, since the node answered without the cache or the origin.
+        response.Headers["Cache-Status"] = (detail is null ? trace.Node : trace.Detail(detail)).Value;
         response.ContentType = "text/plain; charset=utf-8";
         var text = status < 300 ? message + "\n" : $"{status}: {message}\n";
         state.BodyBytes += Encoding.UTF8.GetByteCount(text);
@@ -43,6 +48,6 @@ internal sealed class SyntheticResponses(CacheStatusHeaders trace)
     {
         context.Response.Clear();
         state.Detail = ResponseDetail.Coding(coding);
-        return WriteAsync(context, state, StatusCodes.Status406NotAcceptable, $"the origin sent Content-Encoding: {coding}, which this request's Accept-Encoding does not accept and the node cannot decode");
+        return WriteAsync(context, state, StatusCodes.Status406NotAcceptable, $"the origin sent Content-Encoding: {coding}, which this request's Accept-Encoding does not accept and the node cannot decode", state.Detail);
     }
 }

@@ -29,6 +29,7 @@ public sealed class HttpsRedirectTests
         Assert.StartsWith("HTTP/1.1 301 ", response, StringComparison.Ordinal);
         Assert.Contains($"\r\nLocation: {location}\r\n", response, StringComparison.Ordinal);
         Assert.Contains("\r\nVia: 1.1 edge-test (EdgeCache)\r\n", response, StringComparison.Ordinal);
+        Assert.Contains("\r\nCache-Status: edge-test; detail=https-redirect\r\n", response, StringComparison.Ordinal);
         Assert.Empty(origin.Requests);
     }
 
