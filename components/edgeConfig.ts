@@ -1,8 +1,11 @@
 // Renders the edge server's JSON config (edge-image/EdgeCache/edgecache.schema.json) for one region from the stack
-// config. Pure: the tests validate its output against the schema and check the behaviors round-trip unchanged.
+// config, and checks it as the node will at start-up (its schema and its other rules), so that a config the node would
+// refuse stops `pulumi up` instead of a rollout. Pure.
 
 import { ADMIN_PORT, CACHE_DIR, HTTPS_REDIRECT_PORT, VIEWER_PORT } from "./constants";
-import { Behavior, EdgeSettings, InvalidationSettings, LOCAL_MEMBER_SUFFIX, OriginConfig, PRIMARY_MEMBER_SUFFIX } from "./config";
+import {
+    Behavior, checkEdgeServerConfig, EdgeSettings, InvalidationSettings, LOCAL_MEMBER_SUFFIX, OriginConfig, PRIMARY_MEMBER_SUFFIX,
+} from "./config";
 
 /** Where one created S3 origin's objects live, as seen from one region. */
 export interface S3Location {
@@ -66,7 +69,7 @@ export function renderEdgeConfig(args: {
             }
         }
     }
-    return {
+    const config: EdgeServerConfig = {
         node: { name: `edge-${args.region}`, region: args.region },
         // The NLB's target groups send a PROXY protocol v2 header on every connection (viewer port and redirect
         // port alike), which carries the viewer's address; the node refuses connections without one.
@@ -86,6 +89,11 @@ export function renderEdgeConfig(args: {
         // Unchanged: stack config behaviors have the schema's shape.
         behaviors: args.behaviors,
     };
+    const errors = checkEdgeServerConfig(config);
+    if (errors.length > 0) {
+        throw new Error(`The edge node config for ${args.region} would be refused by the node:\n${errors.map((e) => `  - ${e}`).join("\n")}`);
+    }
+    return config;
 }
 
 function withPrefix<T extends Record<string, unknown>>(origin: T, keyPrefix: string | undefined): T {

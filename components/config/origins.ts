@@ -2,17 +2,14 @@
 // origins.
 
 import { Checker, describe, strip } from "./checker";
-import { OriginConfig } from "./types";
+import { schemaErrors } from "./edgeSchema";
+import { HttpOrigin, OriginConfig } from "./types";
 
 /** A created S3 origin with a replica renders as a group; its members get these suffixes (ids stay <= 63 chars). */
 export const LOCAL_MEMBER_SUFFIX = "-local";
 export const PRIMARY_MEMBER_SUFFIX = "-primary";
 const MAX_ORIGIN_NAME = 40;
 const ORIGIN_NAME = new RegExp(`^[a-z0-9][a-z0-9-]{0,${MAX_ORIGIN_NAME - 1}}$`);
-const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
-const HTTP_URL = /^https?:\/\/[^/?#@]+(\/[^?#]*)?$/;
-/** The edge server's own check (edgecache.schema.json): it is sent as the Host header, so no spaces, line breaks or paths. */
-const HOST_HEADER = /^([A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?$/;
 const KMS_KEY_ARN = /^arn:aws:kms:[a-z]{2}(-[a-z]+)+-[0-9]:[0-9]{12}:key\/[0-9a-f-]{36}$|^arn:aws:kms:[a-z]{2}(-[a-z]+)+-[0-9]:[0-9]{12}:key\/mrk-[0-9a-f]{32}$/;
 
 export function parseOrigins(c: Checker, v: unknown): OriginConfig[] | undefined {
@@ -43,29 +40,22 @@ export function parseOrigins(c: Checker, v: unknown): OriginConfig[] | undefined
         }
         const type = c.oneOf(`${at}.type`, item.type, ["s3", "http"] as const);
         if (type === "http") {
-            c.object(at, item, ["name", "type", "url", "hostHeader", "connectTimeoutMs", "readTimeoutMs", "maxConnections", "maxPassThroughConnections", "healthPath"]);
-            const url = c.string(`${at}.url`, item.url, {
-                pattern: HTTP_URL, expected: "an http:// or https:// base URL without query, fragment or user info",
-            });
-            const hostHeader = c.string(`${at}.hostHeader`, item.hostHeader, {
-                required: false, pattern: HOST_HEADER, expected: "a host name or address with an optional port, sent to the origin as its Host header",
-            });
-            const connectTimeoutMs = item.connectTimeoutMs === undefined ? undefined : c.integer(`${at}.connectTimeoutMs`, item.connectTimeoutMs, 1, 120000);
-            const readTimeoutMs = item.readTimeoutMs === undefined ? undefined : c.integer(`${at}.readTimeoutMs`, item.readTimeoutMs, 1, 600000);
-            const maxConnections = item.maxConnections === undefined ? undefined : c.integer(`${at}.maxConnections`, item.maxConnections, 1, 65536);
-            const maxPassThroughConnections = item.maxPassThroughConnections === undefined
-                ? undefined : c.integer(`${at}.maxPassThroughConnections`, item.maxPassThroughConnections, 1, 65536);
-            const healthPath = c.string(`${at}.healthPath`, item.healthPath, { required: false, pattern: /^\//, expected: "a path starting with /" });
-            if (name && url) {
-                out.push(strip({ name, type, url, hostHeader, connectTimeoutMs, readTimeoutMs, maxConnections, maxPassThroughConnections, healthPath }));
+            // Rendered as the node's http origin with the name as its id: the node's schema says what its fields may be.
+            const fields = Object.fromEntries(Object.entries(item).filter(([k]) => k !== "name"));
+            const errors = schemaErrors(at, { ...fields, id: "o" }, "origin");
+            c.errors.push(...errors);
+            if (name && errors.length === 0) {
+                out.push(strip({ name, ...fields } as unknown as HttpOrigin));
             }
         } else if (type === "s3") {
-            const keyPrefix = c.string(`${at}.keyPrefix`, item.keyPrefix, {
-                required: false, pattern: /^(?!\/)(?!.*\.\.).*$/, expected: "a key prefix without a leading '/' or '..'",
-            });
+            const prefixErrors = item.keyPrefix === undefined ? [] : schemaErrors(`${at}.keyPrefix`, item.keyPrefix, "keyPrefix");
+            c.errors.push(...prefixErrors);
+            const keyPrefix = prefixErrors.length === 0 ? item.keyPrefix as string | undefined : undefined;
             if (item.bucket !== undefined || item.region !== undefined) {
                 c.object(at, item, ["name", "type", "bucket", "region", "keyPrefix", "kmsKeyArn"]);
-                const bucket = c.string(`${at}.bucket`, item.bucket, { pattern: BUCKET_NAME, expected: "an existing S3 bucket's name" });
+                const bucket = c.string(`${at}.bucket`, item.bucket, { expected: "an existing S3 bucket's name" });
+                const bucketErrors = bucket === undefined ? [] : schemaErrors(`${at}.bucket`, bucket, "bucketName");
+                c.errors.push(...bucketErrors);
                 const region = c.region(`${at}.region`, item.region);
                 const kmsKeyArn = c.string(`${at}.kmsKeyArn`, item.kmsKeyArn, {
                     required: false, pattern: KMS_KEY_ARN,
@@ -74,7 +64,7 @@ export function parseOrigins(c: Checker, v: unknown): OriginConfig[] | undefined
                 const keyRegion = kmsKeyArn?.split(":")[3];
                 if (kmsKeyArn && region && keyRegion !== region) {
                     c.add(`${at}.kmsKeyArn`, `is in ${keyRegion} but the bucket ${bucket ?? ""} is in ${region}; S3 can only use a KMS key of its own region`);
-                } else if (name && bucket && region && (item.kmsKeyArn === undefined || kmsKeyArn)) {
+                } else if (name && bucket && bucketErrors.length === 0 && region && (item.kmsKeyArn === undefined || kmsKeyArn)) {
                     out.push(strip({ name, type, kind: "existing", bucket, region, keyPrefix, kmsKeyArn }));
                 }
             } else {

@@ -1,18 +1,9 @@
 // Node autoscaling: a cluster the stack creates with nodes.min < nodes.max gets the Kubernetes Cluster Autoscaler (the
 // official Helm chart, on that region's cluster) with an IRSA role that may resize only that cluster's node groups;
 // fixed-size node groups and existing clusters get none.
-import { ACCOUNT_ID, Built, buildCdn, clone, inRegion, ofType, Recorded, stackConfig } from "./harness";
+import { ACCOUNT_ID, buildCdn, Built, byName, clone, federated, inRegion, ofType, PolicyStatement, Recorded, stackConfig, statements } from "./harness";
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
-
-interface Statement {
-    Sid?: string;
-    Effect: string;
-    Principal?: { Federated?: string };
-    Action: string | string[];
-    Resource: string | string[];
-    Condition?: Record<string, Record<string, string>>;
-}
 
 type Raw = Record<string, unknown> & {
     regions: { name: string; cluster: Record<string, Record<string, unknown>>; replicas?: unknown }[];
@@ -25,18 +16,8 @@ function autoscalerReleases(from: Recorded[]): Recorded[] {
     return ofType(RELEASE, from).filter((r) => r.inputs.chart === "cluster-autoscaler");
 }
 
-function statements(policy: string): Statement[] {
-    return (JSON.parse(policy) as { Statement: Statement[] }).Statement;
-}
-
-function actions(s: Statement): string[] {
+function actions(s: PolicyStatement): string[] {
     return typeof s.Action === "string" ? [s.Action] : s.Action;
-}
-
-function one(from: Recorded[], type: string, name: string): Recorded {
-    const found = from.filter((r) => r.type === type && r.name === name);
-    assert.equal(found.length, 1, `expected one ${type} named ${name}, found ${found.length}`);
-    return found[0];
 }
 
 describe("Cluster Autoscaler (prod: created clusters, nodes 3-6)", () => {
@@ -49,7 +30,7 @@ describe("Cluster Autoscaler (prod: created clusters, nodes 3-6)", () => {
         assert.equal(releases.length, regions.length);
         for (const region of regions) {
             const base = `edgecdn-prod-${region}`;
-            const r = one(built.resources, RELEASE, `${base}-cluster-autoscaler-chart`);
+            const r = byName(built.resources, RELEASE, `${base}-cluster-autoscaler-chart`);
             assert.equal(r.inputs.chart, "cluster-autoscaler");
             assert.deepEqual(r.inputs.repositoryOpts, { repo: "https://kubernetes.github.io/autoscaler" });
             assert.match(r.inputs.version, /^\d+\.\d+\.\d+$/, "the chart version is pinned");
@@ -76,8 +57,8 @@ describe("Cluster Autoscaler (prod: created clusters, nodes 3-6)", () => {
     it("binds the chart's service account to an IRSA role that only kube-system/cluster-autoscaler can assume", () => {
         for (const region of regions) {
             const base = `edgecdn-prod-${region}`;
-            const role = one(built.resources, "aws:iam/role:Role", `${base}-cluster-autoscaler-irsa`);
-            const release = one(built.resources, RELEASE, `${base}-cluster-autoscaler-chart`);
+            const role = byName(built.resources, "aws:iam/role:Role", `${base}-cluster-autoscaler-irsa`);
+            const release = byName(built.resources, RELEASE, `${base}-cluster-autoscaler-chart`);
             const sa = release.inputs.values.rbac.serviceAccount;
             assert.equal(sa.create, true);
             assert.equal(sa.name, "cluster-autoscaler");
@@ -87,10 +68,10 @@ describe("Cluster Autoscaler (prod: created clusters, nodes 3-6)", () => {
             assert.equal(rest.length, 0);
             assert.equal(trust.Action, "sts:AssumeRoleWithWebIdentity");
             // Through this region's cluster's OIDC provider (the one the stack created for it).
-            const oidc = one(built.resources, "aws:iam/openIdConnectProvider:OpenIdConnectProvider", `${base}-oidc`);
+            const oidc = byName(built.resources, "aws:iam/openIdConnectProvider:OpenIdConnectProvider", `${base}-oidc`);
             const issuer = String(oidc.inputs.url).replace(/^https:\/\//, "");
             assert.match(issuer, new RegExp(`^oidc\\.eks\\.${region}\\.amazonaws\\.com/id/`));
-            assert.equal(trust.Principal?.Federated, `arn:aws:iam::${ACCOUNT_ID}:oidc-provider/${issuer}`);
+            assert.equal(federated(trust), `arn:aws:iam::${ACCOUNT_ID}:oidc-provider/${issuer}`);
             assert.deepEqual(trust.Condition?.StringEquals, {
                 [`${issuer}:sub`]: "system:serviceaccount:kube-system:cluster-autoscaler",
                 [`${issuer}:aud`]: "sts.amazonaws.com",
@@ -101,7 +82,7 @@ describe("Cluster Autoscaler (prod: created clusters, nodes 3-6)", () => {
     it("lets the autoscaler resize only Auto Scaling groups tagged for its own cluster, in its region and account", () => {
         for (const region of regions) {
             const base = `edgecdn-prod-${region}`;
-            const policy = one(built.resources, "aws:iam/rolePolicy:RolePolicy", `${base}-cluster-autoscaler-irsa`);
+            const policy = byName(built.resources, "aws:iam/rolePolicy:RolePolicy", `${base}-cluster-autoscaler-irsa`);
             const st = statements(policy.inputs.policy);
             assert.ok(st.every((s) => s.Effect === "Allow"));
 
@@ -137,7 +118,7 @@ describe("Cluster Autoscaler (prod: created clusters, nodes 3-6)", () => {
         for (const region of regions) {
             const base = `edgecdn-prod-${region}`;
             for (const i of [0, 1, 2]) {
-                const ng = one(built.resources, "aws:eks/nodeGroup:NodeGroup", `${base}-nodes-${i}`);
+                const ng = byName(built.resources, "aws:eks/nodeGroup:NodeGroup", `${base}-nodes-${i}`);
                 // nodes 3-6 over three zones.
                 assert.deepEqual(ng.inputs.scalingConfig, { minSize: 1, desiredSize: 1, maxSize: 2 });
                 assert.equal(ng.inputs.tags["k8s.io/cluster-autoscaler/enabled"], "true");
@@ -183,7 +164,7 @@ describe("Cluster Autoscaler: only for created clusters that can grow", () => {
         assert.deepEqual(ofType("edgecdn:index:ClusterAutoscaler", built.resources).map((r) => r.name),
             ["edgecdn-mixed-ap-southeast-1-cluster-autoscaler"]);
         assert.deepEqual(autoscalerReleases(built.resources).map((r) => r.name), ["edgecdn-mixed-ap-southeast-1-cluster-autoscaler-chart"]);
-        const ng = one(built.resources, "aws:eks/nodeGroup:NodeGroup", "edgecdn-mixed-eu-west-1-nodes");
+        const ng = byName(built.resources, "aws:eks/nodeGroup:NodeGroup", "edgecdn-mixed-eu-west-1-nodes");
         assert.equal(ng.inputs.tags["k8s.io/cluster-autoscaler/enabled"], undefined);
         // An existing cluster's nodes are its operators' business: nothing touches them.
         assert.equal(inRegion("us-east-1", built.resources).filter((r) => r.name.includes("autoscaler")).length, 0);

@@ -62,7 +62,7 @@ describe("stack config validation", () => {
     it("rejects a min TTL above the server's default max TTL when max is not given", async () => {
         const c = dev();
         c.behaviors[2] = { pathPattern: "*", origin: "app", minTtlSeconds: 40000000 };
-        await rejects("ttl-default", c, /^behaviors\[2\]\.minTtlSeconds: 40000000 is greater than maxTtlSeconds \(31536000, the default\)/);
+        await rejects("ttl-default", c, /^behaviors\[2\]\.minTtlSeconds: 40000000 is greater than maxTtlSeconds \(31536000\)/);
     });
 
     it("rejects a missing domain", async () => {
@@ -74,7 +74,7 @@ describe("stack config validation", () => {
     it("rejects a behavior naming an origin that does not exist", async () => {
         const c = dev();
         c.behaviors[0].origin = "images";
-        await rejects("bad-origin-ref", c, /^behaviors\[0\]\.origin: "images" is not a configured origin \(known: app, assets\)/);
+        await rejects("bad-origin-ref", c, /^behaviors\[0\]\.origin: 'images' is not a configured origin \(known: app, assets\)/);
     });
 
     it("takes an http origin's maxPassThroughConnections within 1-65536 and passes it to the edge server", async () => {
@@ -84,7 +84,7 @@ describe("stack config validation", () => {
         c.origins[1].maxPassThroughConnections = 64;
         const cfg = parseCdnConfig(c);
         const rendered = renderEdgeConfig({
-            region: "us-east-1", origins: cfg.origins.filter((o) => o.type === "http"), behaviors: [], edge: cfg.edge, buckets: {},
+            region: "us-east-1", origins: cfg.origins.filter((o) => o.type === "http"), behaviors: [{ pathPattern: "*", origin: "app" }], edge: cfg.edge, buckets: {},
         });
         assert.equal(rendered.origins.find((o) => o.id === "app")?.maxPassThroughConnections, 64);
         c.origins[1].maxPassThroughConnections = 0;
@@ -95,7 +95,7 @@ describe("stack config validation", () => {
         for (const bad of ["www.example.com\r\nX-Injected: 1", "www example.com", "user@www.example.com", "www.example.com/path"]) {
             const c = dev();
             c.origins[1].hostHeader = bad;
-            await rejects("host-header", c, /^origins\[1\]\.hostHeader: .* is not valid \(expected a host name or address with an optional port/);
+            await rejects("host-header", c, /^origins\[1\]\.hostHeader: .* is not a host name or address with an optional port/);
         }
         const { parseCdnConfig } = await import("../../components");
         const c = dev();
@@ -129,8 +129,8 @@ describe("stack config validation", () => {
         c.behaviors[0].ttl = 5;
         (c.behaviors[1].cacheKey as Record<string, unknown>).queryStrings = "some";
         await rejects("schema", c,
-            /^behaviors\[0\]\.ttl: is not a known field of a behavior/,
-            /^behaviors\[1\]\.cacheKey\.queryStrings: is not one of: none, all, allowList/);
+            /^behaviors\[0\]\.ttl: is not a known field/,
+            /^behaviors\[1\]\.cacheKey\.queryStrings: 'some' is not one of 'none', 'all', 'allowList'/);
     });
 
     it("rejects more regions than Route 53's 100 latency records per name and type", async () => {

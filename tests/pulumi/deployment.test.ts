@@ -1,7 +1,7 @@
 // The edge Deployment and its companions: spread across zones, a rolling update that never
 // drops below capacity, the configured requests and limits, a PodDisruptionBudget over the same pods, an
 // internet-facing NLB, an admin NLB limited to the configured networks, and the IRSA-bound service account.
-import { ACCOUNT_ID, Built, buildCdn, clone, Recorded, stackConfig } from "./harness";
+import { ACCOUNT_ID, buildCdn, Built, byName, clone, stackConfig } from "./harness";
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 
@@ -9,12 +9,6 @@ interface EdgeCfg {
     resources: { cpu: { request: string; limit: string }; memory: { request: string; limit: string } };
     zoneSpread: "required" | "preferred";
     cache: { volumeSize: string };
-}
-
-function one(from: Recorded[], type: string, name: string): Recorded {
-    const found = from.filter((r) => r.type === type && r.name === name);
-    assert.equal(found.length, 1, `expected one ${type} named ${name}, found ${found.length}`);
-    return found[0];
 }
 
 const SCHEME = "service.beta.kubernetes.io/aws-load-balancer-scheme";
@@ -25,7 +19,7 @@ for (const stack of ["dev", "prod"]) {
         const cfg = stackConfig(stack) as { regions: { name: string }[]; edge: EdgeCfg; admin?: { allowedCidrs: string[] } };
         const regions = cfg.regions.map((r) => r.name);
         const base = (region: string) => `edgecdn-${stack}-${region}-edge`;
-        const deployment = (region: string) => one(built.resources, "kubernetes:apps/v1:Deployment", `${base(region)}-deployment`);
+        const deployment = (region: string) => byName(built.resources, "kubernetes:apps/v1:Deployment", `${base(region)}-deployment`);
         before(async () => { built = await buildCdn(`edgecdn-${stack}`, stackConfig(stack)); });
 
         it(`spreads pods across zones (${cfg.edge.zoneSpread}) and nodes, over exactly the Deployment's pods`, () => {
@@ -83,7 +77,7 @@ for (const stack of ["dev", "prod"]) {
 
         it("has a PodDisruptionBudget over the same pods that lets at most one go at a time", () => {
             for (const region of regions) {
-                const pdb = one(built.resources, "kubernetes:policy/v1:PodDisruptionBudget", `${base(region)}-pdb`);
+                const pdb = byName(built.resources, "kubernetes:policy/v1:PodDisruptionBudget", `${base(region)}-pdb`);
                 const spec = deployment(region).inputs.spec;
                 assert.deepEqual(pdb.inputs.spec, { maxUnavailable: 1, selector: { matchLabels: spec.template.metadata.labels } });
                 assert.equal(pdb.inputs.metadata.namespace, deployment(region).inputs.metadata.namespace);
@@ -93,7 +87,7 @@ for (const stack of ["dev", "prod"]) {
 
         it("makes the viewer Service an internet-facing NLB", () => {
             for (const region of regions) {
-                const svc = one(built.resources, "kubernetes:core/v1:Service", `${base(region)}-viewer`);
+                const svc = byName(built.resources, "kubernetes:core/v1:Service", `${base(region)}-viewer`);
                 assert.equal(svc.inputs.metadata.annotations[SCHEME], "internet-facing");
                 // An NLB of the AWS Load Balancer Controller ("external"), with the pods as targets.
                 assert.equal(svc.inputs.metadata.annotations["service.beta.kubernetes.io/aws-load-balancer-type"], "external");
@@ -107,7 +101,7 @@ for (const stack of ["dev", "prod"]) {
             ? `limits the admin NLB to ${allowed.join(", ")}`
             : "keeps the admin Service inside the cluster (no load balancer, no source ranges)", () => {
             for (const region of regions) {
-                const svc = one(built.resources, "kubernetes:core/v1:Service", `${base(region)}-admin`);
+                const svc = byName(built.resources, "kubernetes:core/v1:Service", `${base(region)}-admin`);
                 if (allowed.length > 0) {
                     assert.equal(svc.inputs.spec.type, "LoadBalancer");
                     assert.deepEqual(svc.inputs.spec.loadBalancerSourceRanges, allowed);
@@ -123,11 +117,11 @@ for (const stack of ["dev", "prod"]) {
 
         it("runs the pods as the service account that is bound to the region's edge IRSA role", () => {
             for (const region of regions) {
-                const sa = one(built.resources, "kubernetes:core/v1:ServiceAccount", `${base(region)}-sa`);
+                const sa = byName(built.resources, "kubernetes:core/v1:ServiceAccount", `${base(region)}-sa`);
                 const pod = deployment(region).inputs.spec.template.spec;
                 assert.equal(pod.serviceAccountName, sa.inputs.metadata.name);
                 assert.equal(sa.inputs.metadata.namespace, deployment(region).inputs.metadata.namespace);
-                const role = one(built.resources, "aws:iam/role:Role", `edgecdn-${stack}-${region}-edge`);
+                const role = byName(built.resources, "aws:iam/role:Role", `edgecdn-${stack}-${region}-edge`);
                 assert.equal(sa.inputs.metadata.annotations["eks.amazonaws.com/role-arn"],
                     `arn:aws:iam::${ACCOUNT_ID}:role/${role.name}-role`);
             }
@@ -145,13 +139,13 @@ describe("edge Deployment follows the config, not constants", () => {
         };
         c.admin = { allowedCidrs: ["198.51.100.0/24", "192.0.2.10/32"] };
         const built = await buildCdn("edgecdn-tuned", c);
-        const d = one(built.resources, "kubernetes:apps/v1:Deployment", "edgecdn-tuned-eu-west-1-edge-deployment");
+        const d = byName(built.resources, "kubernetes:apps/v1:Deployment", "edgecdn-tuned-eu-west-1-edge-deployment");
         const pod = d.inputs.spec.template.spec;
         assert.deepEqual(pod.containers[0].resources, {
             requests: { cpu: "300m", memory: "768Mi", "ephemeral-storage": "1Gi" }, limits: { cpu: "1500m", memory: "1Gi" },
         });
         assert.equal(pod.topologySpreadConstraints[0].whenUnsatisfiable, "DoNotSchedule");
-        const admin = one(built.resources, "kubernetes:core/v1:Service", "edgecdn-tuned-eu-west-1-edge-admin");
+        const admin = byName(built.resources, "kubernetes:core/v1:Service", "edgecdn-tuned-eu-west-1-edge-admin");
         assert.deepEqual(admin.inputs.spec.loadBalancerSourceRanges, ["198.51.100.0/24", "192.0.2.10/32"]);
     });
 
@@ -162,10 +156,10 @@ describe("edge Deployment follows the config, not constants", () => {
         const built = await buildCdn("edgecdn-http", c);
         for (const region of ["us-east-1", "eu-west-1"]) {
             const base = `edgecdn-http-${region}-edge`;
-            one(built.resources, "aws:iam/role:Role", base);
+            byName(built.resources, "aws:iam/role:Role", base);
             const policies = built.resources.filter((r) => r.type === "aws:iam/rolePolicy:RolePolicy" && r.inputs.role === `${base}-id`);
             assert.deepEqual(policies.map((p) => p.name), [`${base}-invalidation-log`]);
-            const sa = one(built.resources, "kubernetes:core/v1:ServiceAccount", `${base}-sa`);
+            const sa = byName(built.resources, "kubernetes:core/v1:ServiceAccount", `${base}-sa`);
             assert.equal(sa.inputs.metadata.annotations["eks.amazonaws.com/role-arn"], `arn:aws:iam::${ACCOUNT_ID}:role/${base}-role`);
         }
     });

@@ -259,7 +259,7 @@ export function ofType(type: string, from: Recorded[] = resources): Recorded[] {
 export interface PolicyStatement {
     Sid?: string;
     Effect: string;
-    Principal?: unknown;
+    Principal?: "*" | { Federated?: string; Service?: string | string[]; AWS?: string | string[] };
     Action: string | string[];
     Resource: string | string[];
     Condition?: Record<string, Record<string, string>>;
@@ -270,11 +270,16 @@ export function statements(policy: string): PolicyStatement[] {
     return (JSON.parse(policy) as { Statement: PolicyStatement[] }).Statement;
 }
 
-/** The resource of that type and name; fails the test when there is none. */
+/** A trust statement's web-identity provider: its Principal's Federated. */
+export function federated(s: PolicyStatement): string | undefined {
+    return typeof s.Principal === "object" ? s.Principal.Federated : undefined;
+}
+
+/** The one resource of that type and name; fails the test when there is none, or more than one. */
 export function byName(from: Recorded[], type: string, name: string): Recorded {
-    const found = from.find((r) => r.type === type && r.name === name);
-    assert.ok(found, `no ${type} named ${name}`);
-    return found;
+    const found = from.filter((r) => r.type === type && r.name === name);
+    assert.equal(found.length, 1, `expected one ${type} named ${name}, found ${found.length}`);
+    return found[0];
 }
 
 /** Count of registered resources per type. */

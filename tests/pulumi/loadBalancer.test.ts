@@ -1,20 +1,12 @@
 // The regional NLB as the AWS Load Balancer Controller makes it: IP targets (no NodePort), TLS on 443 to the viewer
 // port, port 80 to the HTTPS redirect port, proxy protocol v2 on both, ALPN per edge.http2, target health from the
 // admin port's readiness; and the controller itself, installed on each created cluster with its IRSA role.
-import { ACCOUNT_ID, Built, buildCdn, clone, edgeOnly, ofType, Recorded, stackConfig } from "./harness";
+import { ACCOUNT_ID, buildCdn, Built, byName, clone, edgeOnly, federated, ofType, PolicyStatement, stackConfig, statements } from "./harness";
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 
 const A = "service.beta.kubernetes.io/aws-load-balancer";
 const RELEASE = "kubernetes:helm.sh/v3:Release";
-
-function one(from: Recorded[], type: string, name: string): Recorded {
-    const found = from.filter((r) => r.type === type && r.name === name);
-    assert.equal(found.length, 1, `expected one ${type} named ${name}, found ${found.length}`);
-    return found[0];
-}
-
-interface Statement { Sid?: string; Effect: string; Action: string | string[]; Resource: string | string[]; Condition?: Record<string, Record<string, unknown>>; Principal?: { Federated?: string } }
 
 for (const stack of ["dev", "prod"]) {
     describe(`viewer load balancer (${stack})`, () => {
@@ -24,7 +16,7 @@ for (const stack of ["dev", "prod"]) {
 
         it("is an internet-facing NLB of the AWS Load Balancer Controller with IP targets and no NodePort", () => {
             for (const region of regions) {
-                const svc = one(built.resources, "kubernetes:core/v1:Service", `edgecdn-${stack}-${region}-edge-viewer`);
+                const svc = byName(built.resources, "kubernetes:core/v1:Service", `edgecdn-${stack}-${region}-edge-viewer`);
                 const a = svc.inputs.metadata.annotations;
                 assert.equal(svc.inputs.spec.type, "LoadBalancer");
                 assert.equal(svc.inputs.spec.loadBalancerClass, "service.k8s.aws/nlb");
@@ -41,7 +33,7 @@ for (const stack of ["dev", "prod"]) {
         it("terminates TLS on 443 to the viewer port and sends port 80 to the HTTPS redirect port, both with proxy protocol v2", async () => {
             const { HTTPS_REDIRECT_PORT, VIEWER_PORT } = await import("../../components/constants");
             for (const region of regions) {
-                const svc = one(built.resources, "kubernetes:core/v1:Service", `edgecdn-${stack}-${region}-edge-viewer`);
+                const svc = byName(built.resources, "kubernetes:core/v1:Service", `edgecdn-${stack}-${region}-edge-viewer`);
                 const a = svc.inputs.metadata.annotations;
                 assert.deepEqual(svc.inputs.spec.ports, [
                     { name: "https", port: 443, targetPort: "viewer", protocol: "TCP" },
@@ -52,7 +44,7 @@ for (const stack of ["dev", "prod"]) {
                 assert.equal(a[`${A}-ssl-negotiation-policy`], "ELBSecurityPolicy-TLS13-1-2-2021-06");
                 // "*": every target group of the Service, the redirect one included.
                 assert.equal(a[`${A}-proxy-protocol`], "*");
-                const d = one(built.resources, "kubernetes:apps/v1:Deployment", `edgecdn-${stack}-${region}-edge-deployment`);
+                const d = byName(built.resources, "kubernetes:apps/v1:Deployment", `edgecdn-${stack}-${region}-edge-deployment`);
                 const ports = d.inputs.spec.template.spec.containers[0].ports as { name: string; containerPort: number }[];
                 assert.equal(ports.find((p) => p.name === "viewer")?.containerPort, VIEWER_PORT);
                 assert.equal(ports.find((p) => p.name === "redirect")?.containerPort, HTTPS_REDIRECT_PORT);
@@ -61,14 +53,14 @@ for (const stack of ["dev", "prod"]) {
 
         it("offers HTTP/1.1 only over ALPN while edge.http2 is off", () => {
             for (const region of regions) {
-                const svc = one(built.resources, "kubernetes:core/v1:Service", `edgecdn-${stack}-${region}-edge-viewer`);
+                const svc = byName(built.resources, "kubernetes:core/v1:Service", `edgecdn-${stack}-${region}-edge-viewer`);
                 assert.equal(svc.inputs.metadata.annotations[`${A}-alpn-policy`], "HTTP1Only");
             }
         });
 
         it("health-checks targets on the admin port's /readyz, which needs no proxy protocol header and means 'can serve viewers'", () => {
             for (const region of regions) {
-                const a = one(built.resources, "kubernetes:core/v1:Service", `edgecdn-${stack}-${region}-edge-viewer`).inputs.metadata.annotations;
+                const a = byName(built.resources, "kubernetes:core/v1:Service", `edgecdn-${stack}-${region}-edge-viewer`).inputs.metadata.annotations;
                 assert.equal(a[`${A}-healthcheck-protocol`], "HTTP");
                 assert.equal(a[`${A}-healthcheck-port`], "9090");
                 assert.equal(a[`${A}-healthcheck-path`], "/readyz");
@@ -86,7 +78,7 @@ for (const stack of ["dev", "prod"]) {
             assert.equal(releases.length, regions.length);
             for (const region of regions) {
                 const base = `edgecdn-${stack}-${region}`;
-                const r = one(built.resources, RELEASE, `${base}-lb-controller-chart`);
+                const r = byName(built.resources, RELEASE, `${base}-lb-controller-chart`);
                 assert.deepEqual(r.inputs.repositoryOpts, { repo: "https://aws.github.io/eks-charts" });
                 assert.match(r.inputs.version, /^\d+\.\d+\.\d+$/);
                 assert.equal(r.inputs.namespace, "kube-system");
@@ -96,13 +88,13 @@ for (const stack of ["dev", "prod"]) {
                 assert.equal(v.region, region);
                 // Pods cannot read instance metadata (hop limit 1), so the controller is told its VPC.
                 assert.equal(v.vpcId, `${base}-vpc-id`);
-                const role = one(built.resources, "aws:iam/role:Role", `${base}-lb-controller-irsa`);
+                const role = byName(built.resources, "aws:iam/role:Role", `${base}-lb-controller-irsa`);
                 assert.deepEqual(v.serviceAccount, {
                     create: true, name: "aws-load-balancer-controller",
                     annotations: { "eks.amazonaws.com/role-arn": `arn:aws:iam::${ACCOUNT_ID}:role/${role.name}-role` },
                 });
-                const [trust] = (JSON.parse(role.inputs.assumeRolePolicy) as { Statement: Statement[] }).Statement;
-                const issuer = String(trust.Principal?.Federated).split("oidc-provider/")[1];
+                const [trust] = statements(role.inputs.assumeRolePolicy);
+                const issuer = String(federated(trust)).split("oidc-provider/")[1];
                 assert.deepEqual(trust.Condition?.StringEquals, {
                     [`${issuer}:sub`]: "system:serviceaccount:kube-system:aws-load-balancer-controller", [`${issuer}:aud`]: "sts.amazonaws.com",
                 });
@@ -111,9 +103,9 @@ for (const stack of ["dev", "prod"]) {
 
         it("gives the controller its published policy: writes only to what it created and tagged", () => {
             for (const region of regions) {
-                const policy = one(built.resources, "aws:iam/rolePolicy:RolePolicy", `edgecdn-${stack}-${region}-lb-controller-irsa`);
-                const st = (JSON.parse(policy.inputs.policy) as { Statement: Statement[] }).Statement;
-                const actions = (s: Statement) => (typeof s.Action === "string" ? [s.Action] : s.Action);
+                const policy = byName(built.resources, "aws:iam/rolePolicy:RolePolicy", `edgecdn-${stack}-${region}-lb-controller-irsa`);
+                const st = statements(policy.inputs.policy);
+                const actions = (s: PolicyStatement) => (typeof s.Action === "string" ? [s.Action] : s.Action);
                 for (const s of st) {
                     assert.equal(s.Effect, "Allow");
                     for (const a of actions(s)) { assert.ok(!a.includes("*"), a); }

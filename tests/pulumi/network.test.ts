@@ -2,20 +2,12 @@
 // NAT (one per zone in prod, one in dev) and S3 through a gateway endpoint; the EKS API reachable only from the
 // configured networks; nodes whose instance metadata pods cannot reach; the VPC CNI on its own IRSA role; one node
 // group per zone when the Cluster Autoscaler sizes them.
-import { ACCOUNT_ID, Built, buildCdn, clone, inRegion, ofType, Recorded, stackConfig } from "./harness";
+import { ACCOUNT_ID, buildCdn, Built, byName, clone, federated, inRegion, ofType, Recorded, stackConfig, statements } from "./harness";
 import * as pulumi from "@pulumi/pulumi";
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 
 type Raw = Record<string, unknown> & { regions: { name: string; cluster: { create: Record<string, unknown> } }[] };
-
-function one(from: Recorded[], type: string, name: string): Recorded {
-    const found = from.filter((r) => r.type === type && r.name === name);
-    assert.equal(found.length, 1, `expected one ${type} named ${name}, found ${found.length}`);
-    return found[0];
-}
-
-interface Statement { Effect: string; Principal?: { Federated?: string }; Action: string | string[]; Condition?: Record<string, Record<string, string>> }
 
 const SUBNET = "aws:ec2/subnet:Subnet";
 const ROUTES = "aws:ec2/routeTable:RouteTable";
@@ -81,7 +73,7 @@ for (const stack of ["dev", "prod"]) {
                 // With one per zone, each private subnet uses the NAT gateway of its own zone.
                 if (stack === "prod") {
                     for (let i = 0; i < zones; i++) {
-                        const subnet = one(here, SUBNET, `edgecdn-prod-${region}-private-${i}`);
+                        const subnet = byName(here, SUBNET, `edgecdn-prod-${region}-private-${i}`);
                         const nat = routeTableOf(here, subnet).inputs.routes[0].natGatewayId;
                         const natSubnet = ofType(SUBNET, here).find((s) => `${s.name}-id` === nats.find((x) => `${x.name}-id` === nat)?.inputs.subnetId);
                         assert.equal(natSubnet?.inputs.availabilityZone, subnet.inputs.availabilityZone, `private-${i}`);
@@ -145,17 +137,17 @@ for (const stack of ["dev", "prod"]) {
                 const base = `edgecdn-${stack}-${region}`;
                 const here = inRegion(region, built.resources);
                 const attached = ofType("aws:iam/rolePolicyAttachment:RolePolicyAttachment", here);
-                const nodeRole = one(here, "aws:iam/role:Role", `${base}-nodes`);
+                const nodeRole = byName(here, "aws:iam/role:Role", `${base}-nodes`);
                 assert.deepEqual(attached.filter((a) => a.inputs.role === `${nodeRole.name}-role`).map((a) => a.inputs.policyArn.split("/").pop()).sort(),
                     ["AmazonEC2ContainerRegistryReadOnly", "AmazonEKSWorkerNodePolicy"]);
-                const cniRole = one(here, "aws:iam/role:Role", `${base}-vpc-cni`);
+                const cniRole = byName(here, "aws:iam/role:Role", `${base}-vpc-cni`);
                 assert.deepEqual(attached.filter((a) => a.inputs.role === `${cniRole.name}-role`).map((a) => a.inputs.policyArn),
                     ["arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy"]);
-                const [trust] = (JSON.parse(cniRole.inputs.assumeRolePolicy) as { Statement: Statement[] }).Statement;
-                const issuer = String(trust.Principal?.Federated).split("oidc-provider/")[1];
-                assert.equal(trust.Principal?.Federated, `arn:aws:iam::${ACCOUNT_ID}:oidc-provider/${issuer}`);
+                const [trust] = statements(cniRole.inputs.assumeRolePolicy);
+                const issuer = String(federated(trust)).split("oidc-provider/")[1];
+                assert.equal(federated(trust), `arn:aws:iam::${ACCOUNT_ID}:oidc-provider/${issuer}`);
                 assert.deepEqual(trust.Condition?.StringEquals, { [`${issuer}:sub`]: "system:serviceaccount:kube-system:aws-node", [`${issuer}:aud`]: "sts.amazonaws.com" });
-                const addon = one(here, "aws:eks/addon:Addon", `${base}-vpc-cni`);
+                const addon = byName(here, "aws:eks/addon:Addon", `${base}-vpc-cni`);
                 assert.equal(addon.inputs.addonName, "vpc-cni");
                 assert.equal(addon.inputs.serviceAccountRoleArn, `arn:aws:iam::${ACCOUNT_ID}:role/${cniRole.name}-role`);
             }

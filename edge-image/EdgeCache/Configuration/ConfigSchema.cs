@@ -34,11 +34,16 @@ internal sealed class ConfigSchema
     /// <summary>The subschemas describing the document's root.</summary>
     public IReadOnlyList<JsonObject> Root => Expand(_definitions);
 
-    /// <summary>Every failing keyword as its field ("behaviors[1].minTtlSeconds") and message.</summary>
-    public List<(string Field, string Message)> Check(JsonNode? document)
+    /// <summary>
+    /// Every failing keyword as its field ("behaviors[1].minTtlSeconds"), message, and the value it was found on (the
+    /// field itself, or for a missing field the object that lacks it). The message is the failing
+    /// subschema's title when it has one (after the value, for a string or number), otherwise one rendered from the
+    /// keyword; components/config/edgeSchema.ts renders the Pulumi side's alike.
+    /// </summary>
+    public List<(string Field, string Message, string At)> Check(JsonNode? document)
     {
         var result = _schema.Evaluate(document, Evaluation);
-        var errors = new List<(string Field, string Message)>();
+        var errors = new List<(string Field, string Message, string At)>();
         if (result.IsValid)
         {
             return errors;
@@ -46,51 +51,139 @@ internal sealed class ConfigSchema
 
         foreach (var detail in result.Details)
         {
-            // A failing "if" only selects which "then" applies; it is not an error in the document.
-            if (detail.Errors is null || detail.EvaluationPath.ToString().Contains("/if", StringComparison.Ordinal))
+            // A failing "if" only selects which "then" applies, and what a "not" or a "contains" tried inside is not at
+            // fault (the library lists it): the "then"'s own errors, and "not" and "contains" themselves, say what is wrong.
+            var evaluationPath = detail.EvaluationPath.ToString();
+            if (Skipped(evaluationPath, "if") || Skipped(evaluationPath, "not") || Skipped(evaluationPath, "contains"))
             {
                 continue;
             }
 
-            foreach (var (keyword, message) in detail.Errors)
+            var schema = SubschemaAt(evaluationPath);
+            IReadOnlyDictionary<string, string> errorsHere = detail.Errors ?? new Dictionary<string, string>();
+
+            // The library gives a failed "not" no message of its own; the subschema holding it failed with nothing else.
+            if (!detail.IsValid && errorsHere.Count == 0 && schema?["not"] is not null)
             {
-                var field = ToFieldPath(detail.InstanceLocation.ToString());
-                var text = keyword == "" || message.Contains("false schema", StringComparison.OrdinalIgnoreCase)
-                    ? "is not a known field (check the spelling against edgecache.schema.json)"
-                    : keyword == "pattern" ? PatternMessage(document, detail) ?? message : message;
-                if (!errors.Contains((field, text)))
+                errorsHere = new Dictionary<string, string> { ["not"] = "is not allowed" };
+            }
+
+            if (errorsHere.Count == 0)
+            {
+                continue;
+            }
+
+            var field = ToFieldPath(detail.InstanceLocation.ToString());
+            var value = detail.InstanceLocation.TryEvaluate(document, out var v) ? v : null;
+            foreach (var (keyword, message) in errorsHere)
+            {
+                foreach (var (at, text) in Render(field, keyword, message, schema, value))
                 {
-                    errors.Add((field, text));
+                    if (!errors.Contains((at, text, field)))
+                    {
+                        errors.Add((at, text, field));
+                    }
                 }
             }
         }
 
         if (errors.Count == 0)
         {
-            errors.Add(("(root)", "does not match edgecache.schema.json"));
+            errors.Add(("(root)", "does not match edgecache.schema.json", "(root)"));
         }
 
         return errors;
     }
 
-    /// <summary>The value and the pattern it misses, instead of the library's "not a match for the indicated regular expression".</summary>
-    private string? PatternMessage(JsonNode? document, EvaluationResults detail)
+    /// <summary>Whether the evaluation path passes through the keyword's subschema ("/if/...", ".../not").</summary>
+    private static bool Skipped(string evaluationPath, string keyword) =>
+        evaluationPath.Contains($"/{keyword}/", StringComparison.Ordinal) || evaluationPath.EndsWith($"/{keyword}", StringComparison.Ordinal);
+
+    private static IEnumerable<(string Field, string Message)> Render(string field, string keyword, string fallback, JsonObject? schema, JsonNode? value)
     {
-        if (!detail.InstanceLocation.TryEvaluate(document, out var value) || value is not JsonValue text || !text.TryGetValue<string>(out var s))
+        if (keyword == "" || fallback.Contains("false schema", StringComparison.OrdinalIgnoreCase) || keyword == "additionalProperties")
         {
-            return null;
+            yield return (field, "is not a known field (check the spelling against edgecache.schema.json)");
+            yield break;
         }
 
-        // Followed from the root along the evaluation path: the results' SchemaLocation drops the part before a $ref.
+        var title = Text(schema?["title"]);
+        if (keyword == "required")
+        {
+            var present = value as JsonObject;
+            foreach (var name in (schema?["required"] as JsonArray ?? []).Select(Text).OfType<string>())
+            {
+                if (present is null || !present.ContainsKey(name))
+                {
+                    yield return (field == "(root)" ? name : $"{field}.{name}", title ?? "is required");
+                }
+            }
+
+            yield break;
+        }
+
+        var shown = Describe(value);
+        if (title is not null)
+        {
+            yield return (field, value is JsonValue ? $"{shown} {title}" : title);
+            yield break;
+        }
+
+        var argument = schema?[keyword];
+        yield return (field, keyword switch
+        {
+            "type" => $"{shown} is not {TypeName(Text(argument))}",
+            "enum" => $"{shown} is not one of {string.Join(", ", (argument as JsonArray ?? []).Select(Describe))}",
+            "const" => $"{shown} must be {Describe(argument)}",
+            "minimum" => $"{shown} is below the minimum of {argument}",
+            "maximum" => $"{shown} is above the maximum of {argument}",
+            "exclusiveMinimum" => $"{shown} must be greater than {argument}",
+            "exclusiveMaximum" => $"{shown} must be less than {argument}",
+            "minLength" => $"{shown} is shorter than {argument} characters",
+            "maxLength" => $"{shown} is longer than {argument} characters",
+            "pattern" => $"{shown} does not match {Text(argument)}",
+            "minItems" => $"must have at least {argument} item(s)",
+            "maxItems" => $"must have at most {argument} item(s)",
+            "uniqueItems" => "has duplicate items",
+            "contains" => argument?["const"] is { } item ? $"must include {Describe(item)}" : "has no item of the kind required",
+            "not" => $"{shown} is not allowed",
+            _ => fallback,
+        });
+    }
+
+    /// <summary>A value as an error message shows it: a string quoted (one line), a number as it is, a list or object by its kind.</summary>
+    private static string Describe(JsonNode? value) => value switch
+    {
+        null => "null",
+        JsonArray => "a list",
+        JsonObject => "an object",
+        JsonValue v when v.GetValueKind() == JsonValueKind.String => ConfigValueText.Quote(v.GetValue<string>()),
+        _ => value.ToJsonString(),
+    };
+
+    private static string TypeName(string? type) => type switch
+    {
+        "integer" => "an integer",
+        "number" => "a number",
+        "boolean" => "true or false",
+        "object" => "an object",
+        "array" => "a list",
+        "string" => "a string",
+        _ => type ?? "of the expected type",
+    };
+
+    private static string? Text(JsonNode? node) => node is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
+
+    /// <summary>The subschema an evaluation path leads to, followed from the root (the results' SchemaLocation drops the part before a $ref).</summary>
+    private JsonObject? SubschemaAt(string evaluationPath)
+    {
         JsonNode? schema = _definitions;
-        foreach (var segment in detail.EvaluationPath.ToString().Split('/', StringSplitOptions.RemoveEmptyEntries))
+        foreach (var segment in evaluationPath.Split('/', StringSplitOptions.RemoveEmptyEntries))
         {
             schema = segment == "$ref" ? Resolve(schema?["$ref"]) : Step(schema, segment.Replace("~1", "/", StringComparison.Ordinal).Replace("~0", "~", StringComparison.Ordinal));
         }
 
-        return schema?["pattern"] is JsonValue pattern && pattern.TryGetValue<string>(out var p)
-            ? $"{ConfigValueText.Quote(s)} does not match {p}"
-            : null;
+        return schema as JsonObject;
     }
 
     /// <summary>

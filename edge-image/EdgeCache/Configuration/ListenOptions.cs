@@ -9,6 +9,12 @@ public sealed class ListenOptions
     public int AdminPort { get; set; } = 9090;
 
     /// <summary>
+    /// Run the Linux fast path (FastPath/README.md), each part as its own option says; false leaves Kestrel's own
+    /// transport, output and memory pool. <see cref="FastPathSwitch.Variable"/> overrides it.
+    /// </summary>
+    public bool FastPath { get; set; } = true;
+
+    /// <summary>
     /// Handle work on the runtime's socket I/O threads instead of queueing each step to the thread pool (Kestrel's
     /// UnsafePreferInlineScheduling plus inline socket completions): origin connections and the admin port, and the
     /// viewer port too when <see cref="SharedIo"/> is off. Measured in bench/: a quarter more misses/s, and with

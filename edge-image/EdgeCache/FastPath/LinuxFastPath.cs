@@ -4,13 +4,12 @@ namespace EdgeCache.FastPath;
 
 /// <summary>
 /// Which parts of the fast path (this folder's README) a node runs, decided once at start. The parts each have their
-/// listen option; <see cref="SwitchVariable"/> turns them all off at once, leaving Kestrel's own socket transport,
-/// output and memory pool, as a node would run on any other OS or after a Kestrel upgrade that broke a part.
+/// listen option; listen.fastPath (or <see cref="FastPathSwitch.Variable"/>) turns them all off at once, leaving
+/// Kestrel's own socket transport, output and memory pool, as a node would run on any other OS or after a Kestrel
+/// upgrade that broke a part.
 /// </summary>
 public sealed class LinuxFastPath
 {
-    /// <summary>The switch: <c>off</c> turns every part off, <c>on</c> (or unset) leaves each to its listen option.</summary>
-    public const string SwitchVariable = "EDGECACHE_FAST_PATH";
 
     private LinuxFastPath(bool enabled, ListenOptions listen)
     {
@@ -40,15 +39,6 @@ public sealed class LinuxFastPath
     /// <summary>listen.notSentLowWaterBytes, applied by the socket writer.</summary>
     public int NotSentLowWaterBytes { get; }
 
-    /// <summary>The parts <paramref name="listen"/> asks for, unless <paramref name="switchValue"/> (the <see cref="SwitchVariable"/>'s value) is <c>off</c>.</summary>
-    /// <exception cref="ArgumentException">The switch has a value other than on or off.</exception>
-    public static LinuxFastPath For(ListenOptions listen, string? switchValue) => switchValue switch
-    {
-        null or "" or "on" => new LinuxFastPath(true, listen),
-        "off" => new LinuxFastPath(false, listen),
-        _ => throw new ArgumentException($"{SwitchVariable}: '{switchValue}' is not 'on' or 'off'", nameof(switchValue)),
-    };
-
-    /// <summary>The parts for <paramref name="listen"/> with the switch as the process's environment sets it.</summary>
-    public static LinuxFastPath For(ListenOptions listen) => For(listen, Environment.GetEnvironmentVariable(SwitchVariable));
+    /// <summary>The parts <paramref name="listen"/> asks for, none when its <see cref="ListenOptions.FastPath"/> is off.</summary>
+    public static LinuxFastPath For(ListenOptions listen) => new(listen.FastPath, listen);
 }

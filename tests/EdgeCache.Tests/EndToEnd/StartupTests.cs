@@ -82,6 +82,25 @@ public sealed class StartupTests
         }
     }
 
+    [Fact]
+    public async Task A_fast_path_switch_that_is_neither_on_nor_off_exits_2_with_one_line_naming_it()
+    {
+        var config = await WriteConfigAsync("127.0.0.1", FreePort.Next(), FreePort.Next());
+        try
+        {
+            var (exitCode, stderr, _) = await RunServerAsync(new Dictionary<string, string> { ["EDGECACHE_FAST_PATH"] = "no" }, "--config", config);
+
+            Assert.Equal(2, exitCode);
+            var line = Assert.Single(stderr.Split('\n'), l => l.Contains("EDGECACHE_FAST_PATH", StringComparison.Ordinal));
+            Assert.Contains("EDGECACHE_FAST_PATH: 'no' is not 'on' or 'off'", line, StringComparison.Ordinal);
+            Assert.DoesNotContain(" at ", stderr, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(config);
+        }
+    }
+
     [Theory]
     [InlineData("viewer", true)]
     [InlineData("viewer", false)]

@@ -73,6 +73,13 @@ public sealed class EdgeNode : IAsyncDisposable
             options.AccessLog.Enabled = false;
             options.Cache.MemoryBytes = 64L * 1024 * 1024;
             configure(options);
+
+            // As the server's loader does: test.sh runs the end-to-end suite again with EDGECACHE_FAST_PATH=off.
+            if (FastPathSwitch.Parse(Environment.GetEnvironmentVariable(FastPathSwitch.Variable)) is { } fastPath)
+            {
+                options.Listen.FastPath = fastPath;
+            }
+
             var errors = EdgeCacheOptionsValidator.Collect(options);
             if (errors.Count > 0)
             {

@@ -56,9 +56,8 @@ public sealed class ConfigurationTests
     {
         var options = new EdgeCacheOptions
         {
-            Listen = new ListenOptions { ViewerPort = 8080, AdminPort = 8080, IoThreads = 1000, NotSentLowWaterBytes = -1, HttpsRedirectPort = 8080 },
-            Cache = new CacheOptions { MemoryBytes = 2 * 1024 * 1024, MaxObjectBytes = 4 * 1024 * 1024, MaxVariantsPerUrl = 0 },
-            Limits = new LimitsOptions { ViewerSendTimeoutSeconds = 0 },
+            Listen = new ListenOptions { Address = "localhost", ViewerPort = 8080, AdminPort = 8080, HttpsRedirectPort = 8080 },
+            Cache = new CacheOptions { MemoryBytes = 2 * 1024 * 1024, MaxObjectBytes = 4 * 1024 * 1024 },
             Origins =
             [
                 new OriginOptions { Id = "a", Type = "http", Url = "http://a" },
@@ -68,62 +67,80 @@ public sealed class ConfigurationTests
             Behaviors =
             [
                 new BehaviorOptions { PathPattern = "*", Origin = "a" },
-                new BehaviorOptions { PathPattern = "/x/*", Origin = "nope", MinTtlSeconds = 50, DefaultTtlSeconds = 10, MaxTtlSeconds = 5 },
-                new BehaviorOptions { PathPattern = "/y", Origin = "a", CacheKey = new CacheKeyOptions { Headers = ["Host"], QueryStrings = "allowList" } },
+                new BehaviorOptions { PathPattern = "/x/*", Origin = "nope", MinTtlSeconds = 50, DefaultTtlSeconds = 10, MaxTtlSeconds = 60 },
+                new BehaviorOptions { PathPattern = "/y", Origin = "a", DefaultTtlSeconds = 100, MaxTtlSeconds = 10 },
             ],
+            AdminToken = "short",
         };
 
         var errors = EdgeCacheOptionsValidator.Collect(options);
 
         string[] expected =
         [
-            "listen.adminPort", "listen.httpsRedirectPort", "listen.ioThreads", "listen.notSentLowWaterBytes", "limits.viewerSendTimeoutSeconds", "cache.maxObjectBytes", "cache.maxVariantsPerUrl", "origins[1].id", "origins[2].secondary",
-            "behaviors[0].pathPattern", "behaviors[1].origin", "behaviors[1].minTtlSeconds", "behaviors[1].defaultTtlSeconds",
-            "behaviors[2].pathPattern", "behaviors[2].cacheKey.queryStringNames", "behaviors[2].cacheKey.headers[0]",
+            "listen.address", "listen.adminPort", "listen.httpsRedirectPort", "cache.maxObjectBytes", "origins[1].id", "origins[2].secondary",
+            "behaviors[0].pathPattern", "behaviors[1].origin", "behaviors[1].minTtlSeconds", "behaviors[2].pathPattern", "behaviors[2].defaultTtlSeconds",
+            "EDGECACHE_ADMIN_TOKEN",
         ];
         foreach (var field in expected)
         {
             Assert.Contains(errors, e => e.StartsWith(field + ":", StringComparison.Ordinal));
         }
+
+        Assert.Equal(expected.Length, errors.Count);
+    }
+
+    [Fact]
+    public void The_schema_holds_the_defaults_the_options_take()
+    {
+        // The Pulumi side's rules read the defaults from the schema (components/config/edgeRules.ts); the node takes them from its options.
+        var schema = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(RepoRoot.Path, "edge-image", "EdgeCache", "edgecache.schema.json")))!;
+        var listen = schema["properties"]!["listen"]!["properties"]!;
+        var cache = schema["properties"]!["cache"]!["properties"]!;
+        var behavior = schema["$defs"]!["behavior"]!["properties"]!;
+        var defaults = new EdgeCacheOptions();
+        var ttl = new BehaviorOptions();
+        Assert.Equal(defaults.Listen.Address, listen["address"]!["default"]!.GetValue<string>());
+        Assert.Equal(defaults.Listen.FastPath, listen["fastPath"]!["default"]!.GetValue<bool>());
+        Assert.Equal(defaults.Listen.ViewerPort, listen["viewerPort"]!["default"]!.GetValue<int>());
+        Assert.Equal(defaults.Listen.AdminPort, listen["adminPort"]!["default"]!.GetValue<int>());
+        Assert.Equal(defaults.Cache.MemoryBytes, cache["memoryBytes"]!["default"]!.GetValue<long>());
+        Assert.Equal(defaults.Cache.MaxObjectBytes, cache["maxObjectBytes"]!["default"]!.GetValue<long>());
+        Assert.Equal(ttl.MinTtlSeconds, behavior["minTtlSeconds"]!["default"]!.GetValue<long>());
+        Assert.Equal(ttl.DefaultTtlSeconds, behavior["defaultTtlSeconds"]!["default"]!.GetValue<long>());
+        Assert.Equal(ttl.MaxTtlSeconds, behavior["maxTtlSeconds"]!["default"]!.GetValue<long>());
     }
 
     [Theory]
     [InlineData("edgé")]
     [InlineData("edge\r\nX-Injected: 1")]
+    [InlineData("edge\n")]
     [InlineData("edge node")]
     [InlineData("edge\u0001")]
     public void A_node_name_that_cannot_be_a_header_value_is_refused(string name)
     {
-        var options = ValidOptions();
-        options.Node.Name = name;
+        var json = $$"""{"node":{"name":{{System.Text.Json.JsonSerializer.Serialize(name)}}},"origins":[{"id":"o","type":"http","url":"http://x"}],"behaviors":[{"pathPattern":"*","origin":"o"}]}""";
 
-        var error = Assert.Single(EdgeCacheOptionsValidator.Collect(options));
+        var error = Assert.Single(EdgeCacheConfigLoader.ValidateAgainstSchema(json));
         Assert.StartsWith("node.name: ", error, StringComparison.Ordinal);
         Assert.DoesNotContain('\n', error);
     }
 
     [Theory]
-    [InlineData("www.example.com\r\nX-Injected: 1", true)]
-    [InlineData("www.example.com\n", false)]
-    [InlineData("www example.com", true)]
-    [InlineData("www.example.com\u007f", true)]
-    [InlineData("www.exämple.com", true)]
-    [InlineData("user@www.example.com", true)]
-    [InlineData("www.example.com/path", true)]
-    [InlineData("www.example.com:99999", false)]
-    public void A_host_header_that_is_not_a_host_is_refused(string hostHeader, bool bySchemaToo)
+    [InlineData("www.example.com\r\nX-Injected: 1")]
+    [InlineData("www.example.com\n")]
+    [InlineData("www example.com")]
+    [InlineData("www.example.com\u007f")]
+    [InlineData("www.exämple.com")]
+    [InlineData("user@www.example.com")]
+    [InlineData("www.example.com/path")]
+    [InlineData("www.example.com:99999")]
+    public void A_host_header_that_is_not_a_host_is_refused(string hostHeader)
     {
-        var options = ValidOptions();
-        options.Origins[0].HostHeader = hostHeader;
-        var error = Assert.Single(EdgeCacheOptionsValidator.Collect(options));
+        var json = $$"""{"origins":[{"id":"o","type":"http","url":"http://x","hostHeader":{{System.Text.Json.JsonSerializer.Serialize(hostHeader)}}}],"behaviors":[{"pathPattern":"*","origin":"o"}]}""";
+
+        var error = Assert.Single(EdgeCacheConfigLoader.ValidateAgainstSchema(json));
         Assert.StartsWith("origins[0].hostHeader: ", error, StringComparison.Ordinal);
         Assert.DoesNotContain('\n', error);
-
-        if (bySchemaToo)
-        {
-            var json = $$"""{"origins":[{"id":"o","type":"http","url":"http://x","hostHeader":{{System.Text.Json.JsonSerializer.Serialize(hostHeader)}}}],"behaviors":[{"pathPattern":"*","origin":"o"}]}""";
-            Assert.Contains(EdgeCacheConfigLoader.ValidateAgainstSchema(json), e => e.StartsWith("origins[0].hostHeader", StringComparison.Ordinal));
-        }
     }
 
     [Theory]
@@ -134,10 +151,6 @@ public sealed class ConfigurationTests
     [InlineData("[2001:db8::1]:8080")]
     public void A_host_header_that_is_a_host_passes(string hostHeader)
     {
-        var options = ValidOptions();
-        options.Origins[0].HostHeader = hostHeader;
-        Assert.Empty(EdgeCacheOptionsValidator.Collect(options));
-
         var json = $$"""{"origins":[{"id":"o","type":"http","url":"http://x","hostHeader":{{System.Text.Json.JsonSerializer.Serialize(hostHeader)}}}],"behaviors":[{"pathPattern":"*","origin":"o"}]}""";
         Assert.Empty(EdgeCacheConfigLoader.ValidateAgainstSchema(json));
     }
@@ -191,9 +204,4 @@ public sealed class ConfigurationTests
         Assert.Equal(path, EdgeCacheConfigLoader.ToFieldPath(pointer));
     }
 
-    private static EdgeCacheOptions ValidOptions() => new()
-    {
-        Origins = [new OriginOptions { Id = "o", Type = "http", Url = "http://x" }],
-        Behaviors = [new BehaviorOptions { PathPattern = "*", Origin = "o" }],
-    };
 }

@@ -101,7 +101,9 @@ public sealed class EnvironmentOverrideTests : IDisposable
     {
         var error = Load(("EDGECACHE_Origins__1__Url", "http://y"));
 
-        Assert.Contains(error.Errors, e => e.StartsWith("origins[1]: ", StringComparison.Ordinal) && e.Contains("EDGECACHE_Origins__1__Url", StringComparison.Ordinal));
+        // Each missing field is named, with the variable that made the item.
+        Assert.Contains(error.Errors, e => e.StartsWith("origins[1].id: is required", StringComparison.Ordinal) && e.Contains("EDGECACHE_Origins__1__Url", StringComparison.Ordinal));
+        Assert.Contains(error.Errors, e => e.StartsWith("origins[1].type: is required", StringComparison.Ordinal) && e.Contains("EDGECACHE_Origins__1__Url", StringComparison.Ordinal));
     }
 
     [Fact]

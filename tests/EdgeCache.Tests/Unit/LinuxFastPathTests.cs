@@ -5,13 +5,16 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace EdgeCache.Tests.Unit;
 
-/// <summary>The fast path's one switch: off turns every part off whatever its own option says; on leaves each to its option.</summary>
+/// <summary>
+/// The fast path's one switch (listen.fastPath, or EDGECACHE_FAST_PATH over it): off turns every part off whatever its
+/// own option says; on leaves each to its option.
+/// </summary>
 public sealed class LinuxFastPathTests
 {
     [Fact]
     public void Off_turns_every_part_off()
     {
-        var off = LinuxFastPath.For(new ListenOptions(), "off");
+        var off = LinuxFastPath.For(new ListenOptions { FastPath = false });
 
         Assert.False(off.Enabled);
         Assert.False(off.SharedEpoll);
@@ -24,30 +27,60 @@ public sealed class LinuxFastPathTests
         Assert.DoesNotContain(services, s => s.ServiceType == typeof(IMemoryPoolFactory<byte>));
     }
 
-    [Theory]
-    [InlineData(null)]
-    [InlineData("")]
-    [InlineData("on")]
-    public void On_leaves_each_part_to_its_listen_option(string? value)
+    [Fact]
+    public void On_leaves_each_part_to_its_listen_option()
     {
-        var defaults = LinuxFastPath.For(new ListenOptions(), value);
+        var defaults = LinuxFastPath.For(new ListenOptions());
         Assert.True(defaults.Enabled);
         Assert.Equal(OperatingSystem.IsLinux(), defaults.SharedEpoll);
         Assert.True(defaults.DirectBodySend);
         Assert.Equal(OperatingSystem.IsLinux(), defaults.MappedBodies);
         Assert.True(defaults.LargeBlocks);
 
-        var chosen = LinuxFastPath.For(new ListenOptions { SharedIo = false, DirectBodySend = false }, value);
+        var chosen = LinuxFastPath.For(new ListenOptions { SharedIo = false, DirectBodySend = false });
         Assert.False(chosen.SharedEpoll);
         Assert.False(chosen.DirectBodySend);
         Assert.False(chosen.MappedBodies);
         Assert.True(chosen.LargeBlocks);
     }
 
-    [Fact]
-    public void A_value_that_is_neither_on_nor_off_is_refused_with_the_variable_named()
+    [Theory]
+    [InlineData(null, null, true)]
+    [InlineData(false, null, false)]
+    [InlineData(true, "", true)]
+    [InlineData(true, "off", false)]
+    [InlineData(false, "on", true)]
+    public void The_variable_overrides_the_config(bool? configured, string? variable, bool expected)
     {
-        var error = Assert.Throws<ArgumentException>(() => LinuxFastPath.For(new ListenOptions(), "no"));
-        Assert.StartsWith("EDGECACHE_FAST_PATH: 'no'", error.Message, StringComparison.Ordinal);
+        var file = Path.Combine(Path.GetTempPath(), $"edgecache-fastpath-{Guid.NewGuid():N}.json");
+        var listen = configured is { } c ? $$""","listen":{"fastPath":{{(c ? "true" : "false")}}}""" : "";
+        File.WriteAllText(file, $$"""{"origins":[{"id":"o","type":"http","url":"http://x"}],"behaviors":[{"pathPattern":"*","origin":"o"}]{{listen}}}""");
+        try
+        {
+            var environment = new Dictionary<string, string?>();
+            if (variable is not null)
+            {
+                environment[FastPathSwitch.Variable] = variable;
+            }
+
+            var options = EdgeCacheConfigLoader.Load(file, environment);
+
+            Assert.Equal(expected, options.Listen.FastPath);
+            Assert.Equal(expected, LinuxFastPath.For(options.Listen).Enabled);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Theory]
+    [InlineData("no")]
+    [InlineData("OFF")]
+    [InlineData("false")]
+    public void A_value_that_is_neither_on_nor_off_is_refused_with_the_variable_named(string value)
+    {
+        var error = Assert.Throws<ConfigurationException>(() => FastPathSwitch.Parse(value));
+        Assert.StartsWith($"EDGECACHE_FAST_PATH: '{value}' is not 'on' or 'off'", Assert.Single(error.Errors), StringComparison.Ordinal);
     }
 }

@@ -36,13 +36,7 @@ public sealed class RequestPolicyConfigurationTests
         var json = Behavior($$"""
             "allowedMethods": ["GET", "HEAD", {{System.Text.Json.JsonSerializer.Serialize(method)}}]
             """);
-        Assert.Contains(EdgeCacheConfigLoader.ValidateAgainstSchema(json), e => e.StartsWith("behaviors[0].allowedMethods[2]", StringComparison.Ordinal));
-
-        var options = Valid();
-        options.Behaviors[0].AllowedMethods = ["GET", "HEAD", method];
-        var error = Assert.Single(EdgeCacheOptionsValidator.Collect(options));
-        Assert.StartsWith("behaviors[0].allowedMethods[2]:", error, StringComparison.Ordinal);
-        Assert.Contains("token", error, StringComparison.Ordinal);
+        Assert.Contains(EdgeCacheConfigLoader.ValidateAgainstSchema(json), e => e.StartsWith("behaviors[0].allowedMethods[2]:", StringComparison.Ordinal));
     }
 
     [Theory]
@@ -72,20 +66,7 @@ public sealed class RequestPolicyConfigurationTests
         var json = Behavior($$"""
             "originRequest": { {{field}} }
             """);
-        Assert.Contains(EdgeCacheConfigLoader.ValidateAgainstSchema(json), e => e.StartsWith(at, StringComparison.Ordinal));
-
-        var options = Valid();
-        var keyword = field.Split(':')[1].Trim().Trim('"');
-        if (field.StartsWith("\"headers\"", StringComparison.Ordinal))
-        {
-            options.Behaviors[0].OriginRequest.Headers = ForwardedNames.Keyword(keyword);
-        }
-        else
-        {
-            options.Behaviors[0].OriginRequest.Cookies = ForwardedNames.Keyword(keyword);
-        }
-
-        Assert.Contains(EdgeCacheOptionsValidator.Collect(options), e => e.StartsWith(at + ":", StringComparison.Ordinal));
+        Assert.Contains(EdgeCacheConfigLoader.ValidateAgainstSchema(json), e => e.StartsWith(at + ":", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -125,10 +106,4 @@ public sealed class RequestPolicyConfigurationTests
             File.Delete(file);
         }
     }
-
-    private static EdgeCacheOptions Valid() => new()
-    {
-        Origins = [new OriginOptions { Id = "o", Type = "http", Url = "http://x" }],
-        Behaviors = [new BehaviorOptions { PathPattern = "*", Origin = "o" }],
-    };
 }
