@@ -200,8 +200,9 @@ internal sealed partial class BodyPump(
 
         finished(fetch);
         entry.Body.Complete();
-        if (stored)
+        if (stored && entry.StatusCode != StatusCodes.Status206PartialContent)
         {
+            // The disk tier keeps whole objects: a piece lives in memory only (docs/caching.md, partial content).
             disk.EnqueueWrite(fetch.Request.Key, entry);
         }
     }
