@@ -142,6 +142,93 @@ public sealed class PartialContentTests
         Assert.Null(edge.Get<MemoryCacheStore>().Get("0|/video.bin"));
     }
 
+    [Fact]
+    public async Task Rfc9111_3_4_pieces_with_one_strong_validator_are_combined_into_the_whole_object()
+    {
+        await using var origin = await StartOrigin();
+        await using var edge = await StartEdge(origin);
+        (await GetRange(edge, "bytes=0-3999")).Dispose();
+        (await GetRange(edge, "bytes=3000-7999")).Dispose();
+        (await GetRange(edge, "bytes=8000-9999")).Dispose();
+        Assert.Equal(3, origin.Count("/video.bin"));
+
+        using var whole = await edge.Viewer.GetAsync("/video.bin");
+        Assert.Equal(HttpStatusCode.OK, whole.StatusCode);
+        Assert.Equal("Hit", whole.XCache());
+        Assert.Equal(Size, whole.Content.Headers.ContentLength);
+        Assert.Null(whole.Content.Headers.ContentRange);
+        Assert.Equal("\"v7\"", whole.Headers.ETag!.Tag);
+        Assert.Equal("application/octet-stream", whole.Content.Headers.ContentType!.MediaType);
+        Assert.Equal(Object, await whole.Content.ReadAsByteArrayAsync());
+        Assert.Equal(3, origin.Count("/video.bin"));
+    }
+
+    [Fact]
+    public async Task Rfc9111_3_4_adjoining_pieces_are_combined_into_one_piece_until_the_whole_is_there()
+    {
+        await using var origin = await StartOrigin();
+        await using var edge = await StartEdge(origin);
+        (await GetRange(edge, "bytes=2000-3999")).Dispose();
+        (await GetRange(edge, "bytes=4000-5999")).Dispose();
+
+        using (var across = await GetRange(edge, "bytes=3990-4009"))
+        {
+            Assert.Equal("Hit", across.XCache());
+            Assert.Equal($"bytes 3990-4009/{Size}", across.Header("Content-Range"));
+            Assert.Equal(Object[3990..4010], await across.Content.ReadAsByteArrayAsync());
+        }
+
+        using var whole = await edge.Viewer.GetAsync("/video.bin");
+        Assert.Equal(HttpStatusCode.OK, whole.StatusCode);
+        Assert.Equal(Object, await whole.Content.ReadAsByteArrayAsync());
+        Assert.Equal(3, origin.Count("/video.bin"));
+    }
+
+    [Fact]
+    public async Task Rfc9111_3_4_pieces_with_a_gap_between_are_not_combined_the_newer_replaces()
+    {
+        await using var origin = await StartOrigin();
+        await using var edge = await StartEdge(origin);
+        (await GetRange(edge, "bytes=0-3999")).Dispose();
+        (await GetRange(edge, "bytes=7000-9999")).Dispose();
+
+        using (var newer = await GetRange(edge, "bytes=7500-7599"))
+        {
+            Assert.Equal("Hit", newer.XCache());
+            Assert.Equal(Object[7500..7600], await newer.Content.ReadAsByteArrayAsync());
+        }
+
+        using var older = await GetRange(edge, "bytes=100-199");
+        Assert.Equal("Miss", older.XCache());
+        Assert.Equal(Object[100..200], await older.Content.ReadAsByteArrayAsync());
+    }
+
+    [Theory]
+    [InlineData("W/\"v7\"", "W/\"v7\"")]
+    [InlineData("\"v7\"", "\"v8\"")]
+    public async Task Rfc9111_3_4_pieces_with_weak_or_different_validators_are_not_combined_the_newer_replaces(string firstTag, string secondTag)
+    {
+        var tag = firstTag;
+        await using var origin = await TestOrigin.StartAsync(ctx =>
+        {
+            ctx.Response.Headers.CacheControl = "max-age=600";
+            return Microsoft.AspNetCore.Http.Results.Bytes(Object, "application/octet-stream", enableRangeProcessing: true, entityTag: Microsoft.Net.Http.Headers.EntityTagHeaderValue.Parse(tag)).ExecuteAsync(ctx);
+        });
+        await using var edge = await StartEdge(origin);
+        (await GetRange(edge, "bytes=0-4999")).Dispose();
+        tag = secondTag;
+        (await GetRange(edge, "bytes=5000-9999")).Dispose();
+
+        using (var older = await GetRange(edge, "bytes=0-9"))
+        {
+            Assert.Equal("Miss", older.XCache());
+        }
+
+        using var whole = await edge.Viewer.GetAsync("/video.bin");
+        Assert.Equal("Miss", whole.XCache());
+        Assert.Equal(Object, await whole.Content.ReadAsByteArrayAsync());
+    }
+
     /// <summary>An origin that honours Range (206 with a strong ETag) and otherwise sends the whole object.</summary>
     private static Task<TestOrigin> StartOrigin() => TestOrigin.StartAsync(ctx =>
     {
