@@ -130,6 +130,7 @@ public sealed class CacheKeyTests
         Assert.Equal("0|/p?v=1|h:x-device=mobile|c:tenant=a", CacheKeyBuilder.PrimaryKey(keyed, "/p", "v=1", new HeaderDictionary { ["X-Device"] = " mobile ", ["Cookie"] = "tenant=a" }));
         Assert.Equal("0|/p|h:x-device=|c:tenant=", CacheKeyBuilder.PrimaryKey(keyed, "/p", "", new HeaderDictionary()));
         Assert.Equal("0|/p|h:x-device=a,b|c:tenant=", CacheKeyBuilder.PrimaryKey(keyed, "/p", "", new HeaderDictionary { ["X-Device"] = new StringValues(["a", "b"]) }));
+        Assert.Equal("0|/p|h:x-device=|c:tenant=", CacheKeyBuilder.PrimaryKey(keyed, "/p", "", new HeaderDictionary { ["X-Device"] = new StringValues([null]) }));
     }
 
     [Fact]
