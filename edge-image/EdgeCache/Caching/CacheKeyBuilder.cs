@@ -9,8 +9,9 @@ namespace EdgeCache.Caching;
 /// <summary>
 /// Cache keys in the CDN's terms. The primary key is behavior + path + the query parameters, headers and cookies the
 /// behavior names (sorted, so parameter order does not fragment the cache); everything else is left out of the key
-/// and of the origin request. The secondary key holds the request's values for the response's Vary names, with
-/// Accept-Encoding reduced to the one coding the node would serve (br, gzip or identity).
+/// and of the origin request. The secondary key holds the request's values for the response's Vary names, each in the
+/// form <see cref="VaryValues"/> gives it, and Accept-Encoding reduced to the one coding the node would serve (br, gzip
+/// or identity).
 /// </summary>
 public static class CacheKeyBuilder
 {
@@ -171,7 +172,7 @@ public static class CacheKeyBuilder
         foreach (var name in varyNames)
         {
             sb.Append(name).Append('=');
-            sb.Append(name == AcceptEncoding ? NormalizeAcceptEncoding(headers.AcceptEncoding) : NormalizeValue(headers[name]));
+            sb.Append(name == AcceptEncoding ? NormalizeAcceptEncoding(headers.AcceptEncoding) : VaryValues.Normalize(name, headers[name]));
             sb.Append('\n');
         }
 

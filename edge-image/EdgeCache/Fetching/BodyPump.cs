@@ -180,6 +180,7 @@ internal sealed partial class BodyPump(
     private async Task StoreAsync(InFlightFetch fetch, CacheEntry entry, bool storable, LargeWrite? large, FetchOutcome.Shared outcome)
     {
         var stored = storable && !purges.PurgedSince(fetch.Generation, fetch.Request.Path);
+        var toDisk = entry;
         if (large is not null)
         {
             // Large objects live on the disk tier only; commit (trailer, fsync, rename) before waking readers.
@@ -188,8 +189,15 @@ internal sealed partial class BodyPump(
         }
         else if (stored)
         {
+            // A piece joins the one stored for its variant when they are of one representation (RFC 9111 3.4); the
+            // fetch's own viewers go on reading the piece they were given.
+            var kept = entry.StatusCode == StatusCodes.Status206PartialContent
+                ? PartialPieces.Combine(store.Get(fetch.Request.Key.Primary)?.FindVariant(entry.SecondaryKey)?.Entry, entry, cacheOptions.MaxObjectBytes)
+                : entry;
+
             // Checked again under the store's lock: a purge that lands from here on must not find the entry back.
-            stored = store.Store(fetch.Request.Key, entry, purges, fetch.Generation);
+            stored = store.Store(fetch.Request.Key, kept, purges, fetch.Generation);
+            toDisk = kept;
         }
 
         if (stored)
@@ -200,9 +208,10 @@ internal sealed partial class BodyPump(
 
         finished(fetch);
         entry.Body.Complete();
-        if (stored)
+        if (stored && toDisk.StatusCode != StatusCodes.Status206PartialContent)
         {
-            disk.EnqueueWrite(fetch.Request.Key, entry);
+            // The disk tier keeps whole objects: a piece lives in memory only, until pieces make the whole (docs/caching.md).
+            disk.EnqueueWrite(fetch.Request.Key, toDisk);
         }
     }
 

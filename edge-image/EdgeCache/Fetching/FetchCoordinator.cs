@@ -232,8 +232,14 @@ public sealed partial class FetchCoordinator : IDisposable
             return new FetchOutcome.Failed(new OriginException(origin.Id, OriginErrorKind.Protocol, $"origin answered {response.StatusCode}"), response.StatusCode);
         }
 
+        // A 206 to a Range the behavior forwards is stored as the piece it is (RFC 9111 3.3) when it fits in memory, and
+        // judged as the representation it is part of; any other 206 is for the viewer that asked alone.
+        var piece = response.StatusCode == StatusCodes.Status206PartialContent && response.ContentLength <= _cacheOptions.MaxObjectBytes
+            ? PartialContent.Of(headers, response.ContentLength)
+            : null;
+        var representationStatus = piece is null ? response.StatusCode : StatusCodes.Status200OK;
         var requestHadAuthorization = request.Behavior.ForwardsAuthorization && request.RequestHeaders.ContainsKey(HeaderNames.Authorization);
-        if ((OriginResponsePolicy.PassReason(request.Behavior, requestHadAuthorization, response.StatusCode, cc, headers)
+        if ((OriginResponsePolicy.PassReason(request.Behavior, requestHadAuthorization, representationStatus, cc, headers)
             ?? UnkeyedForwarding.UnvariedReason(request.Behavior, request.ForwardedHeaders, headers)) is { } passReason)
         {
             return new FetchOutcome.Pass(response, passReason);
@@ -268,7 +274,7 @@ public sealed partial class FetchCoordinator : IDisposable
         }
 
         (headers, var varyNames, var etag) = OriginResponsePolicy.Representation(headers, encoding);
-        var storableReason = CachePolicy.UnstorableReason(response.StatusCode, request.RequestCacheControl, cc, headers);
+        var storableReason = CachePolicy.UnstorableReason(representationStatus, request.RequestCacheControl, cc, headers);
         var contentLength = encoding is null or "identity" ? response.ContentLength : null;
         var secondaryKey = CacheKeyBuilder.SecondaryKey(varyNames, request.RequestHeaders);
         LargeWrite? large = null;

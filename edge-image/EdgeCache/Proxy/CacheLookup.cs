@@ -29,6 +29,14 @@ internal sealed class CacheLookup(MemoryCacheStore store, DiskCacheStore disk, P
             entry = variants.Find(CacheKeyBuilder.SecondaryKey(variants.VaryNames, headers));
             missReason = entry is null ? ForwardReason.VaryMiss : ForwardReason.Stale;
             state.KnownVary = variants.VaryNames;
+            if (entry is not null && !RangeResponses.CanAnswer(context.Request, entry))
+            {
+                // A stored piece without what this request asks for: a miss, and not a stale copy either (it can
+                // neither stand in for the whole nor be revalidated for it). The disk tier keeps whole objects only,
+                // and what it has is older than the piece: the fetch's answer replaces both.
+                entry = null;
+                missReason = ForwardReason.Partial;
+            }
         }
 
         if (entry is not null && CachePolicy.SatisfiesRequest(entry, state.RequestCacheControl, now))
@@ -38,7 +46,7 @@ internal sealed class CacheLookup(MemoryCacheStore store, DiskCacheStore disk, P
 
         var key = state.Key ??= CacheKey.For(state.Behavior, state.Path, state.KeyQuery, headers);
         var generation = purges.Generation;
-        if (entry is null && disk.Enabled && await disk.LoadAsync(key, headers, context.RequestAborted).ConfigureAwait(false) is { } fromDisk)
+        if (entry is null && missReason != ForwardReason.Partial && disk.Enabled && await disk.LoadAsync(key, headers, context.RequestAborted).ConfigureAwait(false) is { } fromDisk)
         {
             // Promoted: the disk tier's copy (checksums verified) becomes the memory tier's, unless it is too large
             // for memory, in which case it keeps being served from its file. Not if a purge or invalidation landed

@@ -86,7 +86,17 @@ internal sealed class EntryResponder(CacheStatusHeaders trace, SyntheticResponse
 
         var body = entry.Body;
         long? length = body.IsCompleted ? body.Length : entry.ContentLength;
-        if (entry.StatusCode == StatusCodes.Status200OK)
+        if (PartialContent.Of(entry) is { } piece)
+        {
+            // A stored piece (RFC 9111 3.3): the ranges it holds come from it. Otherwise it goes out as the origin sent
+            // it, which only a viewer of the fetch that brought it gets (CacheLookup never finds it for anything else).
+            headers.AcceptRanges = "bytes";
+            if (await RangeResponses.TryServePieceAsync(context, state, entry, piece).ConfigureAwait(false))
+            {
+                return;
+            }
+        }
+        else if (entry.StatusCode == StatusCodes.Status200OK)
         {
             headers.AcceptRanges = "bytes";
             if (context.Request.Headers.Range.Count > 0 && HttpMethods.IsGet(context.Request.Method))

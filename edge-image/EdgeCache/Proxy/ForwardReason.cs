@@ -12,6 +12,9 @@ public enum ForwardReason
     /// <summary>The stored response is stale (or the request would not accept it): revalidated or refetched.</summary>
     Stale,
 
+    /// <summary>The stored response is a piece (a 206) that does not hold what the request asks for.</summary>
+    Partial,
+
     /// <summary>The request's own Cache-Control kept the cache out of it (no-store).</summary>
     Request,
 

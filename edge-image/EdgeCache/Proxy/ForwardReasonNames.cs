@@ -8,6 +8,7 @@ public static class ForwardReasonNames
         ForwardReason.UriMiss => "uri-miss",
         ForwardReason.VaryMiss => "vary-miss",
         ForwardReason.Stale => "stale",
+        ForwardReason.Partial => "partial",
         ForwardReason.Request => "request",
         ForwardReason.Bypass => "bypass",
         _ => "method",

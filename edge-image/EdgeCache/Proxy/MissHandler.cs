@@ -70,6 +70,15 @@ internal sealed class MissHandler(
                     return false;
                 }
 
+                if (!RangeResponses.CanAnswer(request, served))
+                {
+                    // The origin sent a piece (for the leader's Range) without what this viewer asks for: it is not
+                    // the whole object, so this viewer's own request goes to the origin as it is.
+                    state.Detail = ResponseDetail.PieceMismatch;
+                    await forwarder.PassAsync(context, state, trace.Forward(ForwardReason.Partial).WithDetail(ResponseDetail.PieceMismatch)).ConfigureAwait(false);
+                    return true;
+                }
+
                 // "stored" (RFC 9211) only once the fetch has stored the entry: known for a body complete by now, as a
                 // small one is; one still arriving may yet be refused, purged or cut off, so it is not claimed.
                 if (shared.Revalidated)

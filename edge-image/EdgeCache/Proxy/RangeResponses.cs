@@ -6,7 +6,10 @@ using Microsoft.Net.Http.Headers;
 
 namespace EdgeCache.Proxy;
 
-/// <summary>A Range request on a stored 200: 206 with one range as is, several as multipart/byteranges (RFC 9110 14.6), or 416.</summary>
+/// <summary>
+/// A Range request on a stored 200, or on a stored 206 piece that holds every range asked for (RFC 9111 3.3): 206 with
+/// one range as is, several as multipart/byteranges (RFC 9110 14.6), or 416.
+/// </summary>
 internal static class RangeResponses
 {
     /// <summary>Answers the request's Range if it has a usable one; false when the whole body is to be sent instead.</summary>
@@ -20,15 +23,63 @@ internal static class RangeResponses
                 context.Response.ContentLength = 0;
                 return true;
             case ByteRanges.Decision.Partial:
-                await ServeAsync(context, state, entry, ranges, total).ConfigureAwait(false);
+                await ServeAsync(context, state, entry, ranges, total, 0).ConfigureAwait(false);
                 return true;
             default:
                 return false;
         }
     }
 
+    /// <summary>
+    /// Whether <paramref name="entry"/> can answer the request: any entry but a 206 can; a 206 piece only a GET whose
+    /// ranges all lie inside it (or none of which the complete length satisfies), never a request for the whole.
+    /// </summary>
+    public static bool CanAnswer(HttpRequest request, CacheEntry entry)
+    {
+        if (entry.StatusCode != StatusCodes.Status206PartialContent)
+        {
+            return true;
+        }
+
+        return PartialContent.Of(entry) is { } piece && Evaluate(request, entry, piece, out _) != ByteRanges.Decision.Full;
+    }
+
+    /// <summary>Answers the request from a stored 206 piece when <see cref="CanAnswer"/>; false, with nothing sent, otherwise.</summary>
+    public static async ValueTask<bool> TryServePieceAsync(HttpContext context, RequestState state, CacheEntry entry, PartialContent piece)
+    {
+        switch (Evaluate(context.Request, entry, piece, out var ranges))
+        {
+            case ByteRanges.Decision.Unsatisfiable:
+                context.Response.StatusCode = StatusCodes.Status416RangeNotSatisfiable;
+                context.Response.Headers.ContentRange = $"bytes */{piece.CompleteLength}";
+                context.Response.ContentLength = 0;
+                return true;
+            case ByteRanges.Decision.Partial:
+                await ServeAsync(context, state, entry, ranges, piece.CompleteLength, piece.First).ConfigureAwait(false);
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    /// <summary>The request's ranges against the piece's complete length; <see cref="ByteRanges.Decision.Full"/> when one falls outside the piece.</summary>
+    private static ByteRanges.Decision Evaluate(HttpRequest request, CacheEntry entry, PartialContent piece, out List<(long Start, long End)> ranges)
+    {
+        var decision = ByteRanges.Evaluate(request, piece.CompleteLength, entry.GetHeader(HeaderNames.ETag), entry.LastModified, out ranges);
+        foreach (var (start, end) in ranges)
+        {
+            if (!piece.Contains(start, end))
+            {
+                return ByteRanges.Decision.Full;
+            }
+        }
+
+        return decision;
+    }
+
     /// <summary>Bytes go out as soon as they arrive: a range of a body still being fetched is sent while it fills.</summary>
-    private static async Task ServeAsync(HttpContext context, RequestState state, CacheEntry entry, List<(long Start, long End)> ranges, long total)
+    /// <param name="offset">Where the stored body starts in the representation: 0 for a whole one, a piece's first byte for a 206.</param>
+    private static async Task ServeAsync(HttpContext context, RequestState state, CacheEntry entry, List<(long Start, long End)> ranges, long total, long offset)
     {
         var response = context.Response;
         response.StatusCode = StatusCodes.Status206PartialContent;
@@ -37,7 +88,7 @@ internal static class RangeResponses
             var (start, end) = ranges[0];
             response.Headers.ContentRange = ByteRanges.ContentRange(start, end, total);
             response.ContentLength = end - start + 1;
-            await EntryResponder.CopyBodyAsync(context, state, entry.Body, start, end + 1).ConfigureAwait(false);
+            await EntryResponder.CopyBodyAsync(context, state, entry.Body, start - offset, end + 1 - offset).ConfigureAwait(false);
             return;
         }
 
@@ -49,6 +100,7 @@ internal static class RangeResponses
         var crlf = "\r\n"u8.ToArray();
         response.ContentType = "multipart/byteranges; boundary=" + boundary;
         response.Headers.Remove(HeaderNames.ContentEncoding);
+        response.Headers.Remove(HeaderNames.ContentRange);
         response.ContentLength = parts.Sum(p => p.Length) + ranges.Sum(r => r.End - r.Start + 1) + ((ranges.Count - 1) * crlf.Length) + closing.Length;
         for (var i = 0; i < ranges.Count; i++)
         {
@@ -58,7 +110,7 @@ internal static class RangeResponses
             }
 
             await response.BodyWriter.WriteAsync(parts[i], context.RequestAborted).ConfigureAwait(false);
-            await EntryResponder.CopyBodyAsync(context, state, entry.Body, ranges[i].Start, ranges[i].End + 1).ConfigureAwait(false);
+            await EntryResponder.CopyBodyAsync(context, state, entry.Body, ranges[i].Start - offset, ranges[i].End + 1 - offset).ConfigureAwait(false);
         }
 
         await response.BodyWriter.WriteAsync(closing, context.RequestAborted).ConfigureAwait(false);

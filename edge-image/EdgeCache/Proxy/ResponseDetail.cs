@@ -21,6 +21,9 @@ public static class ResponseDetail
     public const string OnlyIfCached = "only-if-cached";
     public const string RequestBody = "request-body";
 
+    /// <summary>The fetch brought a 206 piece without the range this viewer asked for (or it asked for the whole).</summary>
+    public const string PieceMismatch = "piece-mismatch";
+
     /// <summary>A collapsed viewer released from a fetch that was passed through for its leader alone.</summary>
     public static string Released(string passReason) => "released:" + passReason;
 

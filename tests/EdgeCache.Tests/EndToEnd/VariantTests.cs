@@ -103,6 +103,23 @@ public sealed class VariantTests : IDisposable
         Assert.Equal(2, Directory.EnumerateFiles(_directory, "*.entry", SearchOption.AllDirectories).Count());
     }
 
+    [Fact]
+    public async Task Rfc9111_4_1_a_viewer_whose_accept_language_differs_only_in_order_space_and_case_is_a_hit_in_both_tiers()
+    {
+        await using var origin = await VaryingOrigin(TimeSpan.Zero);
+        await using (var edge = await StartAsync(origin, o => o.Cache.Disk.Directory = _directory))
+        {
+            Assert.Equal(("Miss", "lang=en-US, fr;q=0.5"), await GetAsync(edge, "en-US, fr;q=0.5"));
+            Assert.Equal(("Hit", "lang=en-US, fr;q=0.5"), await GetAsync(edge, "FR ; q=0.5 ,en-us"));
+            Assert.Equal("Miss", (await GetAsync(edge, "fr, en-US;q=0.5")).Cache);
+        }
+
+        // A restarted node finds the variant on disk by the same normalised key.
+        await using var restarted = await StartAsync(origin, o => o.Cache.Disk.Directory = _directory);
+        Assert.Equal(("Hit", "lang=en-US, fr;q=0.5"), await GetAsync(restarted, "fr;q=0.500,   EN-US"));
+        Assert.Equal(2, origin.Count("/v"));
+    }
+
     public void Dispose() => Directory.Delete(_directory, recursive: true);
 
     /// <summary>An origin answering /v per Accept-Language (forwarded by the node's behavior) after <paramref name="delay"/>.</summary>

@@ -2,6 +2,7 @@ using EdgeCache.Behaviors;
 using EdgeCache.Caching;
 using EdgeCache.Configuration;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Primitives;
 
 namespace EdgeCache.Tests.Unit;
 
@@ -108,6 +109,70 @@ public sealed class CacheKeyTests
         Assert.Equal("accept-encoding=br\n", CacheKeyBuilder.SecondaryKey(["accept-encoding"], new HeaderDictionary { ["Accept-Encoding"] = "gzip, br" }));
         Assert.Equal("accept-encoding=gzip\n", CacheKeyBuilder.SecondaryKey(["accept-encoding"], new HeaderDictionary { ["Accept-Encoding"] = "gzip" }));
         Assert.Equal("accept-encoding=identity\n", CacheKeyBuilder.SecondaryKey(["accept-encoding"], new HeaderDictionary()));
+    }
+
+    [Fact]
+    public void A_primary_key_spells_out_prefix_path_query_headers_and_cookies_with_their_separators()
+    {
+        var plain = new CacheBehavior(3, new BehaviorOptions { PathPattern = "*", Origin = "o" });
+        Assert.Equal("3|/img/a.png?v=1", CacheKeyBuilder.PrimaryKey(plain, "/img/a.png", "v=1", new HeaderDictionary()));
+        Assert.Equal("3|/", CacheKeyBuilder.PrimaryKey(plain, "/", "", new HeaderDictionary()));
+        Assert.Equal("3|/".Length, CacheKeyBuilder.SimplePrimaryKeyLength(plain, "/", ""));
+        Assert.Equal("3|/a?q".Length, CacheKeyBuilder.SimplePrimaryKeyLength(plain, "/a", "q"));
+        var chars = new char[6];
+        CacheKeyBuilder.FormatSimplePrimaryKey(plain, "/a", "q", chars);
+        Assert.Equal("3|/a?q", new string(chars));
+        chars = new char[5];
+        CacheKeyBuilder.FormatSimplePrimaryKey(plain, "/ab", "", chars);
+        Assert.Equal("3|/ab", new string(chars));
+
+        var keyed = Behavior(k => { k.Headers = ["X-Device"]; k.Cookies = ["tenant"]; });
+        Assert.Equal("0|/p?v=1|h:x-device=mobile|c:tenant=a", CacheKeyBuilder.PrimaryKey(keyed, "/p", "v=1", new HeaderDictionary { ["X-Device"] = " mobile ", ["Cookie"] = "tenant=a" }));
+        Assert.Equal("0|/p|h:x-device=|c:tenant=", CacheKeyBuilder.PrimaryKey(keyed, "/p", "", new HeaderDictionary()));
+        Assert.Equal("0|/p|h:x-device=a,b|c:tenant=", CacheKeyBuilder.PrimaryKey(keyed, "/p", "", new HeaderDictionary { ["X-Device"] = new StringValues(["a", "b"]) }));
+        Assert.Equal("0|/p|h:x-device=|c:tenant=", CacheKeyBuilder.PrimaryKey(keyed, "/p", "", new HeaderDictionary { ["X-Device"] = new StringValues([null]) }));
+    }
+
+    [Fact]
+    public void Queries_without_parameters_give_empty_keys_and_an_allow_list_forwards_only_its_names()
+    {
+        var all = Behavior(k => k.QueryStrings = "all");
+        Assert.Equal(("", ""), CacheKeyBuilder.Queries(all, default));
+        Assert.Equal(("", ""), CacheKeyBuilder.Queries(all, new QueryString("?")));
+        Assert.Equal(("", ""), CacheKeyBuilder.Queries(all, new QueryString("?&")));
+        Assert.Equal(("", ""), CacheKeyBuilder.Queries(Behavior(k => k.QueryStrings = "none"), new QueryString("?a=1")));
+
+        var allowList = Behavior(k => { k.QueryStrings = "allowList"; k.QueryStringNames = ["lang"]; });
+        Assert.Equal(("lang=fr", "lang=fr"), CacheKeyBuilder.Queries(allowList, new QueryString("?utm=1&lang=fr")));
+        Assert.Equal(("flag", "flag"), CacheKeyBuilder.Queries(Behavior(k => { k.QueryStrings = "allowList"; k.QueryStringNames = ["flag"]; }), new QueryString("?flag")));
+    }
+
+    [Theory]
+    [InlineData("br;q=0, *", "gzip")]
+    [InlineData("gzip;q=0, br;q=0.4, *;q=0.5", "br")]
+    [InlineData("br;q=0.5, *", "gzip")]
+    [InlineData("br;foo, gzip;q=0.5", "br")]
+    [InlineData("gzip;q=1, br;q=1", "br")]
+    [InlineData("GZIP", "gzip")]
+    [InlineData("BR;Q=0.1", "br")]
+    public void Accept_encoding_wildcards_fill_only_codings_not_named_and_unknown_parameters_keep_full_weight(string header, string expected)
+    {
+        Assert.Equal(expected, CacheKeyBuilder.NormalizeAcceptEncoding(header));
+    }
+
+    [Fact]
+    public void Null_field_lines_are_skipped()
+    {
+        Assert.Equal("gzip", CacheKeyBuilder.NormalizeAcceptEncoding(new StringValues([null, "gzip"])));
+        Assert.Equal(["accept"], CacheKeyBuilder.ParseVary(new StringValues([null, "Accept"])));
+        Assert.Equal("1", CacheKeyBuilder.ParseCookies(new StringValues([null, "a=1"]))["a"]);
+    }
+
+    [Fact]
+    public void Cookies_are_split_at_semicolons_trimmed_and_the_first_of_a_name_wins()
+    {
+        var cookies = CacheKeyBuilder.ParseCookies("=x; a = 1 ;;b=two=2; a=3; flag");
+        Assert.Equal(new Dictionary<string, string> { ["a"] = "1", ["b"] = "two=2" }, cookies);
     }
 
     private static CacheBehavior Behavior(Action<CacheKeyOptions> key)
