@@ -47,6 +47,14 @@ public sealed class CacheControl
 
     public TimeSpan? StaleIfError { get; private set; }
 
+    /// <summary>
+    /// The text of the targeted field (RFC 9213) these directives came from, or null for Cache-Control. A cache that uses
+    /// a targeted field ignores Cache-Control and Expires for itself.
+    /// </summary>
+    public string? TargetedText { get; private set; }
+
+    public bool IsTargeted => TargetedText is not null;
+
     public static CacheControl Parse(StringValues values)
     {
         if (StringValues.IsNullOrEmpty(values))

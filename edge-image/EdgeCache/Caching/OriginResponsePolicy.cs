@@ -94,7 +94,11 @@ public sealed class OriginResponsePolicy
         string secondaryKey,
         string? etag,
         DateTimeOffset requestTime,
-        DateTimeOffset responseTime) => new()
+        DateTimeOffset responseTime)
+    {
+        // The origin's (or an upstream cache's) Age counts towards the entry's age, so it is read before it is dropped.
+        var correctedInitialAge = CachePolicy.CorrectedInitialAge(headers, requestTime, responseTime);
+        return new()
         {
             StatusCode = status,
             Headers = StripAge(headers),
@@ -102,14 +106,15 @@ public sealed class OriginResponsePolicy
             ContentLength = contentLength,
             RequestTime = requestTime,
             ResponseTime = responseTime,
-            CorrectedInitialAge = CachePolicy.CorrectedInitialAge(headers, requestTime, responseTime),
+            CorrectedInitialAge = correctedInitialAge,
             FreshnessLifetime = CachePolicy.FreshnessLifetime(behavior, status, cc, headers, responseTime, _heuristicFraction),
             CacheControl = cc,
             VaryNames = varyNames,
             SecondaryKey = secondaryKey,
             ETag = etag,
-            LastModified = CachePolicy.ParseDate(CachePolicy.Find(headers, HeaderNames.LastModified)),
+            LastModified = CachePolicy.ParseDate(CachePolicy.Find(headers, HeaderNames.LastModified), responseTime),
         };
+    }
 
     /// <summary>RFC 9111 4.3.4: the stored entry with its headers updated from a 304, keeping the representation's own metadata.</summary>
     public CacheEntry Refresh(CacheBehavior behavior, CacheEntry stale, List<KeyValuePair<string, StringValues>> notModified, DateTimeOffset requestTime, DateTimeOffset responseTime)
@@ -155,7 +160,7 @@ public sealed class OriginResponsePolicy
             VaryNames = stale.VaryNames,
             SecondaryKey = stale.SecondaryKey,
             ETag = stale.ETag,
-            LastModified = CachePolicy.ParseDate(CachePolicy.Find(merged, HeaderNames.LastModified)) ?? stale.LastModified,
+            LastModified = CachePolicy.ParseDate(CachePolicy.Find(merged, HeaderNames.LastModified), responseTime) ?? stale.LastModified,
         };
     }
 

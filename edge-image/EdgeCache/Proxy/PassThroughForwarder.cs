@@ -43,7 +43,7 @@ internal sealed class PassThroughForwarder(
                     Query = state.ForwardedQuery,
                     Headers = WithRange(state.ForwardedHeaders(request.Headers), request.Headers),
                     IfNoneMatch = request.Headers.IfNoneMatch.Count > 0 ? request.Headers.IfNoneMatch.ToString() : null,
-                    IfModifiedSince = CachePolicy.ParseDate(request.Headers.IfModifiedSince),
+                    IfModifiedSince = CachePolicy.ParseDate(request.Headers.IfModifiedSince, time.GetUtcNow()),
                     PassThrough = true,
                 },
                 context.RequestAborted).ConfigureAwait(false);
