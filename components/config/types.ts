@@ -20,6 +20,7 @@ export interface Behavior {
     originRequest?: { headers?: string[]; cookies?: string[]; allQueryStrings?: boolean };
     cacheSetCookieResponses?: boolean;
     respectViewerCacheControl?: boolean;
+    stripCdnCacheControl?: boolean;
 }
 
 /** A bucket the stack creates in the primary region, replicated to every edge region when `replicate` is on. */

@@ -115,6 +115,16 @@ public sealed class EdgeCacheOptionsValidator : IValidateOptions<EdgeCacheOption
             errors.Add($"cache.heuristicFraction: {options.Cache.HeuristicFraction} must be in (0, 1]");
         }
 
+        if (!HttpToken.IsToken(options.Cache.TargetedCacheControl))
+        {
+            errors.Add($"cache.targetedCacheControl: '{options.Cache.TargetedCacheControl}' is not a header field name (an RFC 9110 token)");
+        }
+        else if (options.Cache.TargetedCacheControl.Equals("Cache-Control", StringComparison.OrdinalIgnoreCase)
+            || options.Cache.TargetedCacheControl.Equals("CDN-Cache-Control", StringComparison.OrdinalIgnoreCase))
+        {
+            errors.Add($"cache.targetedCacheControl: '{options.Cache.TargetedCacheControl}' already has a meaning; name a field for this CDN alone (default EdgeCache-Cache-Control)");
+        }
+
         if (options.Cache.MaxVariantsPerUrl is < 1 or > 10000)
         {
             errors.Add($"cache.maxVariantsPerUrl: {options.Cache.MaxVariantsPerUrl} is outside 1-10000");
