@@ -103,6 +103,31 @@ public sealed class ConfigurationTests
     }
 
     [Theory]
+    [InlineData("")]
+    [InlineData("Edge Cache-Control")]
+    [InlineData("X-Cache-Control:")]
+    [InlineData("cache-control")]
+    [InlineData("CDN-Cache-Control")]
+    public void A_targeted_cache_control_that_is_not_a_field_of_its_own_is_refused(string name)
+    {
+        var options = ValidOptions();
+        options.Cache.TargetedCacheControl = name;
+
+        var error = Assert.Single(EdgeCacheOptionsValidator.Collect(options));
+        Assert.StartsWith("cache.targetedCacheControl: ", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_schema_knows_the_targeted_cache_control_options()
+    {
+        var json = """{"cache":{"targetedCacheControl":"Acme-Cache-Control"},"origins":[{"id":"o","type":"http","url":"http://x"}],"behaviors":[{"pathPattern":"*","origin":"o","stripCdnCacheControl":true}]}""";
+        Assert.Empty(EdgeCacheConfigLoader.ValidateAgainstSchema(json));
+        var options = ValidOptions();
+        options.Cache.TargetedCacheControl = "Acme-Cache-Control";
+        Assert.Empty(EdgeCacheOptionsValidator.Collect(options));
+    }
+
+    [Theory]
     [InlineData("www.example.com\r\nX-Injected: 1", true)]
     [InlineData("www.example.com\n", false)]
     [InlineData("www example.com", true)]
