@@ -89,6 +89,54 @@ public sealed class Rfc9111FreshnessEndToEndTests
         Assert.Equal(2, origin.Count("/expires"));
     }
 
+    [Fact]
+    public async Task Rfc9111_4_2_1_expires_counts_from_the_origins_date_when_its_clock_is_behind()
+    {
+        // The origin's clock is an hour behind: its Expires is in the node's past, yet 30 minutes after its own Date.
+        await using var origin = RawOrigin.Start((_, connection) =>
+        {
+            var originNow = DateTimeOffset.UtcNow.AddHours(-1);
+            return connection.WriteAsync(RawOrigin.Response(200, "skewed", "Date: " + originNow.ToString("R"), "Expires: " + originNow.AddMinutes(30).ToString("R")));
+        });
+        await using var edge = await StartNodeAsync(origin);
+
+        await RawViewer.GetAsync(edge.ViewerPort, "/skewed");
+        var second = await RawViewer.GetAsync(edge.ViewerPort, "/skewed");
+
+        // Apparent age (now − Date, an hour) exceeds the 30-minute lifetime: stale, and asked for again.
+        Assert.NotEqual("Hit", second.Header("X-Cache"));
+        Assert.Equal(2, origin.Count("/skewed"));
+    }
+
+    [Theory]
+    [InlineData(599, "public")]
+    [InlineData(404, null)]
+    [InlineData(410, null)]
+    public async Task Rfc9111_4_2_2_a_heuristically_cacheable_or_public_status_is_stored_with_heuristic_freshness(int status, string? cacheControl)
+    {
+        await using var origin = RawOrigin.Start((_, connection) =>
+        {
+            var now = DateTimeOffset.UtcNow;
+            string[] headers = ["Date: " + now.ToString("R"), "Last-Modified: " + now.AddDays(-10).ToString("R")];
+            if (cacheControl is not null)
+            {
+                headers = [.. headers, "Cache-Control: " + cacheControl];
+            }
+
+            return connection.WriteAsync(RawOrigin.Response(status, "heuristic", headers));
+        });
+        await using var edge = await StartNodeAsync(origin, o => o.Behaviors[0].DefaultTtlSeconds = 60);
+
+        await RawViewer.GetAsync(edge.ViewerPort, "/h");
+        // Past the default TTL, within a tenth of ten days.
+        edge.Time.Advance(TimeSpan.FromHours(1));
+        var later = await RawViewer.GetAsync(edge.ViewerPort, "/h");
+
+        Assert.Equal(status, later.Status);
+        Assert.Equal("Hit", later.Header("X-Cache"));
+        Assert.Equal(1, origin.Count("/h"));
+    }
+
     [Theory]
     [InlineData("no-cache")]
     [InlineData("max-age=1, must-revalidate")]
