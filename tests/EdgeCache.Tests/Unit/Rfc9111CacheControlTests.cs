@@ -116,4 +116,15 @@ public sealed class Rfc9111CacheControlTests
         Assert.False(cc.Public);
         Assert.Null(cc.MaxAge);
     }
+
+    [Theory]
+    [InlineData("x=\"abc\\")]
+    [InlineData("max-age=5, x=\"\\")]
+    [InlineData("x=\"\\")]
+    public void Rfc9110_5_6_4_a_backslash_at_the_end_of_an_unterminated_quoted_value_is_harmless(string header)
+    {
+        var cc = CacheControl.Parse(header);
+        Assert.False(cc.NoStore);
+        Assert.Equal(header.StartsWith("max-age", StringComparison.Ordinal) ? TimeSpan.FromSeconds(5) : null, cc.MaxAge);
+    }
 }

@@ -296,6 +296,31 @@ public sealed class Rfc9111FreshnessTests
         Assert.False(CachePolicy.ForbidsStale(CacheControl.Parse("max-age=60, public, immutable")));
     }
 
+    [Theory]
+    [InlineData(100, "status")]
+    [InlineData(199, "status")]
+    [InlineData(206, "status")]
+    [InlineData(304, "status")]
+    [InlineData(200, null)]
+    [InlineData(204, null)]
+    public void Rfc9111_3_interim_partial_and_not_modified_responses_are_not_stored_as_they_are(int status, string? reason)
+    {
+        Assert.Equal(reason, CachePolicy.UnstorableReason(status, CacheControl.Empty, CacheControl.Parse("public, max-age=60"), []));
+        Assert.Equal("request-no-store", CachePolicy.UnstorableReason(200, CacheControl.Parse("no-store"), CacheControl.Parse("max-age=60"), []));
+    }
+
+    [Theory]
+    [InlineData("public", null)]
+    [InlineData("s-maxage=60", null)]
+    [InlineData("must-revalidate", null)]
+    [InlineData("max-age=60", "authorization")]
+    [InlineData("proxy-revalidate, max-age=60", "authorization")]
+    public void Rfc9111_3_5_a_response_to_an_authorized_request_is_shared_only_when_it_says_so(string cacheControl, string? reason)
+    {
+        Assert.Equal(reason, CachePolicy.UnshareableReason(Unclamped, true, CacheControl.Parse(cacheControl), []));
+        Assert.Null(CachePolicy.UnshareableReason(Unclamped, false, CacheControl.Parse(cacheControl), []));
+    }
+
     private static TimeSpan Lifetime(int status, List<KeyValuePair<string, StringValues>> headers) =>
         CachePolicy.FreshnessLifetime(Unclamped, status, CacheControl.Parse(CachePolicy.Find(headers, "Cache-Control")), headers, Now, 0.1);
 }
