@@ -84,6 +84,9 @@ public sealed class Rfc9111FreshnessTests
         // A Date in the future is no apparent age; a response time before the request time no delay.
         var future = Headers(("Date", Now.AddSeconds(50).ToString("R")));
         Assert.Equal(TimeSpan.Zero, CachePolicy.CorrectedInitialAge(future, Now.AddSeconds(1), Now));
+        // A response time before the request time (a clock stepped back) takes nothing off the Age the origin gave.
+        var aged = Headers(("Age", "10"));
+        Assert.Equal(TimeSpan.FromSeconds(10), CachePolicy.CorrectedInitialAge(aged, Now.AddSeconds(5), Now));
         var exact = Headers(("Date", Now.ToString("R")));
         Assert.Equal(TimeSpan.Zero, CachePolicy.CorrectedInitialAge(exact, Now, Now));
     }
