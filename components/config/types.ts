@@ -21,6 +21,7 @@ export interface Behavior {
     originRequest?: { headers?: string[] | "allViewer" | "allViewerExceptHost"; cookies?: string[] | "all"; allQueryStrings?: boolean };
     cacheSetCookieResponses?: boolean;
     respectViewerCacheControl?: boolean;
+    stripCdnCacheControl?: boolean;
 }
 
 /** A bucket the stack creates in the primary region, replicated to every edge region when `replicate` is on. */

@@ -35,6 +35,7 @@ public sealed class CacheBehavior
         ForwardAllQueryStrings = options.OriginRequest.AllQueryStrings;
         CacheSetCookieResponses = options.CacheSetCookieResponses;
         RespectViewerCacheControl = options.RespectViewerCacheControl;
+        StripCdnCacheControl = options.StripCdnCacheControl;
         ForwardsAuthorization = ForwardAllViewerHeaders || ForwardedHeaders.Contains("authorization");
         ForwardsAcceptEncoding = ForwardedHeaders.Contains("accept-encoding");
     }
@@ -95,6 +96,9 @@ public sealed class CacheBehavior
     public bool CacheSetCookieResponses { get; }
 
     public bool RespectViewerCacheControl { get; }
+
+    /// <summary>Remove CDN-Cache-Control from responses before they reach viewers (it is still honoured by this node).</summary>
+    public bool StripCdnCacheControl { get; }
 
     public bool ForwardsAuthorization { get; }
 

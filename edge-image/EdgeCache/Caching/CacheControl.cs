@@ -14,38 +14,46 @@ public sealed class CacheControl
 
     private const long MaxDeltaSeconds = 2147483648;
 
-    public bool NoStore { get; private set; }
+    public bool NoStore { get; internal set; }
 
-    public bool NoCache { get; private set; }
+    public bool NoCache { get; internal set; }
 
-    public bool Private { get; private set; }
+    public bool Private { get; internal set; }
 
-    public bool Public { get; private set; }
+    public bool Public { get; internal set; }
 
-    public bool MustRevalidate { get; private set; }
+    public bool MustRevalidate { get; internal set; }
 
-    public bool ProxyRevalidate { get; private set; }
+    public bool ProxyRevalidate { get; internal set; }
 
-    public bool Immutable { get; private set; }
+    public bool Immutable { get; internal set; }
 
-    public bool NoTransform { get; private set; }
+    public bool NoTransform { get; internal set; }
 
-    public bool OnlyIfCached { get; private set; }
+    public bool OnlyIfCached { get; internal set; }
 
-    public TimeSpan? MaxAge { get; private set; }
+    public TimeSpan? MaxAge { get; internal set; }
 
-    public TimeSpan? SharedMaxAge { get; private set; }
+    public TimeSpan? SharedMaxAge { get; internal set; }
 
-    public TimeSpan? MinFresh { get; private set; }
+    public TimeSpan? MinFresh { get; internal set; }
 
     /// <summary>Request max-stale present; <see cref="MaxStaleLimit"/> null means "any staleness".</summary>
-    public bool MaxStale { get; private set; }
+    public bool MaxStale { get; internal set; }
 
-    public TimeSpan? MaxStaleLimit { get; private set; }
+    public TimeSpan? MaxStaleLimit { get; internal set; }
 
-    public TimeSpan? StaleWhileRevalidate { get; private set; }
+    public TimeSpan? StaleWhileRevalidate { get; internal set; }
 
-    public TimeSpan? StaleIfError { get; private set; }
+    public TimeSpan? StaleIfError { get; internal set; }
+
+    /// <summary>
+    /// The text of the targeted field (RFC 9213) these directives came from, or null for Cache-Control. A cache that uses
+    /// a targeted field ignores Cache-Control and Expires for itself.
+    /// </summary>
+    public string? TargetedText { get; internal set; }
+
+    public bool IsTargeted => TargetedText is not null;
 
     public static CacheControl Parse(StringValues values)
     {

@@ -86,8 +86,5 @@ public sealed class CacheEntry
 
     public StringValues GetHeader(string name) => CachePolicy.Find(Headers, name);
 
-    /// <summary>Never served stale: must-revalidate, proxy-revalidate and s-maxage forbid it for a shared cache (RFC 9111 5.2.2.2, 5.2.2.8, 5.2.2.10).</summary>
-    public bool ForbidsStale => CacheControl.MustRevalidate || CacheControl.ProxyRevalidate || CacheControl.SharedMaxAge is not null;
-
     public bool HasValidators => ETag is not null || LastModified is not null;
 }

@@ -12,10 +12,20 @@ namespace EdgeCache.Caching;
 public static class CachePolicy
 {
     /// <summary>Status codes a cache may store with heuristic or default freshness (RFC 9110 15.1).</summary>
-    public static readonly FrozenSet<int> HeuristicallyCacheable = new[] { 200, 203, 204, 300, 301, 308, 404, 405, 410, 414, 501 }.ToFrozenSet();
+    public static readonly FrozenSet<int> HeuristicallyCacheable = new[] { 200, 203, 204, 206, 300, 301, 308, 404, 405, 410, 414, 501 }.ToFrozenSet();
 
+    /// <summary>
+    /// s-maxage, max-age or Expires (RFC 9111 4.2.1). Directives from a targeted field (RFC 9213) replace Expires along
+    /// with Cache-Control.
+    /// </summary>
     public static bool HasExplicitFreshness(CacheControl cc, IReadOnlyList<KeyValuePair<string, StringValues>> headers) =>
-        cc.SharedMaxAge is not null || cc.MaxAge is not null || Find(headers, HeaderNames.Expires).Count > 0;
+        cc.SharedMaxAge is not null || cc.MaxAge is not null || (!cc.IsTargeted && Find(headers, HeaderNames.Expires).Count > 0);
+
+    /// <summary>
+    /// May a response with this status be given heuristic freshness (RFC 9111 4.2.2): a status defined as heuristically
+    /// cacheable (RFC 9110 15.1), or any status marked public.
+    /// </summary>
+    public static bool AllowsHeuristic(int status, CacheControl cc) => cc.Public || HeuristicallyCacheable.Contains(status);
 
     /// <summary>
     /// Why a response may not be shared with other viewers, or null when it may. Unshareable responses go only to the
@@ -65,7 +75,7 @@ public static class CachePolicy
             return "status";
         }
 
-        if (!HeuristicallyCacheable.Contains(status) && !HasExplicitFreshness(cc, headers) && !cc.Public)
+        if (!AllowsHeuristic(status, cc) && !HasExplicitFreshness(cc, headers))
         {
             return "status";
         }
@@ -74,8 +84,10 @@ public static class CachePolicy
     }
 
     /// <summary>
-    /// Freshness lifetime. Origin-given lifetimes (s-maxage, max-age, Expires, the Last-Modified heuristic) are clamped to
-    /// [minTtl, maxTtl]; with none of them the behavior's defaultTtl applies. no-cache means stored but always revalidated.
+    /// Freshness lifetime. Origin-given lifetimes (s-maxage, max-age, Expires − Date, the Last-Modified heuristic) are
+    /// clamped to [minTtl, maxTtl]; with none of them the behavior's defaultTtl applies. no-cache means stored but always
+    /// revalidated. Expires and the heuristic are measured from the origin's Date (RFC 9111 4.2.1, 4.2.2), not from the
+    /// node's clock, which is used only when Date is missing or invalid.
     /// </summary>
     public static TimeSpan FreshnessLifetime(
         CacheBehavior behavior,
@@ -99,15 +111,15 @@ public static class CachePolicy
         {
             lifetime = maxAge;
         }
-        else if (Find(headers, HeaderNames.Expires) is { Count: > 0 } expiresValues)
+        else if (!cc.IsTargeted && Find(headers, HeaderNames.Expires) is { Count: > 0 } expiresValues)
         {
-            // An invalid Expires (e.g. "0") means already expired (RFC 9111 5.3).
-            var date = ParseDate(Find(headers, HeaderNames.Date)) ?? responseTime;
-            lifetime = ParseDate(expiresValues) is { } expires && expires > date ? expires - date : TimeSpan.Zero;
+            // An invalid Expires (e.g. "0", or two of them) means already expired (RFC 9111 5.3).
+            var date = HttpDate.Parse(Find(headers, HeaderNames.Date), responseTime) ?? responseTime;
+            lifetime = HttpDate.Parse(expiresValues, responseTime) is { } expires && expires > date ? expires - date : TimeSpan.Zero;
         }
-        else if (HeuristicallyCacheable.Contains(status) && ParseDate(Find(headers, HeaderNames.LastModified)) is { } lastModified)
+        else if (AllowsHeuristic(status, cc) && HttpDate.Parse(Find(headers, HeaderNames.LastModified), responseTime) is { } lastModified)
         {
-            var date = ParseDate(Find(headers, HeaderNames.Date)) ?? responseTime;
+            var date = HttpDate.Parse(Find(headers, HeaderNames.Date), responseTime) ?? responseTime;
             if (date > lastModified)
             {
                 lifetime = TimeSpan.FromSeconds((date - lastModified).TotalSeconds * heuristicFraction);
@@ -133,17 +145,33 @@ public static class CachePolicy
         return value;
     }
 
-    /// <summary>corrected_initial_age of RFC 9111 4.2.3.</summary>
-    public static TimeSpan CorrectedInitialAge(IReadOnlyList<KeyValuePair<string, StringValues>> headers, DateTimeOffset requestTime, DateTimeOffset responseTime)
+    /// <summary>
+    /// The Age field's value (RFC 9111 5.1): the first of a list or of several lines; null when it is not a non-negative
+    /// integer (the field is then ignored). Values past 2^31 saturate.
+    /// </summary>
+    public static TimeSpan? ParseAge(StringValues values)
     {
-        var ageValue = TimeSpan.Zero;
-        if (Find(headers, HeaderNames.Age) is { Count: > 0 } age && CacheControl.TryDelta((age[0] ?? "").Trim(), out var parsed))
+        if (values.Count == 0 || values[0] is not { } line)
         {
-            ageValue = parsed;
+            return null;
         }
 
+        var span = line.AsSpan();
+        var comma = span.IndexOf(',');
+        if (comma >= 0)
+        {
+            span = span[..comma];
+        }
+
+        return CacheControl.TryDelta(span.Trim(" \t"), out var age) ? age : null;
+    }
+
+    /// <summary>corrected_initial_age of RFC 9111 4.2.3, from the response's own Age and Date before the node drops Age.</summary>
+    public static TimeSpan CorrectedInitialAge(IReadOnlyList<KeyValuePair<string, StringValues>> headers, DateTimeOffset requestTime, DateTimeOffset responseTime)
+    {
+        var ageValue = ParseAge(Find(headers, HeaderNames.Age)) ?? TimeSpan.Zero;
         var apparentAge = TimeSpan.Zero;
-        if (ParseDate(Find(headers, HeaderNames.Date)) is { } date && responseTime > date)
+        if (HttpDate.Parse(Find(headers, HeaderNames.Date), responseTime) is { } date && responseTime > date)
         {
             apparentAge = responseTime - date;
         }
@@ -152,6 +180,13 @@ public static class CachePolicy
         var correctedAgeValue = ageValue + (responseDelay > TimeSpan.Zero ? responseDelay : TimeSpan.Zero);
         return apparentAge > correctedAgeValue ? apparentAge : correctedAgeValue;
     }
+
+    /// <summary>
+    /// Never served stale by a shared cache: no-cache (RFC 9111 5.2.2.4: every use is validated), must-revalidate,
+    /// proxy-revalidate and s-maxage (5.2.2.2, 5.2.2.8, 5.2.2.10). This binds max-stale, stale-while-revalidate,
+    /// stale-if-error and the behavior's staleIfErrorSeconds alike (4.2.4).
+    /// </summary>
+    public static bool ForbidsStale(CacheControl cc) => cc.NoCache || cc.MustRevalidate || cc.ProxyRevalidate || cc.SharedMaxAge is not null;
 
     /// <summary>
     /// May <paramref name="entry"/> answer a request with these directives without contacting the origin (RFC 9111 4.2, 5.2.1)?
@@ -183,7 +218,7 @@ public static class CachePolicy
         }
 
         // Stale: only when the viewer accepts it and the response does not forbid it.
-        if (requestCc.MaxStale && !entry.ForbidsStale && !entry.CacheControl.NoCache)
+        if (requestCc.MaxStale && !ForbidsStale(entry.CacheControl))
         {
             return requestCc.MaxStaleLimit is not { } limit || age - lifetime <= limit;
         }
@@ -194,7 +229,7 @@ public static class CachePolicy
     /// <summary>Within the stale-while-revalidate window: serve stale and refresh in the background (RFC 5861 3).</summary>
     public static bool WithinStaleWhileRevalidate(CacheEntry entry, DateTimeOffset now)
     {
-        if (entry.ForbidsStale || entry.CacheControl.StaleWhileRevalidate is not { } window)
+        if (ForbidsStale(entry.CacheControl) || entry.CacheControl.StaleWhileRevalidate is not { } window)
         {
             return false;
         }
@@ -206,7 +241,7 @@ public static class CachePolicy
     /// <summary>Within a stale-if-error window (response's, request's or the behavior's): serve stale when the origin fails.</summary>
     public static bool WithinStaleIfError(CacheEntry entry, CacheControl requestCc, CacheBehavior behavior, DateTimeOffset now)
     {
-        if (entry.ForbidsStale)
+        if (ForbidsStale(entry.CacheControl))
         {
             return false;
         }
@@ -241,6 +276,6 @@ public static class CachePolicy
         return StringValues.Empty;
     }
 
-    public static DateTimeOffset? ParseDate(StringValues values) =>
-        values.Count > 0 && HeaderUtilities.TryParseDate(values[0], out var date) ? date : null;
+    /// <summary>An HTTP-date field (<see cref="HttpDate"/>); an RFC 850 two-digit year is read relative to <paramref name="now"/>.</summary>
+    public static DateTimeOffset? ParseDate(StringValues values, DateTimeOffset now) => HttpDate.Parse(values, now);
 }

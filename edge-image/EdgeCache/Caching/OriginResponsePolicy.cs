@@ -18,6 +18,7 @@ public sealed class OriginResponsePolicy
     private const int MaxSharedCacheControls = 1024;
 
     private readonly double _heuristicFraction;
+    private readonly string _targetedName;
 
     // Parsed response Cache-Control values by their text. An origin sends a handful of distinct values across its
     // objects, and each stored entry otherwise kept its own parsed copy for as long as it is cached (the directives are
@@ -27,6 +28,29 @@ public sealed class OriginResponsePolicy
     public OriginResponsePolicy(IOptions<EdgeCacheOptions> options)
     {
         _heuristicFraction = options.Value.Cache.HeuristicFraction;
+        _targetedName = options.Value.Cache.TargetedCacheControl;
+    }
+
+    /// <summary>
+    /// The directives this node caches by (RFC 9213 2.1): its own targeted field, else CDN-Cache-Control, when present
+    /// and valid, in place of Cache-Control and Expires; otherwise Cache-Control. The targeted field is then removed
+    /// from <paramref name="headers"/>, and CDN-Cache-Control too when the behavior strips it, so that no stored, passed
+    /// or refreshed response carries them to a viewer.
+    /// </summary>
+    public CacheControl Directives(CacheBehavior behavior, List<KeyValuePair<string, StringValues>> headers)
+    {
+        var cc = ParseCacheControl(CachePolicy.Find(headers, HeaderNames.CacheControl));
+        var targeted = TargetedCacheControl.Parse(CachePolicy.Find(headers, _targetedName), cc)
+            ?? TargetedCacheControl.Parse(CachePolicy.Find(headers, TargetedCacheControl.CdnCacheControl), cc);
+        for (var i = headers.Count - 1; i >= 0; i--)
+        {
+            if (TargetedCacheControl.IsRemoved(headers[i].Key, _targetedName, behavior.StripCdnCacheControl))
+            {
+                headers.RemoveAt(i);
+            }
+        }
+
+        return targeted ?? cc;
     }
 
     /// <summary>
@@ -94,7 +118,11 @@ public sealed class OriginResponsePolicy
         string secondaryKey,
         string? etag,
         DateTimeOffset requestTime,
-        DateTimeOffset responseTime) => new()
+        DateTimeOffset responseTime)
+    {
+        // The origin's (or an upstream cache's) Age counts towards the entry's age, so it is read before it is dropped.
+        var correctedInitialAge = CachePolicy.CorrectedInitialAge(headers, requestTime, responseTime);
+        return new()
         {
             StatusCode = status,
             Headers = StripAge(headers),
@@ -102,17 +130,22 @@ public sealed class OriginResponsePolicy
             ContentLength = contentLength,
             RequestTime = requestTime,
             ResponseTime = responseTime,
-            CorrectedInitialAge = CachePolicy.CorrectedInitialAge(headers, requestTime, responseTime),
+            CorrectedInitialAge = correctedInitialAge,
             FreshnessLifetime = CachePolicy.FreshnessLifetime(behavior, status, cc, headers, responseTime, _heuristicFraction),
             CacheControl = cc,
             VaryNames = varyNames,
             SecondaryKey = secondaryKey,
             ETag = etag,
-            LastModified = CachePolicy.ParseDate(CachePolicy.Find(headers, HeaderNames.LastModified)),
+            LastModified = CachePolicy.ParseDate(CachePolicy.Find(headers, HeaderNames.LastModified), responseTime),
         };
+    }
 
-    /// <summary>RFC 9111 4.3.4: the stored entry with its headers updated from a 304, keeping the representation's own metadata.</summary>
-    public CacheEntry Refresh(CacheBehavior behavior, CacheEntry stale, List<KeyValuePair<string, StringValues>> notModified, DateTimeOffset requestTime, DateTimeOffset responseTime)
+    /// <summary>
+    /// RFC 9111 4.3.4: the stored entry with its headers updated from a 304, keeping the representation's own metadata.
+    /// <paramref name="notModifiedDirectives"/> are the 304's (<see cref="Directives"/>): a targeted field it carries
+    /// replaces the stored one; without one, the stored entry's targeted directives still hold over Cache-Control.
+    /// </summary>
+    public CacheEntry Refresh(CacheBehavior behavior, CacheEntry stale, List<KeyValuePair<string, StringValues>> notModified, CacheControl notModifiedDirectives, DateTimeOffset requestTime, DateTimeOffset responseTime)
     {
         var merged = new List<KeyValuePair<string, StringValues>>(stale.Headers.Count + notModified.Count);
         var replaced = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
@@ -140,7 +173,9 @@ public sealed class OriginResponsePolicy
             }
         }
 
-        var cc = ParseCacheControl(CachePolicy.Find(merged, HeaderNames.CacheControl));
+        var cc = notModifiedDirectives.IsTargeted ? notModifiedDirectives
+            : stale.CacheControl.IsTargeted ? stale.CacheControl
+            : ParseCacheControl(CachePolicy.Find(merged, HeaderNames.CacheControl));
         return new CacheEntry
         {
             StatusCode = stale.StatusCode,
@@ -155,7 +190,7 @@ public sealed class OriginResponsePolicy
             VaryNames = stale.VaryNames,
             SecondaryKey = stale.SecondaryKey,
             ETag = stale.ETag,
-            LastModified = CachePolicy.ParseDate(CachePolicy.Find(merged, HeaderNames.LastModified)) ?? stale.LastModified,
+            LastModified = CachePolicy.ParseDate(CachePolicy.Find(merged, HeaderNames.LastModified), responseTime) ?? stale.LastModified,
         };
     }
 

@@ -26,4 +26,6 @@ public sealed class BehaviorOptions
     public bool CacheSetCookieResponses { get; set; }
 
     public bool RespectViewerCacheControl { get; set; } = true;
+
+    public bool StripCdnCacheControl { get; set; }
 }

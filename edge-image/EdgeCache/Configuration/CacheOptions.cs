@@ -15,6 +15,12 @@ public sealed class CacheOptions
 
     public double HeuristicFraction { get; set; } = 0.1;
 
+    /// <summary>
+    /// The node's own targeted cache-control field (RFC 9213): it takes precedence over CDN-Cache-Control and
+    /// Cache-Control for this node's caching, and is removed before a response leaves the node.
+    /// </summary>
+    public string TargetedCacheControl { get; set; } = "EdgeCache-Cache-Control";
+
     public int MaxVariantsPerUrl { get; set; } = DefaultMaxVariantsPerUrl;
 
     public DiskOptions Disk { get; set; } = new();

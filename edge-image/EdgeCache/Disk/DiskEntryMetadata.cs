@@ -34,6 +34,9 @@ public sealed class DiskEntryMetadata
 
     public DateTimeOffset? LastModified { get; set; }
 
+    /// <summary>The targeted field (RFC 9213) the entry was cached by, which is not among its stored headers when the node removed it.</summary>
+    public string? TargetedCacheControl { get; set; }
+
     public long BodyLength { get; set; }
 
     /// <summary>Hex SHA-256 of the body, checked before a disk entry is served.</summary>
@@ -55,6 +58,7 @@ public sealed class DiskEntryMetadata
         FreshnessLifetimeTicks = entry.FreshnessLifetime.Ticks,
         ETag = entry.ETag,
         LastModified = entry.LastModified,
+        TargetedCacheControl = entry.CacheControl.TargetedText,
         BodyLength = bodyLength,
         BodySha256 = bodySha256,
     };
@@ -73,11 +77,17 @@ public sealed class DiskEntryMetadata
             ResponseTime = ResponseTime,
             CorrectedInitialAge = TimeSpan.FromTicks(CorrectedInitialAgeTicks),
             FreshnessLifetime = TimeSpan.FromTicks(FreshnessLifetimeTicks),
-            CacheControl = CacheControl.Parse(CachePolicy.Find(headers, "Cache-Control")),
+            CacheControl = Directives(headers),
             VaryNames = VaryNames,
             SecondaryKey = SecondaryKey,
             ETag = ETag,
             LastModified = LastModified,
         };
+    }
+
+    private CacheControl Directives(List<KeyValuePair<string, StringValues>> headers)
+    {
+        var cc = CacheControl.Parse(CachePolicy.Find(headers, "Cache-Control"));
+        return TargetedCacheControl is { } targeted ? Caching.TargetedCacheControl.Parse(targeted, cc) ?? cc : cc;
     }
 }

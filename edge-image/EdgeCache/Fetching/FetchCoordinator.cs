@@ -219,11 +219,11 @@ public sealed partial class FetchCoordinator : IDisposable
 
         // Before anything keeps the headers: a stored entry, a 304's refresh and a pass all relay the whole chain.
         ViaHeader.AppendTo(headers, _via);
-        var cc = _policy.ParseCacheControl(CachePolicy.Find(headers, HeaderNames.CacheControl));
+        var cc = _policy.Directives(request.Behavior, headers);
         if (response.StatusCode == StatusCodes.Status304NotModified && stale is not null)
         {
             response.Dispose();
-            return await RevalidatedAsync(fetch, stale, headers, requestTime, responseTime).ConfigureAwait(false);
+            return await RevalidatedAsync(fetch, stale, headers, cc, requestTime, responseTime).ConfigureAwait(false);
         }
 
         if (OriginResponsePolicy.StaleStandsIn(response.StatusCode, stale, request.RequestCacheControl, request.Behavior, responseTime))
@@ -309,10 +309,10 @@ public sealed partial class FetchCoordinator : IDisposable
     }
 
     /// <summary>A 304 for the stale entry: its refreshed copy is stored in its place, unless a purge since the fetch began covers it.</summary>
-    private async ValueTask<FetchOutcome> RevalidatedAsync(InFlightFetch fetch, CacheEntry stale, List<KeyValuePair<string, StringValues>> notModified, DateTimeOffset requestTime, DateTimeOffset responseTime)
+    private async ValueTask<FetchOutcome> RevalidatedAsync(InFlightFetch fetch, CacheEntry stale, List<KeyValuePair<string, StringValues>> notModified, CacheControl directives, DateTimeOffset requestTime, DateTimeOffset responseTime)
     {
         var request = fetch.Request;
-        var refreshed = _policy.Refresh(request.Behavior, stale, notModified, requestTime, responseTime);
+        var refreshed = _policy.Refresh(request.Behavior, stale, notModified, directives, requestTime, responseTime);
         var revalidated = new FetchOutcome.Shared(refreshed, revalidated: true, storable: true, originStatus: 304);
         if (!_purges.PurgedSince(fetch.Generation, request.Path))
         {

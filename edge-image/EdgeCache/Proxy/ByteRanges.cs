@@ -1,3 +1,4 @@
+using EdgeCache.Caching;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
@@ -132,7 +133,8 @@ public static class ByteRanges
             return current is not null && !current.StartsWith("W/", StringComparison.Ordinal) && !ifRange.StartsWith("W/", StringComparison.Ordinal) && current == ifRange;
         }
 
-        return HeaderUtilities.TryParseDate(ifRange, out var date) && lastModified is { } lm && lm == date;
+        // One HTTP-date parser for every field (RFC 9110 5.6.7); a two-digit year is read near the date it is compared with.
+        return lastModified is { } lm && HttpDate.TryParse(ifRange, lm, out var date) && lm == date;
     }
 
     public static string ContentRange(long start, long end, long length) => $"bytes {start}-{end}/{length}";

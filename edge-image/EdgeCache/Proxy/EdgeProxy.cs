@@ -73,7 +73,7 @@ public sealed partial class EdgeProxy
         _synthetic = new SyntheticResponses(_trace);
         _lookup = new CacheLookup(store, disk, purges, time);
         _responder = new EntryResponder(_trace, _synthetic, time);
-        _forwarder = new PassThroughForwarder(behaviors, store, disk, purges, metrics, _trace, _synthetic, time);
+        _forwarder = new PassThroughForwarder(behaviors, store, disk, purges, metrics, _trace, _synthetic, time, options.Value.Cache.TargetedCacheControl);
         _misses = new MissHandler(coordinator, disk, _responder, _forwarder, _synthetic, _trace, time);
     }
 

@@ -25,7 +25,8 @@ internal sealed class PassThroughForwarder(
     EdgeCacheMetrics metrics,
     CacheStatusHeaders trace,
     SyntheticResponses synthetic,
-    TimeProvider time)
+    TimeProvider time,
+    string targetedCacheControl)
 {
     /// <summary>A GET for this viewer alone: its Range and conditionals go to the origin as they are.</summary>
     public async Task PassAsync(HttpContext context, RequestState state, CacheStatus cacheStatus)
@@ -43,7 +44,7 @@ internal sealed class PassThroughForwarder(
                     Query = state.ForwardedQuery,
                     Headers = WithRange(state.ForwardedHeaders(request), request.Headers),
                     IfNoneMatch = request.Headers.IfNoneMatch.Count > 0 ? request.Headers.IfNoneMatch.ToString() : null,
-                    IfModifiedSince = CachePolicy.ParseDate(request.Headers.IfModifiedSince),
+                    IfModifiedSince = CachePolicy.ParseDate(request.Headers.IfModifiedSince, time.GetUtcNow()),
                     PassThrough = true,
                 },
                 context.RequestAborted).ConfigureAwait(false);
@@ -132,7 +133,8 @@ internal sealed class PassThroughForwarder(
         response.StatusCode = originResponse.StatusCode;
         foreach (var (name, value) in originResponse.Headers)
         {
-            if (!name.Equals(HeaderNames.Age, StringComparison.OrdinalIgnoreCase))
+            if (!name.Equals(HeaderNames.Age, StringComparison.OrdinalIgnoreCase)
+                && !TargetedCacheControl.IsRemoved(name, targetedCacheControl, state.Behavior.StripCdnCacheControl))
             {
                 response.Headers[name] = value;
             }

@@ -1,3 +1,4 @@
+using EdgeCache.Caching;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
@@ -45,7 +46,8 @@ public static class ViewerConditionals
             return false;
         }
 
-        if (lastModified is { } lm && HeaderUtilities.TryParseDate(request.Headers.IfModifiedSince.ToString(), out var since))
+        // One HTTP-date parser for every field (RFC 9110 5.6.7); a two-digit year is read near the date it is compared with.
+        if (lastModified is { } lm && CachePolicy.ParseDate(request.Headers.IfModifiedSince, lm) is { } since)
         {
             return lm <= since;
         }

@@ -126,6 +126,28 @@ public sealed class ConfigurationTests
     }
 
     [Theory]
+    [InlineData("")]
+    [InlineData("Edge Cache-Control")]
+    [InlineData("X-Cache-Control:")]
+    [InlineData("cache-control")]
+    [InlineData("CDN-Cache-Control")]
+    public void A_targeted_cache_control_that_is_not_a_field_of_its_own_is_refused(string name)
+    {
+        var json = $$"""{"cache":{"targetedCacheControl":{{System.Text.Json.JsonSerializer.Serialize(name)}}},"origins":[{"id":"o","type":"http","url":"http://x"}],"behaviors":[{"pathPattern":"*","origin":"o"}]}""";
+
+        var errors = EdgeCacheConfigLoader.ValidateAgainstSchema(json);
+        Assert.NotEmpty(errors);
+        Assert.All(errors, e => Assert.StartsWith("cache.targetedCacheControl: ", e, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void The_schema_knows_the_targeted_cache_control_options()
+    {
+        var json = """{"cache":{"targetedCacheControl":"Acme-Cache-Control"},"origins":[{"id":"o","type":"http","url":"http://x"}],"behaviors":[{"pathPattern":"*","origin":"o","stripCdnCacheControl":true}]}""";
+        Assert.Empty(EdgeCacheConfigLoader.ValidateAgainstSchema(json));
+    }
+
+    [Theory]
     [InlineData("www.example.com\r\nX-Injected: 1")]
     [InlineData("www.example.com\n")]
     [InlineData("www example.com")]

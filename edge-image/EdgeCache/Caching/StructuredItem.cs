@@ -1,0 +1,4 @@
+namespace EdgeCache.Caching;
+
+/// <summary>A Dictionary member's value as far as a cache directive needs it: its type, and an Integer's or Boolean's value.</summary>
+public readonly record struct StructuredItem(StructuredItemType Type, long Integer, bool Boolean);
