@@ -6,7 +6,8 @@ namespace EdgeCache.Caching;
 /// The one HTTP-date parser (RFC 9110 5.6.7) for Date, Expires, Last-Modified, If-Modified-Since and If-Range: the
 /// preferred IMF-fixdate and the obsolete RFC 850 and asctime forms a recipient must still accept. Strict about the
 /// grammar (single spaces, two-digit hours, the exact separators), so a malformed date is invalid rather than guessed;
-/// only the zone name GMT is accepted in any case, as recipient leniency allows.
+/// only the zone name GMT is accepted in any case, as recipient leniency allows. Hand-written because
+/// <c>HeaderUtilities.TryParseDate</c> guesses at malformed dates (an Expires RFC 9111 5.3 says is already expired).
 /// </summary>
 public static class HttpDate
 {

@@ -4,6 +4,7 @@ namespace EdgeCache.Caching;
 /// A Structured Field Dictionary (RFC 9651 3.2, parsed as 4.2.2 says), as targeted cache-control fields are (RFC 9213 2.1).
 /// Only what a cache directive needs is kept of each member: its type, and its value when it is an Integer or a
 /// Boolean. Parameters are checked and dropped. Any syntax error fails the whole field, as the algorithm requires.
+/// Hand-written because .NET has no Structured Field parser.
 /// </summary>
 public static class StructuredDictionary
 {
