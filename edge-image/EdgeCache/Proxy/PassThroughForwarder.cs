@@ -133,8 +133,9 @@ internal sealed class PassThroughForwarder(
         response.StatusCode = originResponse.StatusCode;
         foreach (var (name, value) in originResponse.Headers)
         {
-            if (!name.Equals(HeaderNames.Age, StringComparison.OrdinalIgnoreCase)
-                && !TargetedCacheControl.IsRemoved(name, targetedCacheControl, state.Behavior.StripCdnCacheControl))
+            // An upstream Age goes on unchanged (RFC 9111 5.1): the response comes from a cache upstream, not from this
+            // node's store, so only that cache's estimate applies.
+            if (!TargetedCacheControl.IsRemoved(name, targetedCacheControl, state.Behavior.StripCdnCacheControl))
             {
                 response.Headers[name] = value;
             }

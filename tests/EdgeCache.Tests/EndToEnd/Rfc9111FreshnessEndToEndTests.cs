@@ -41,6 +41,19 @@ public sealed class Rfc9111FreshnessEndToEndTests
         Assert.Single(hit.Headers("Age"));
     }
 
+    [Fact]
+    public async Task Rfc9111_5_1_a_response_passed_through_unstored_keeps_the_upstream_age()
+    {
+        await using var origin = RawOrigin.Start(RawOrigin.Response(200, "passed", "Cache-Control: no-store", "Age: 30"));
+        await using var edge = await StartNodeAsync(origin);
+
+        var response = await RawViewer.GetAsync(edge.ViewerPort, "/passed");
+
+        Assert.Equal("passed", response.BodyText);
+        Assert.Equal("30", response.Header("Age"));
+        Assert.Single(response.Headers("Age"));
+    }
+
     [Theory]
     [InlineData("dddd, dd-MMM-yy HH:mm:ss 'GMT'")] // RFC 850
     [InlineData("ddd MMM dd HH:mm:ss yyyy")]       // asctime (a 2-digit day)
