@@ -15,19 +15,8 @@ internal static class RangeResponses
     /// <summary>Answers the request's Range if it has a usable one; false when the whole body is to be sent instead.</summary>
     public static async ValueTask<bool> TryServeAsync(HttpContext context, RequestState state, CacheEntry entry, StringValues etag, long total)
     {
-        switch (ByteRanges.Evaluate(context.Request, total, etag, entry.LastModified, out var ranges))
-        {
-            case ByteRanges.Decision.Unsatisfiable:
-                context.Response.StatusCode = StatusCodes.Status416RangeNotSatisfiable;
-                context.Response.Headers.ContentRange = $"bytes */{total}";
-                context.Response.ContentLength = 0;
-                return true;
-            case ByteRanges.Decision.Partial:
-                await ServeAsync(context, state, entry, ranges, total, 0).ConfigureAwait(false);
-                return true;
-            default:
-                return false;
-        }
+        var decision = ByteRanges.Evaluate(context.Request, total, etag, entry.LastModified, out var ranges);
+        return await AnswerAsync(context, state, entry, decision, ranges, total, 0).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -47,15 +36,22 @@ internal static class RangeResponses
     /// <summary>Answers the request from a stored 206 piece when <see cref="CanAnswer"/>; false, with nothing sent, otherwise.</summary>
     public static async ValueTask<bool> TryServePieceAsync(HttpContext context, RequestState state, CacheEntry entry, PartialContent piece)
     {
-        switch (Evaluate(context.Request, entry, piece, out var ranges))
+        var decision = Evaluate(context.Request, entry, piece, out var ranges);
+        return await AnswerAsync(context, state, entry, decision, ranges, piece.CompleteLength, piece.First).ConfigureAwait(false);
+    }
+
+    /// <summary>416 or 206 for <paramref name="decision"/>; false, with nothing sent, when the whole body is to be sent.</summary>
+    private static async ValueTask<bool> AnswerAsync(HttpContext context, RequestState state, CacheEntry entry, ByteRanges.Decision decision, List<(long Start, long End)> ranges, long total, long bodyOffset)
+    {
+        switch (decision)
         {
             case ByteRanges.Decision.Unsatisfiable:
                 context.Response.StatusCode = StatusCodes.Status416RangeNotSatisfiable;
-                context.Response.Headers.ContentRange = $"bytes */{piece.CompleteLength}";
+                context.Response.Headers.ContentRange = $"bytes */{total}";
                 context.Response.ContentLength = 0;
                 return true;
             case ByteRanges.Decision.Partial:
-                await ServeAsync(context, state, entry, ranges, piece.CompleteLength, piece.First).ConfigureAwait(false);
+                await ServeAsync(context, state, entry, ranges, total, bodyOffset).ConfigureAwait(false);
                 return true;
             default:
                 return false;
