@@ -91,6 +91,10 @@ public sealed partial class FleetObservabilityTests
                 }
             }
 
+            // The 5xx ratio is a rate: it rises only if a scrape saw the 502 series before the later 502s. A loaded
+            // machine can miss scrapes, and a series first seen with both counted never increases.
+            await InvalidationFleet.EventuallyAsync(async () => (await prometheus.QueryAsync("edgecache_responses_total{code=~\"5..\"}")).Count == 2, "both nodes' 502 scraped", seconds: 30);
+
             // An invalidation every node applies: the last-applied panel has an id to show.
             Assert.Equal(0, await EdgeCdnAsync(control, ["invalidate", "/a", "--no-wait"]));
             foreach (var node in nodes)
