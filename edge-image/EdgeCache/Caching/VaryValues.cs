@@ -31,6 +31,13 @@ internal static class VaryValues
     /// <summary>Members trimmed of the spaces around them, in their order and case; commas inside quoted strings kept.</summary>
     private static string Opaque(string value)
     {
+        // The common case on the hit path: one member, nothing to split, and Trim returns the same string when there
+        // is nothing to trim.
+        if (!value.Contains(','))
+        {
+            return value.Trim(' ', '\t');
+        }
+
         var members = Split(value, ',');
         return members.Count == 1 ? members[0] : string.Join(",", members);
     }
