@@ -127,6 +127,6 @@ export class Origins extends pulumi.ComponentResource {
                     } : {}),
                 },
             })),
-        }, { parent: this, dependsOn: [primary.versioning, ...replicas.map((r) => r.versioning)] });
+        }, { parent: this, dependsOn: [primary, ...replicas].flatMap((b) => (b.versioning ? [b.versioning] : [])) });
     }
 }

@@ -1,5 +1,5 @@
 // A bucket no one outside the account can read, as every bucket the stack creates is made: ACLs off, public access
-// blocked, SSE-S3, versioned, TLS 1.2+ only, with the caller's lifecycle rules. The resources are children of the
+// blocked, SSE-S3, versioned unless the caller says otherwise, TLS 1.2+ only, with the caller's lifecycle rules. The resources are children of the
 // component that calls this and are named after the bucket's resource name, so moving the code here changed no URN.
 
 import * as aws from "@pulumi/aws";
@@ -14,6 +14,8 @@ export interface PrivateBucketArgs {
     bucketPrefix: string;
     /** Every rule applies after versioning is enabled (noncurrent-version rules need it). */
     lifecycleRules: LifecycleRule[];
+    /** Keep old versions of overwritten objects (default true); a bucket of write-once objects needs none. */
+    versioned?: boolean;
     tags?: Record<string, string>;
     /** Let `pulumi destroy` delete the bucket with whatever it holds (only for buckets that hold nothing to keep). */
     forceDestroy?: boolean;
@@ -21,7 +23,7 @@ export interface PrivateBucketArgs {
 
 export interface PrivateBucket {
     bucket: aws.s3.Bucket;
-    versioning: aws.s3.BucketVersioning;
+    versioning?: aws.s3.BucketVersioning;
 }
 
 export function createPrivateBucket(parent: pulumi.Resource, resourceName: string, args: PrivateBucketArgs): PrivateBucket {
@@ -50,14 +52,14 @@ export function createPrivateBucket(parent: pulumi.Resource, resourceName: strin
         // SSE-S3: readers need no kms:Decrypt and replication needs no KMS key per region.
         rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" }, bucketKeyEnabled: true }],
     }, opts);
-    const versioning = new aws.s3.BucketVersioning(`${resourceName}-versioning`, {
+    const versioning = args.versioned === false ? undefined : new aws.s3.BucketVersioning(`${resourceName}-versioning`, {
         region, bucket: bucket.id, versioningConfiguration: { status: "Enabled" },
     }, opts);
     new aws.s3.BucketLifecycleConfiguration(`${resourceName}-lifecycle`, {
         region,
         bucket: bucket.id,
         rules: args.lifecycleRules,
-    }, { parent, dependsOn: [versioning] });
+    }, { parent, dependsOn: versioning ? [versioning] : [] });
     new aws.s3.BucketPolicy(`${resourceName}-tls-only`, {
         region,
         bucket: bucket.id,
