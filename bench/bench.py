@@ -133,6 +133,28 @@ def wrk(url, seconds, script=None, args=()):
     }
 
 
+def wait_ready(proc, ready_url, name, log, t0, poll):
+    """Milliseconds from t0 until ready_url answers 200; exits the run if the process dies or 30 s pass."""
+    while time.perf_counter() - t0 < 30:
+        if get(ready_url, timeout=0.5)[0] == 200:
+            return (time.perf_counter() - t0) * 1000
+        if proc.poll() is not None:
+            raise SystemExit(f"{name} exited at start; see {log}")
+        time.sleep(poll)
+    raise SystemExit(f"{name} not ready in 30 s; see {log}")
+
+
+def stop_session(proc):
+    """SIGTERM to the process's session (a master and its workers), SIGKILL after 10 s."""
+    if proc and proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(5)
+
+
 class Cache:
     def __init__(self, name, port, argv, ready_url, env=None):
         self.name, self.port, self.argv, self.ready_url, self.env = name, port, argv, ready_url, env
@@ -142,22 +164,10 @@ class Cache:
         t0 = time.perf_counter()
         self.proc = subprocess.Popen(self.argv, stdout=subprocess.DEVNULL, stderr=open(f"{WORK}/{self.name}.log", "w"),
                                      env={**os.environ, **(self.env or {})}, start_new_session=True)
-        while time.perf_counter() - t0 < 30:
-            status, _, _ = get(self.ready_url, timeout=0.5)
-            if status == 200:
-                return (time.perf_counter() - t0) * 1000
-            if self.proc.poll() is not None:
-                raise SystemExit(f"{self.name} exited at start; see {WORK}/{self.name}.log")
-            time.sleep(0.005)
-        raise SystemExit(f"{self.name} not ready in 30 s")
+        return wait_ready(self.proc, self.ready_url, self.name, f"{WORK}/{self.name}.log", t0, poll=0.005)
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
+        stop_session(self.proc)
 
     def url(self, path):
         return f"http://127.0.0.1:{self.port}{path}"

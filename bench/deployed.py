@@ -193,22 +193,10 @@ class Cache:
         self.proc = subprocess.Popen(["nsenter", f"--net=/var/run/netns/{NS_CACHE}", *self.argv],
                                      stdout=subprocess.DEVNULL, stderr=open(f"{self.dir}/stderr.log", "w"),
                                      env={**os.environ, **self.env}, start_new_session=True, preexec_fn=self.groups.join)
-        while time.perf_counter() - t0 < 30:
-            if loopback.get(self.ready, timeout=0.5)[0] == 200:
-                return (time.perf_counter() - t0) * 1000
-            if self.proc.poll() is not None:
-                raise SystemExit(f"{self.name} exited at start; see {self.dir}/stderr.log")
-            time.sleep(0.01)
-        raise SystemExit(f"{self.name} not ready in 30 s; see {self.dir}/stderr.log")
+        return loopback.wait_ready(self.proc, self.ready, self.name, f"{self.dir}/stderr.log", t0, poll=0.01)
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(5)
+        loopback.stop_session(self.proc)
         # Anything of the cache's still in its group (a worker outliving its master) is ended by its PID.
         try:
             with open(f"{self.groups.cpuacct}/cgroup.procs") as f:
