@@ -1,3 +1,4 @@
+using EdgeCache.Syntax;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -18,7 +19,7 @@ public static class PurgeEndpoint
     public static async Task HandleAsync(HttpContext context, IServiceProvider services)
     {
         var response = context.Response;
-        if (!HttpMethods.IsPost(context.Request.Method))
+        if (!RequestMethod.IsPost(context.Request.Method))
         {
             response.StatusCode = StatusCodes.Status405MethodNotAllowed;
             response.Headers.Allow = "POST";

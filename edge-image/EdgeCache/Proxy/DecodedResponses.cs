@@ -1,3 +1,4 @@
+using EdgeCache.Syntax;
 using System.Buffers;
 using System.IO.Pipelines;
 using EdgeCache.Caching;
@@ -36,7 +37,7 @@ internal static class DecodedResponses
     /// <summary>Sends a stored body decoded. The stored bytes are piped into the decoder as they arrive, as a plain copy would send them.</summary>
     public static async Task SendAsync(HttpContext context, RequestState state, CachedBody body, string coding)
     {
-        if (HttpMethods.IsHead(context.Request.Method) || context.Response.StatusCode is 204 or 304)
+        if (RequestMethod.IsHead(context.Request.Method) || context.Response.StatusCode is 204 or 304)
         {
             return;
         }

@@ -1,3 +1,4 @@
+using EdgeCache.Syntax;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using EdgeCache.Behaviors;
@@ -191,7 +192,7 @@ public sealed partial class EdgeProxy
             return new ValueTask(_synthetic.WriteAsync(context, state, StatusCodes.Status400BadRequest, problem!, ResponseDetail.BadRequest));
         }
 
-        if (path == ViewerHealthPath && (HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method)))
+        if (path == ViewerHealthPath && RequestMethod.IsGetOrHead(request.Method))
         {
             return new ValueTask(_synthetic.WriteAsync(context, state, StatusCodes.Status200OK, "ok", null));
         }
@@ -209,7 +210,7 @@ public sealed partial class EdgeProxy
         state.Origin = _origins[behavior.OriginId];
         state.Path = path!;
         (state.KeyQuery, state.ForwardedQuery) = CacheKeyBuilder.Queries(behavior, request.QueryString);
-        if (!(HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method)))
+        if (!RequestMethod.IsGetOrHead(request.Method))
         {
             return new ValueTask(_forwarder.ForwardUnsafeAsync(context, state));
         }

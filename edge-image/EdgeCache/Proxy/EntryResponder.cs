@@ -1,3 +1,4 @@
+using EdgeCache.Syntax;
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using EdgeCache.Caching;
@@ -99,7 +100,7 @@ internal sealed class EntryResponder(CacheStatusHeaders trace, SyntheticResponse
         else if (entry.StatusCode == StatusCodes.Status200OK)
         {
             headers.AcceptRanges = "bytes";
-            if (context.Request.Headers.Range.Count > 0 && HttpMethods.IsGet(context.Request.Method))
+            if (context.Request.Headers.Range.Count > 0 && RequestMethod.IsGet(context.Request.Method))
             {
                 if (length is null && await body.WaitForCompletionAsync(context.RequestAborted).ConfigureAwait(false))
                 {
@@ -119,7 +120,7 @@ internal sealed class EntryResponder(CacheStatusHeaders trace, SyntheticResponse
             response.ContentLength = known;
         }
 
-        if (HttpMethods.IsHead(context.Request.Method) || entry.StatusCode is 204 or 304)
+        if (RequestMethod.IsHead(context.Request.Method) || entry.StatusCode is 204 or 304)
         {
             return;
         }
