@@ -1,9 +1,9 @@
-using EdgeCache.Syntax;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using EdgeCache.Configuration;
 using EdgeCache.Purging;
+using EdgeCache.Syntax;
 using Microsoft.Extensions.Options;
 
 namespace EdgeCache.Admin;

@@ -1,8 +1,8 @@
-using EdgeCache.Syntax;
 using System.Net;
 using EdgeCache.Configuration;
 using EdgeCache.Proxy;
 using EdgeCache.ProxyProtocol;
+using EdgeCache.Syntax;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 

@@ -1,7 +1,7 @@
-using EdgeCache.Syntax;
 using System.Collections.Frozen;
 using EdgeCache.Configuration;
 using EdgeCache.Observability;
+using EdgeCache.Syntax;
 using Polly;
 using Polly.CircuitBreaker;
 

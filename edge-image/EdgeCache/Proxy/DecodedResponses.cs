@@ -1,7 +1,7 @@
-using EdgeCache.Syntax;
 using System.Buffers;
 using System.IO.Pipelines;
 using EdgeCache.Caching;
+using EdgeCache.Syntax;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Net.Http.Headers;
 

@@ -1,4 +1,3 @@
-using EdgeCache.Syntax;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using EdgeCache.Behaviors;
@@ -9,6 +8,7 @@ using EdgeCache.Fetching;
 using EdgeCache.Observability;
 using EdgeCache.Origins;
 using EdgeCache.Purging;
+using EdgeCache.Syntax;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.ObjectPool;
 using Microsoft.Extensions.Options;

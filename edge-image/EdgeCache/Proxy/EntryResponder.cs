@@ -1,8 +1,8 @@
-using EdgeCache.Syntax;
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using EdgeCache.Caching;
 using EdgeCache.FastPath;
+using EdgeCache.Syntax;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
 using Microsoft.Extensions.Primitives;

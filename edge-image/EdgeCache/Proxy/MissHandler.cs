@@ -1,9 +1,9 @@
-using EdgeCache.Syntax;
 using System.Runtime.CompilerServices;
 using EdgeCache.Caching;
 using EdgeCache.Disk;
 using EdgeCache.Fetching;
 using EdgeCache.Origins;
+using EdgeCache.Syntax;
 using Microsoft.AspNetCore.Http;
 
 namespace EdgeCache.Proxy;

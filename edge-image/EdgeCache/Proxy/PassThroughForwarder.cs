@@ -1,4 +1,3 @@
-using EdgeCache.Syntax;
 using System.Buffers;
 using EdgeCache.Behaviors;
 using EdgeCache.Caching;
@@ -7,6 +6,7 @@ using EdgeCache.Fetching;
 using EdgeCache.Observability;
 using EdgeCache.Origins;
 using EdgeCache.Purging;
+using EdgeCache.Syntax;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;

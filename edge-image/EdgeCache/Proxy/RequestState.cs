@@ -1,8 +1,8 @@
-using EdgeCache.Syntax;
 using System.IO.Pipelines;
 using EdgeCache.Behaviors;
 using EdgeCache.Caching;
 using EdgeCache.Origins;
+using EdgeCache.Syntax;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.ObjectPool;
 

@@ -1,5 +1,5 @@
-using EdgeCache.Syntax;
 using System.Text;
+using EdgeCache.Syntax;
 using Microsoft.AspNetCore.Http;
 
 namespace EdgeCache.Proxy;
