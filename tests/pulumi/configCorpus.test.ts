@@ -10,7 +10,7 @@ import { describe, it } from "node:test";
 const corpus = path.join(REPO_ROOT, "tests", "config-corpus");
 const base = JSON.parse(fs.readFileSync(path.join(corpus, "base.json"), "utf8")) as unknown;
 
-interface Case { patch: unknown; field?: string; message?: string }
+interface Case { patch: unknown; field?: string; message?: string; errors?: number }
 
 /** RFC 7386: objects merge field by field, null removes a field, anything else replaces. */
 function mergePatch(target: unknown, patch: unknown): unknown {
@@ -39,6 +39,7 @@ describe("config corpus: invalid node configs are refused, naming the field", ()
             assert.ok(line, `expected an error for ${c.field}, got:\n${errors.join("\n")}`);
             if (c.message) { assert.ok(line.includes(c.message), `"${line}" does not contain "${c.message}"`); }
             assert.ok(errors.every((e) => !e.includes("\n")), "one line per error");
+            if (c.errors !== undefined) { assert.equal(errors.length, c.errors, `expected ${c.errors} error line(s), got:\n${errors.join("\n")}`); }
         });
     }
 });

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using EdgeCache.Configuration;
 using EdgeCache.Purging;
+using EdgeCache.Syntax;
 using Microsoft.Extensions.Options;
 
 namespace EdgeCache.Admin;
@@ -18,7 +19,7 @@ public static class PurgeEndpoint
     public static async Task HandleAsync(HttpContext context, IServiceProvider services)
     {
         var response = context.Response;
-        if (!HttpMethods.IsPost(context.Request.Method))
+        if (!RequestMethod.IsPost(context.Request.Method))
         {
             response.StatusCode = StatusCodes.Status405MethodNotAllowed;
             response.Headers.Allow = "POST";

@@ -2,6 +2,7 @@ using System.Net;
 using EdgeCache.Configuration;
 using EdgeCache.Proxy;
 using EdgeCache.ProxyProtocol;
+using EdgeCache.Syntax;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 
@@ -52,7 +53,7 @@ public static class HttpsRedirectEndpoint
         var response = context.Response;
         response.Headers.Via = via;
         response.Headers["Cache-Status"] = cacheStatus;
-        if (request.Path.Value == EdgeProxy.ViewerHealthPath && (HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method)))
+        if (request.Path.Value == EdgeProxy.ViewerHealthPath && RequestMethod.IsGetOrHead(request.Method))
         {
             return WriteTextAsync(context, StatusCodes.Status200OK, "ok\n");
         }
@@ -78,6 +79,6 @@ public static class HttpsRedirectEndpoint
         response.Headers.CacheControl = "no-store";
         response.ContentType = "text/plain; charset=utf-8";
         response.ContentLength = System.Text.Encoding.UTF8.GetByteCount(text);
-        return HttpMethods.IsHead(context.Request.Method) ? Task.CompletedTask : response.WriteAsync(text, context.RequestAborted);
+        return RequestMethod.IsHead(context.Request.Method) ? Task.CompletedTask : response.WriteAsync(text, context.RequestAborted);
     }
 }

@@ -27,6 +27,9 @@ public sealed class HttpOrigin : IOrigin, IDisposable
     private readonly string? _healthPath;
     private readonly TimeProvider _time;
 
+    /// <summary>Whether the pass-through connections write a method token as given (not with a handler from a test).</summary>
+    private readonly bool _respellsMethods;
+
     public HttpOrigin(OriginOptions options, TimeProvider? time = null, HttpMessageHandler? handler = null)
     {
         Id = options.Id;
@@ -39,8 +42,9 @@ public sealed class HttpOrigin : IOrigin, IDisposable
         _healthPath = options.HealthPath;
         ReadTimeout = TimeSpan.FromMilliseconds(options.ReadTimeoutMs);
         _client = new HttpMessageInvoker(handler ?? NewHandler(options, options.MaxConnections));
+        _respellsMethods = handler is null;
         _passThroughClient = handler is null
-            ? new HttpMessageInvoker(NewHandler(options, options.MaxPassThroughConnections))
+            ? new HttpMessageInvoker(NewPassThroughHandler(options))
             : new HttpMessageInvoker(handler, disposeHandler: false);
     }
 
@@ -105,6 +109,14 @@ public sealed class HttpOrigin : IOrigin, IDisposable
             ResponseHeaderEncodingSelector = static (_, _) => Encoding.Latin1,
         };
 
+    /// <summary>Forwarded requests carry any method a behavior allows, so their connections write its token as spelled.</summary>
+    private static SocketsHttpHandler NewPassThroughHandler(OriginOptions options)
+    {
+        var handler = NewHandler(options, options.MaxPassThroughConnections);
+        handler.PlaintextStreamFilter = static (context, _) => ValueTask.FromResult<Stream>(new MethodSpellingStream(context.PlaintextStream));
+        return handler;
+    }
+
     /// <summary>
     /// A path the general encoding above leaves as it is: starts with '/', no empty segment (which it would collapse),
     /// and only characters <see cref="Uri.EscapeDataString(string)"/> does not escape.
@@ -130,7 +142,22 @@ public sealed class HttpOrigin : IOrigin, IDisposable
 
     public async Task<OriginResponse> SendAsync(OriginRequest request, CancellationToken cancellationToken)
     {
-        var message = new HttpRequestMessage(HttpMethod.Parse(request.Method), BuildUri(request.Path, request.Query))
+        var method = HttpMethod.Parse(request.Method);
+        if (method.Method != request.Method)
+        {
+            // The method token is case-sensitive (RFC 9110 9.1): a viewer's "get" is an extension method, not GET. The
+            // client writes it as GET; the pass-through connections put the spelling back (MethodSpellingStream). The
+            // client also reads the response as the known method's, which only HEAD and CONNECT change (no body; a
+            // tunnel): a case variant of those is refused rather than sent as another method.
+            if (!request.PassThrough || !_respellsMethods || method == HttpMethod.Head || method.Method == "CONNECT")
+            {
+                return Refused(HttpStatusCode.NotImplemented, $"The method {request.Method} differs from {method.Method} only in case; this node cannot forward it as spelled.");
+            }
+
+            MethodSpellingStream.Expect(request.Method);
+        }
+
+        var message = new HttpRequestMessage(method, BuildUri(request.Path, request.Query))
         {
             Version = HttpVersion.Version11,
             VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
@@ -235,6 +262,17 @@ public sealed class HttpOrigin : IOrigin, IDisposable
         var headers = HopByHop.Filter(response.Headers.NonValidated, response.Content.Headers.NonValidated, (int)response.StatusCode);
         var body = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
         return new OriginResponse((int)response.StatusCode, headers, response.Content.Headers.ContentLength, body, response);
+    }
+
+    /// <summary>An answer the node gives in the origin's place, for a request it will not send; never stored.</summary>
+    private static OriginResponse Refused(HttpStatusCode status, string text)
+    {
+        var bytes = Encoding.UTF8.GetBytes(text);
+        return new OriginResponse(
+            (int)status,
+            [new("Content-Type", "text/plain; charset=utf-8"), new("Cache-Control", "no-store")],
+            bytes.Length,
+            new MemoryStream(bytes));
     }
 
     public async Task<OriginProbeResult> ProbeAsync(CancellationToken cancellationToken)

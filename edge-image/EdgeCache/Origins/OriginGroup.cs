@@ -1,6 +1,7 @@
 using System.Collections.Frozen;
 using EdgeCache.Configuration;
 using EdgeCache.Observability;
+using EdgeCache.Syntax;
 using Polly;
 using Polly.CircuitBreaker;
 
@@ -96,7 +97,7 @@ public sealed partial class OriginGroup : IOrigin
         return await _secondary.SendAsync(request, cancellationToken).ConfigureAwait(false);
     }
 
-    private static bool IsFailoverMethod(string method) => HttpMethods.IsGet(method) || HttpMethods.IsHead(method);
+    private static bool IsFailoverMethod(string method) => RequestMethod.IsGetOrHead(method);
 
     /// <summary>Up when either member is: the group serves as long as one of them answers.</summary>
     public async Task<OriginProbeResult> ProbeAsync(CancellationToken cancellationToken)

@@ -1,4 +1,5 @@
 using EdgeCache.Caching;
+using EdgeCache.Syntax;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
@@ -40,7 +41,7 @@ public static class ByteRanges
     {
         ranges = [];
         var header = request.Headers.Range;
-        if (header.Count == 0 || !HttpMethods.IsGet(request.Method))
+        if (header.Count == 0 || !RequestMethod.IsGet(request.Method))
         {
             return Decision.Full;
         }

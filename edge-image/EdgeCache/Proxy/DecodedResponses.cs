@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using EdgeCache.Caching;
+using EdgeCache.Syntax;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Net.Http.Headers;
 
@@ -36,7 +37,7 @@ internal static class DecodedResponses
     /// <summary>Sends a stored body decoded. The stored bytes are piped into the decoder as they arrive, as a plain copy would send them.</summary>
     public static async Task SendAsync(HttpContext context, RequestState state, CachedBody body, string coding)
     {
-        if (HttpMethods.IsHead(context.Request.Method) || context.Response.StatusCode is 204 or 304)
+        if (RequestMethod.IsHead(context.Request.Method) || context.Response.StatusCode is 204 or 304)
         {
             return;
         }

@@ -8,6 +8,7 @@ using EdgeCache.Fetching;
 using EdgeCache.Observability;
 using EdgeCache.Origins;
 using EdgeCache.Purging;
+using EdgeCache.Syntax;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.ObjectPool;
 using Microsoft.Extensions.Options;
@@ -191,7 +192,7 @@ public sealed partial class EdgeProxy
             return new ValueTask(_synthetic.WriteAsync(context, state, StatusCodes.Status400BadRequest, problem!, ResponseDetail.BadRequest));
         }
 
-        if (path == ViewerHealthPath && (HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method)))
+        if (path == ViewerHealthPath && RequestMethod.IsGetOrHead(request.Method))
         {
             return new ValueTask(_synthetic.WriteAsync(context, state, StatusCodes.Status200OK, "ok", null));
         }
@@ -209,7 +210,7 @@ public sealed partial class EdgeProxy
         state.Origin = _origins[behavior.OriginId];
         state.Path = path!;
         (state.KeyQuery, state.ForwardedQuery) = CacheKeyBuilder.Queries(behavior, request.QueryString);
-        if (!(HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method)))
+        if (!RequestMethod.IsGetOrHead(request.Method))
         {
             return new ValueTask(_forwarder.ForwardUnsafeAsync(context, state));
         }

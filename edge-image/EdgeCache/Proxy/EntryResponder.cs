@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Runtime.CompilerServices;
 using EdgeCache.Caching;
 using EdgeCache.FastPath;
+using EdgeCache.Syntax;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
 using Microsoft.Extensions.Primitives;
@@ -99,7 +100,7 @@ internal sealed class EntryResponder(CacheStatusHeaders trace, SyntheticResponse
         else if (entry.StatusCode == StatusCodes.Status200OK)
         {
             headers.AcceptRanges = "bytes";
-            if (context.Request.Headers.Range.Count > 0 && HttpMethods.IsGet(context.Request.Method))
+            if (context.Request.Headers.Range.Count > 0 && RequestMethod.IsGet(context.Request.Method))
             {
                 if (length is null && await body.WaitForCompletionAsync(context.RequestAborted).ConfigureAwait(false))
                 {
@@ -119,7 +120,7 @@ internal sealed class EntryResponder(CacheStatusHeaders trace, SyntheticResponse
             response.ContentLength = known;
         }
 
-        if (HttpMethods.IsHead(context.Request.Method) || entry.StatusCode is 204 or 304)
+        if (RequestMethod.IsHead(context.Request.Method) || entry.StatusCode is 204 or 304)
         {
             return;
         }

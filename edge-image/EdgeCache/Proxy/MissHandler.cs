@@ -3,6 +3,7 @@ using EdgeCache.Caching;
 using EdgeCache.Disk;
 using EdgeCache.Fetching;
 using EdgeCache.Origins;
+using EdgeCache.Syntax;
 using Microsoft.AspNetCore.Http;
 
 namespace EdgeCache.Proxy;
@@ -127,7 +128,7 @@ internal sealed class MissHandler(
         {
             state.Detail = pass.Reason;
             var request = context.Request;
-            if (request.Headers.Range.Count > 0 && HttpMethods.IsGet(request.Method))
+            if (request.Headers.Range.Count > 0 && RequestMethod.IsGet(request.Method))
             {
                 // The fetch asked for the whole object (to cache it); it will not be cached, so the viewer's Range (and
                 // If-Range) goes to the origin as for any pass-through, and the viewer gets its 206.

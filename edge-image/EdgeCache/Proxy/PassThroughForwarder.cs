@@ -6,6 +6,7 @@ using EdgeCache.Fetching;
 using EdgeCache.Observability;
 using EdgeCache.Origins;
 using EdgeCache.Purging;
+using EdgeCache.Syntax;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
@@ -107,7 +108,7 @@ internal sealed class PassThroughForwarder(
 
         // Disposed on every path from here, so no origin connection outlives the request whatever the viewer sent.
         using var _ = response;
-        if (!(HttpMethods.IsOptions(request.Method) || HttpMethods.IsTrace(request.Method)) && response.StatusCode is >= 200 and < 400)
+        if (!RequestMethod.IsSafe(request.Method) && response.StatusCode is >= 200 and < 400)
         {
             // RFC 9111 4.4: a successful unsafe request invalidates the target URI and the URIs in Location / Content-Location.
             // Every method but the safe ones (RFC 9110 9.2.1) is unsafe, an extension method the node does not know included.
@@ -156,7 +157,7 @@ internal sealed class PassThroughForwarder(
             response.ContentLength = length;
         }
 
-        if (HttpMethods.IsHead(context.Request.Method) || originResponse.StatusCode is 204 or 304)
+        if (RequestMethod.IsHead(context.Request.Method) || originResponse.StatusCode is 204 or 304)
         {
             return;
         }

@@ -2,6 +2,7 @@ using System.IO.Pipelines;
 using EdgeCache.Behaviors;
 using EdgeCache.Caching;
 using EdgeCache.Origins;
+using EdgeCache.Syntax;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.ObjectPool;
 
@@ -66,7 +67,7 @@ internal sealed class RequestState : IResettable
 
     /// <summary>The viewer headers the behavior forwards, built on first use: a hit needs none of them.</summary>
     public IReadOnlyList<KeyValuePair<string, string>> ForwardedHeaders(HttpRequest request) =>
-        _forwardedHeaders ??= ForwardedRequestHeaders.For(Behavior, request.Headers, HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method));
+        _forwardedHeaders ??= ForwardedRequestHeaders.For(Behavior, request.Headers, RequestMethod.IsGetOrHead(request.Method));
 
     public bool TryReset()
     {

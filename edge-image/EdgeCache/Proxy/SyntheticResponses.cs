@@ -1,4 +1,5 @@
 using System.Text;
+using EdgeCache.Syntax;
 using Microsoft.AspNetCore.Http;
 
 namespace EdgeCache.Proxy;
@@ -37,7 +38,7 @@ internal sealed class SyntheticResponses(CacheStatusHeaders trace)
         response.ContentType = "text/plain; charset=utf-8";
         var text = status < 300 ? message + "\n" : $"{status}: {message}\n";
         state.BodyBytes += Encoding.UTF8.GetByteCount(text);
-        if (!HttpMethods.IsHead(context.Request.Method))
+        if (!RequestMethod.IsHead(context.Request.Method))
         {
             await response.WriteAsync(text, context.RequestAborted).ConfigureAwait(false);
         }

@@ -1,4 +1,5 @@
 using EdgeCache.Caching;
+using EdgeCache.Syntax;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
@@ -10,7 +11,7 @@ public static class ViewerConditionals
 {
     public static bool IsNotModified(HttpRequest request, int status, StringValues etag, DateTimeOffset? lastModified)
     {
-        if (status != StatusCodes.Status200OK || !(HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method)))
+        if (status != StatusCodes.Status200OK || !RequestMethod.IsGetOrHead(request.Method))
         {
             return false;
         }

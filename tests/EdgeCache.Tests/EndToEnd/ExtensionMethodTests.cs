@@ -109,6 +109,79 @@ public sealed class ExtensionMethodTests
         Assert.Equal("Hit", hit.XCache());
     }
 
+    [Theory]
+    [InlineData("Purge")]
+    [InlineData("purge")]
+    [InlineData("Link")]
+    [InlineData("get")]
+    [InlineData("delete")]
+    [InlineData("pOST")]
+    [InlineData("options")]
+    [InlineData("trace")]
+    public async Task Rfc9110_9_1_an_extension_method_reaches_the_origin_spelled_as_the_viewer_sent_it(string method)
+    {
+        await using var origin = await StartOrigin(method);
+        await using var edge = await EdgeNode.StartAsync(origin, o => o.Behaviors[0].AllowedMethods = ["GET", "HEAD", method]);
+        await Warm(edge, "/m/target");
+
+        for (var i = 0; i < 2; i++)
+        {
+            // A raw socket, so the test sends exactly this spelling; a body that starts like a request line stays as sent.
+            var body = method.ToUpperInvariant() + " /m/target HTTP/1.1";
+            var response = await Send(edge, method, body);
+            Assert.Equal(200, response.Status);
+            Assert.Equal(method + " " + body, response.BodyText);
+            Assert.StartsWith("edge-test; fwd=method", response.Header("Cache-Status"), StringComparison.Ordinal);
+        }
+
+        // Both reached the origin (Kestrel hands an unknown token through as it came): neither was served from the cache.
+        Assert.Equal(2, origin.Requests.Count(r => string.Equals(r.Method, method, StringComparison.Ordinal)));
+        Assert.Single(origin.Requests, r => r.Method == "GET");
+
+        // Not a safe method (RFC 9110 9.2.1 names GET, HEAD, OPTIONS and TRACE, spelled so), so its success invalidated
+        // the stored GET (RFC 9111 4.4).
+        using var target = await edge.Viewer.GetAsync("/m/target");
+        Assert.Equal("Miss", target.XCache());
+        Assert.Equal(2, origin.Requests.Count(r => r.Method == "GET"));
+    }
+
+    [Theory]
+    [InlineData("head")]
+    [InlineData("Connect")]
+    public async Task Rfc9110_9_1_a_case_variant_of_head_or_connect_is_refused_rather_than_sent_as_that_method(string method)
+    {
+        await using var origin = await StartOrigin(method);
+        await using var edge = await EdgeNode.StartAsync(origin, o => o.Behaviors[0].AllowedMethods = ["GET", "HEAD", method]);
+        await Warm(edge, "/m/target");
+
+        // Not served from the cache as HEAD, and not sent as HEAD or CONNECT either: .NET's HTTP client would read the
+        // response as that method's (no body, a tunnel).
+        var response = await Send(edge, method);
+        Assert.Equal(501, response.Status);
+        Assert.Contains($"The method {method} differs from {method.ToUpperInvariant()} only in case", response.BodyText, StringComparison.Ordinal);
+        Assert.Equal("no-store", response.Header("Cache-Control"));
+
+        Assert.Single(origin.Requests);
+        using var hit = await edge.Viewer.GetAsync("/m/target");
+        Assert.Equal("Hit", hit.XCache());
+    }
+
+    [Fact]
+    public async Task A_lower_case_get_the_behavior_does_not_allow_is_a_405_not_a_cache_hit()
+    {
+        await using var origin = await StartOrigin("FOO");
+        await using var edge = await EdgeNode.StartAsync(origin);
+        await Warm(edge, "/m/target");
+
+        var response = await Send(edge, "get");
+        Assert.Equal(405, response.Status);
+        Assert.Equal("GET, HEAD", response.Header("Allow"));
+        Assert.Single(origin.Requests);
+    }
+
+    private static Task<RawViewerResponse> Send(EdgeNode edge, string method, string body = "body") =>
+        RawViewer.SendAsync(edge.ViewerPort, $"{method} /m/target HTTP/1.1\r\nHost: edge\r\nContent-Length: {body.Length}\r\nConnection: close\r\n\r\n{body}");
+
     private static async Task Warm(EdgeNode edge, string path)
     {
         (await edge.Viewer.GetAsync(path)).Dispose();

@@ -294,7 +294,30 @@ public sealed class S3OriginTests
         });
     }
 
-    private static async Task<EdgeNode> StartEdge(S3rverProcess s3, string? keyPrefix)
+    [Fact]
+    public async Task A_method_other_than_GET_and_HEAD_is_a_405_naming_them_never_a_read_of_the_object()
+    {
+        await using var s3 = await S3rverProcess.StartAsync(Bucket);
+        using var client = s3.CreateClient();
+        await client.PutObjectAsync(new PutObjectRequest { BucketName = Bucket, Key = "doc.txt", ContentBody = "stored", UseChunkEncoding = false });
+        await using var edge = await StartEdge(s3, keyPrefix: null, methods: ["GET", "HEAD", "POST", "get", "Purge"]);
+        (await edge.Viewer.GetAsync("/doc.txt")).Dispose();
+
+        foreach (var method in new[] { "POST", "get", "Purge" })
+        {
+            // A raw socket: HttpClient would send "get" as GET.
+            var response = await RawViewer.SendAsync(edge.ViewerPort, $"{method} /doc.txt HTTP/1.1\r\nHost: edge\r\nContent-Length: 4\r\nConnection: close\r\n\r\nbody");
+            Assert.Equal(405, response.Status);
+            Assert.Equal("GET, HEAD", response.Header("Allow"));
+            Assert.Equal($"S3 origins serve GET and HEAD only, not {method}.", response.BodyText);
+        }
+
+        using var hit = await edge.Viewer.GetAsync("/doc.txt");
+        Assert.Equal("Hit", hit.XCache());
+        Assert.Equal("stored", await hit.Content.ReadAsStringAsync());
+    }
+
+    private static async Task<EdgeNode> StartEdge(S3rverProcess s3, string? keyPrefix, List<string>? methods = null)
     {
         // The SDK's default credential chain reads these, as it reads the web-identity token on EKS.
         Environment.SetEnvironmentVariable("AWS_ACCESS_KEY_ID", S3rverProcess.AccessKey);
@@ -311,7 +334,7 @@ public sealed class S3OriginTests
                 ForcePathStyle = true,
                 KeyPrefix = keyPrefix,
             });
-            o.Behaviors.Add(new BehaviorOptions { PathPattern = "*", Origin = "bucket" });
+            o.Behaviors.Add(new BehaviorOptions { PathPattern = "*", Origin = "bucket", AllowedMethods = methods ?? [] });
         });
     }
 }

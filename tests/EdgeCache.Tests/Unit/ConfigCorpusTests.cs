@@ -29,7 +29,7 @@ public sealed class ConfigCorpusTests : IDisposable
     [MemberData(nameof(Invalid))]
     public void An_invalid_config_is_refused_naming_the_field(string name)
     {
-        var (config, field, message) = Case("invalid", name);
+        var (config, field, message, count) = Case("invalid", name);
         File.WriteAllText(_file, config.ToJsonString());
 
         var error = Assert.Throws<ConfigurationException>(() => EdgeCacheConfigLoader.Load(_file, new Dictionary<string, string?>()));
@@ -42,13 +42,17 @@ public sealed class ConfigCorpusTests : IDisposable
         }
 
         Assert.All(error.Errors, e => Assert.DoesNotContain('\n', e));
+        if (count is { } expected)
+        {
+            Assert.True(error.Errors.Count == expected, $"expected {expected} error line(s), got:\n{string.Join("\n", error.Errors)}");
+        }
     }
 
     [Theory]
     [MemberData(nameof(Valid))]
     public void A_valid_config_is_accepted(string name)
     {
-        var (config, _, _) = Case("valid", name);
+        var (config, _, _, _) = Case("valid", name);
         File.WriteAllText(_file, config.ToJsonString());
 
         var options = EdgeCacheConfigLoader.Load(_file, new Dictionary<string, string?>());
@@ -69,11 +73,11 @@ public sealed class ConfigCorpusTests : IDisposable
         return data;
     }
 
-    private static (JsonNode Config, string Field, string? Message) Case(string kind, string name)
+    private static (JsonNode Config, string Field, string? Message, int? Errors) Case(string kind, string name)
     {
         var test = JsonNode.Parse(File.ReadAllText(Path.Combine(Corpus, kind, name + ".json")))!.AsObject();
         var config = MergePatch(JsonNode.Parse(File.ReadAllText(Path.Combine(Corpus, "base.json"))), test["patch"])!;
-        return (config, test["field"]?.GetValue<string>() ?? "", test["message"]?.GetValue<string>());
+        return (config, test["field"]?.GetValue<string>() ?? "", test["message"]?.GetValue<string>(), test["errors"]?.GetValue<int>());
     }
 
     /// <summary>RFC 7386: objects merge field by field, null removes a field, anything else replaces.</summary>
