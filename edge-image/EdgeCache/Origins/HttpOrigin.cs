@@ -27,9 +27,6 @@ public sealed class HttpOrigin : IOrigin, IDisposable
     private readonly string? _healthPath;
     private readonly TimeProvider _time;
 
-    /// <summary>Whether the pass-through connections write a method token as given (not with a handler from a test).</summary>
-    private readonly bool _respellsMethods;
-
     public HttpOrigin(OriginOptions options, TimeProvider? time = null, HttpMessageHandler? handler = null)
     {
         Id = options.Id;
@@ -42,9 +39,8 @@ public sealed class HttpOrigin : IOrigin, IDisposable
         _healthPath = options.HealthPath;
         ReadTimeout = TimeSpan.FromMilliseconds(options.ReadTimeoutMs);
         _client = new HttpMessageInvoker(handler ?? NewHandler(options, options.MaxConnections));
-        _respellsMethods = handler is null;
         _passThroughClient = handler is null
-            ? new HttpMessageInvoker(NewPassThroughHandler(options))
+            ? new HttpMessageInvoker(NewHandler(options, options.MaxPassThroughConnections))
             : new HttpMessageInvoker(handler, disposeHandler: false);
     }
 
@@ -109,14 +105,6 @@ public sealed class HttpOrigin : IOrigin, IDisposable
             ResponseHeaderEncodingSelector = static (_, _) => Encoding.Latin1,
         };
 
-    /// <summary>Forwarded requests carry any method a behavior allows, so their connections write its token as spelled.</summary>
-    private static SocketsHttpHandler NewPassThroughHandler(OriginOptions options)
-    {
-        var handler = NewHandler(options, options.MaxPassThroughConnections);
-        handler.PlaintextStreamFilter = static (context, _) => ValueTask.FromResult<Stream>(new MethodSpellingStream(context.PlaintextStream));
-        return handler;
-    }
-
     /// <summary>
     /// A path the general encoding above leaves as it is: starts with '/', no empty segment (which it would collapse),
     /// and only characters <see cref="Uri.EscapeDataString(string)"/> does not escape.
@@ -146,15 +134,10 @@ public sealed class HttpOrigin : IOrigin, IDisposable
         if (method.Method != request.Method)
         {
             // The method token is case-sensitive (RFC 9110 9.1): a viewer's "get" is an extension method, not GET. The
-            // client writes it as GET; the pass-through connections put the spelling back (MethodSpellingStream). The
-            // client also reads the response as the known method's, which only HEAD and CONNECT change (no body; a
-            // tunnel): a case variant of those is refused rather than sent as another method.
-            if (!request.PassThrough || !_respellsMethods || method == HttpMethod.Head || method.Method == "CONNECT")
-            {
-                return Refused(HttpStatusCode.NotImplemented, $"The method {request.Method} differs from {method.Method} only in case; this node cannot forward it as spelled.");
-            }
-
-            MethodSpellingStream.Expect(request.Method);
+            // client writes any case-insensitive match of a method it knows in that method's canonical spelling, with no
+            // option to keep the token as given, and would also read the response as that method's (no body for "head").
+            // Refused rather than sent as another method.
+            return Refused(HttpStatusCode.NotImplemented, $"The method {request.Method} differs from {method.Method} only in case; this node cannot forward it as spelled.");
         }
 
         var message = new HttpRequestMessage(method, BuildUri(request.Path, request.Query))

@@ -3,7 +3,7 @@ namespace EdgeCache.Syntax;
 /// <summary>
 /// The methods the node treats specially, compared case-sensitively as RFC 9110 9.1 says. ASP.NET Core's
 /// <c>HttpMethods.Is*</c> ignore case, so with them a viewer's "get" would be served from the cache as a GET; here it is
-/// an extension method, forwarded as spelled and never stored.
+/// not GET: never answered from the cache, and refused with 501, since the origin client cannot send it as spelled.
 /// </summary>
 public static class RequestMethod
 {
