@@ -198,6 +198,13 @@ public sealed class CacheKeyTests
     }
 
     [Fact]
+    public void A_query_neither_keyed_nor_forwarded_is_not_parsed()
+    {
+        var none = Behavior(k => k.QueryStrings = "none");
+        Assert.Equal(0, Allocated(() => CacheKeyBuilder.Queries(none, new QueryString("?utm=1&lang=fr"))));
+    }
+
+    [Fact]
     public void A_key_of_only_prefix_path_and_query_allocates_just_its_string()
     {
         var plain = new CacheBehavior(3, new BehaviorOptions { PathPattern = "*", Origin = "o" });
