@@ -203,10 +203,12 @@ public static class CacheKeyBuilder
             foreach (var range in span.Split(','))
             {
                 var part = span[range].Trim();
-                var semi = part.IndexOf(';');
-                var coding = (semi < 0 ? part : part[..semi]).Trim();
+                // The coding, then everything after its first ";" as the one parameter read.
+                var pieces = part.Split(';');
+                pieces.MoveNext();
+                var coding = part[pieces.Current].Trim();
                 var q = 1.0;
-                if (semi >= 0 && part[(semi + 1)..].Trim() is var param && param.StartsWith("q=", StringComparison.OrdinalIgnoreCase))
+                if (pieces.MoveNext() && part[pieces.Current.Start..].Trim() is var param && param.StartsWith("q=", StringComparison.OrdinalIgnoreCase))
                 {
                     // A weight that does not parse is 0 (TryParse's failure value): the coding is refused.
                     _ = double.TryParse(param[2..], System.Globalization.NumberStyles.AllowDecimalPoint, System.Globalization.CultureInfo.InvariantCulture, out q);
@@ -251,7 +253,7 @@ public static class CacheKeyBuilder
         foreach (var line in cookieHeaders)
         {
             // An empty piece (";;") has no "=" and is skipped like a piece without a name.
-            foreach (var pair in (line ?? "").Split(';', StringSplitOptions.TrimEntries))
+            foreach (var pair in line?.Split(';', StringSplitOptions.TrimEntries) ?? [])
             {
                 var eq = pair.IndexOf('=', StringComparison.Ordinal);
                 if (eq > 0)
