@@ -7,17 +7,19 @@
 #   FILTER='FullyQualifiedName~EdgeCache.Tests' tools/mutation/run.sh       the end-to-end tests too (much slower; tests
 #                                              that start the node in a child process are invisible to its coverage)
 #   CONCURRENCY=2 tools/mutation/run.sh        test runners in parallel (default 1: the machine is shared)
+#   OUT=/tmp/keys tools/mutation/run.sh ...    the report elsewhere, so two runs at once do not overwrite each other's
 #
 # One Stryker run mutates all the files given (one build, one initial test run), on a copy of the working tree
-# (uncommitted changes included) so its builds never collide with yours. The report (html, json) goes to
-# tools/mutation/out/ (git-ignored) and the per-file scores are printed at the end. Survivors known to be equivalent
+# (uncommitted changes included) so its builds never collide with yours. The report (html, json) goes to $OUT
+# (default tools/mutation/out/, git-ignored) and the per-file scores are printed at the end. Survivors known to be equivalent
 # to the original are listed in NOTES.md beside this script.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 # The unit tests that prove the caching rules; every other unit test only slows each mutant down.
-FILTER=${FILTER:-FullyQualifiedName~Rfc9|FullyQualifiedName~FreshnessTests|FullyQualifiedName~CacheControlTests|FullyQualifiedName~HttpDateTests|FullyQualifiedName~StructuredDictionaryTests|FullyQualifiedName~SharingTests|FullyQualifiedName~CacheKeyTests|FullyQualifiedName~PathPattern}
+FILTER=${FILTER:-FullyQualifiedName~Rfc9|FullyQualifiedName~FreshnessTests|FullyQualifiedName~CacheControlTests|FullyQualifiedName~HttpDateTests|FullyQualifiedName~StructuredDictionaryTests|FullyQualifiedName~SharingTests|FullyQualifiedName~CacheKeyTests|FullyQualifiedName~VaryNormalizationTests|FullyQualifiedName~PathPattern}
 CONCURRENCY=${CONCURRENCY:-1}
+out=${OUT:-$here/out}
 if [ "$#" -gt 0 ]; then
   files=("$@")
 else
@@ -58,10 +60,10 @@ echo "== mutating ${files[*]} (tests: $FILTER, concurrency $CONCURRENCY; log: $w
     --skip-version-check \
     --output "$work/out") > "$work/stryker.log" 2>&1 || { tail -40 "$work/stryker.log"; exit 1; }
 
-rm -rf "${here:?}/out" && mkdir -p "$here/out"
-cp -r "$work/out/reports/." "$here/out/"
-cp "$work/stryker.log" "$here/out/"
+rm -rf "${out:?}" && mkdir -p "$out"
+cp -r "$work/out/reports/." "$out/"
+cp "$work/stryker.log" "$out/"
 # The cleartext reporter's table: one row per file with its score, killed, survived, timeouts, no coverage, errors.
 sed -n '/^[-─│|┌├└ ]*File/,$p' "$work/stryker.log" | grep -E "│|\||%" | grep -v "^\s*$" || true
 grep -E "final mutation score" "$work/stryker.log" || true
-echo "report: $here/out/mutation-report.html"
+echo "report: $out/mutation-report.html"

@@ -24,11 +24,10 @@ public static class CacheKeyBuilder
 
     public static string PrimaryKey(CacheBehavior behavior, string path, string keyQuery, IHeaderDictionary headers)
     {
-        var simpleLength = SimplePrimaryKeyLength(behavior, path, keyQuery);
-        if (simpleLength >= 0)
+        if (behavior.KeyHeaders.Length + behavior.KeyCookies.Length == 0)
         {
             // The common case, one allocation, written by the code the memory lookup formats its stack key with.
-            return string.Create(simpleLength, (behavior, path, keyQuery), static (key, s) => FormatSimplePrimaryKey(s.behavior, s.path, s.keyQuery, key));
+            return string.Create(SimplePrimaryKeyLength(behavior, path, keyQuery), (behavior, path, keyQuery), static (key, s) => FormatSimplePrimaryKey(s.behavior, s.path, s.keyQuery, key));
         }
 
         var sb = new StringBuilder(path.Length + keyQuery.Length + 16);
@@ -40,7 +39,7 @@ public static class CacheKeyBuilder
 
         foreach (var name in behavior.KeyHeaders)
         {
-            sb.Append("|h:").Append(name).Append('=').Append(NormalizeValue(headers[name]));
+            sb.Append("|h:").Append(name).Append('=').Append(headers[name].ToString().Trim());
         }
 
         if (behavior.KeyCookies.Length > 0)
@@ -90,33 +89,24 @@ public static class CacheKeyBuilder
     /// <summary>Query strings for the key and for the origin, normalized (sorted by name, re-encoded).</summary>
     public static (string KeyQuery, string ForwardedQuery) Queries(CacheBehavior behavior, QueryString queryString)
     {
-        if (!queryString.HasValue || queryString.Value!.Length <= 1)
-        {
-            return ("", "");
-        }
-
         var keyAll = behavior.QueryStrings == "all";
-        if (!keyAll && behavior.QueryStrings != "allowList" && !behavior.ForwardAllQueryStrings)
+        var keyListed = behavior.QueryStrings == "allowList";
+        if (!keyAll && !keyListed && !behavior.ForwardAllQueryStrings)
         {
             // Neither keyed nor forwarded (queryStrings "none", the default): nothing to parse.
             return ("", "");
         }
 
+        // Null for no query, "?" or only separators: no parameters.
         var parsed = QueryHelpers.ParseNullableQuery(queryString.Value);
-        if (parsed is null || parsed.Count == 0)
+        if (parsed is null)
         {
             return ("", "");
         }
 
-        // The whole normalized query only when it is the key or is forwarded.
-        var all = keyAll || behavior.ForwardAllQueryStrings ? Normalize(parsed, null) : "";
-        var key = behavior.QueryStrings switch
-        {
-            "all" => all,
-            "allowList" => Normalize(parsed, behavior.QueryStringNames),
-            _ => "",
-        };
-        return (key, behavior.ForwardAllQueryStrings ? all : key);
+        var key = keyAll ? Normalize(parsed, null) : keyListed ? Normalize(parsed, behavior.QueryStringNames) : "";
+        // What is forwarded is the whole query, which the key already is when it keys on all.
+        return (key, behavior.ForwardAllQueryStrings && !keyAll ? Normalize(parsed, null) : key);
     }
 
     private static string Normalize(Dictionary<string, StringValues> parsed, IReadOnlySet<string>? allowed)
@@ -182,12 +172,8 @@ public static class CacheKeyBuilder
     /// <summary>Vary's field names, lower-cased and sorted; ["*"] when the response varies on everything.</summary>
     public static string[] ParseVary(StringValues vary)
     {
-        if (StringValues.IsNullOrEmpty(vary))
-        {
-            return [];
-        }
-
-        var names = new SortedSet<string>(StringComparer.Ordinal);
+        // Made at the first name: most responses have no Vary.
+        SortedSet<string>? names = null;
         foreach (var line in vary)
         {
             foreach (var token in (line ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
@@ -197,11 +183,11 @@ public static class CacheKeyBuilder
                     return ["*"];
                 }
 
-                names.Add(token.ToLowerInvariant());
+                (names ??= new SortedSet<string>(StringComparer.Ordinal)).Add(token.ToLowerInvariant());
             }
         }
 
-        return [.. names];
+        return names is null ? [] : [.. names];
     }
 
     /// <summary>The coding the node serves for this Accept-Encoding: "br", "gzip" or "identity" (RFC 9110 12.5.3 q-values honoured).</summary>
@@ -210,33 +196,22 @@ public static class CacheKeyBuilder
         double br = -1, gzip = -1, star = -1;
         foreach (var line in acceptEncoding)
         {
-            if (line is null)
-            {
-                continue;
-            }
-
             // Parsed on spans: every request of a compress behavior (and every hit on a variant by Accept-Encoding)
-            // comes here, and splitting into strings cost an array and a string per coding.
+            // comes here, and splitting into strings cost an array and a string per coding. A null line is an empty
+            // span, and an empty member names no coding.
             var span = line.AsSpan();
             foreach (var range in span.Split(','))
             {
                 var part = span[range].Trim();
-                if (part.IsEmpty)
-                {
-                    continue;
-                }
-
-                var semi = part.IndexOf(';');
-                var coding = (semi < 0 ? part : part[..semi]).Trim();
+                // The coding, then everything after its first ";" as the one parameter read.
+                var pieces = part.Split(';');
+                pieces.MoveNext();
+                var coding = part[pieces.Current].Trim();
                 var q = 1.0;
-                if (semi >= 0)
+                if (pieces.MoveNext() && part[pieces.Current.Start..].Trim() is var param && param.StartsWith("q=", StringComparison.OrdinalIgnoreCase))
                 {
-                    var param = part[(semi + 1)..].Trim();
-                    if (param.StartsWith("q=", StringComparison.OrdinalIgnoreCase) &&
-                        !double.TryParse(param[2..], System.Globalization.NumberStyles.AllowDecimalPoint, System.Globalization.CultureInfo.InvariantCulture, out q))
-                    {
-                        q = 0;
-                    }
+                    // A weight that does not parse is 0 (TryParse's failure value): the coding is refused.
+                    _ = double.TryParse(param[2..], System.Globalization.NumberStyles.AllowDecimalPoint, System.Globalization.CultureInfo.InvariantCulture, out q);
                 }
 
                 if (coding.Equals("br", StringComparison.OrdinalIgnoreCase))
@@ -272,28 +247,13 @@ public static class CacheKeyBuilder
         return gzip > 0 ? "gzip" : "identity";
     }
 
-    private static string NormalizeValue(StringValues values)
-    {
-        if (values.Count == 0)
-        {
-            return "";
-        }
-
-        var joined = values.Count == 1 ? values[0] ?? "" : string.Join(",", values.ToArray());
-        return joined.Trim();
-    }
-
     public static Dictionary<string, string> ParseCookies(StringValues cookieHeaders)
     {
         var result = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var line in cookieHeaders)
         {
-            if (line is null)
-            {
-                continue;
-            }
-
-            foreach (var pair in line.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            // An empty piece (";;") has no "=" and is skipped like a piece without a name.
+            foreach (var pair in line?.Split(';', StringSplitOptions.TrimEntries) ?? [])
             {
                 var eq = pair.IndexOf('=', StringComparison.Ordinal);
                 if (eq > 0)

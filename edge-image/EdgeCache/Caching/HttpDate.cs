@@ -28,17 +28,18 @@ public static class HttpDate
         date = default;
         text = text.Trim(" \t");
         var comma = text.IndexOf(',');
-        if (comma == 3)
-        {
-            return TryImfFixdate(text, out date);
-        }
-
         if (comma > 3)
         {
             return TryRfc850(text, comma, now, out date);
         }
 
-        return comma < 0 && TryAsctime(text, out date);
+        if (comma == 3)
+        {
+            return TryImfFixdate(text, out date);
+        }
+
+        // A comma before the fourth character is in no day name, which the asctime form starts with.
+        return TryAsctime(text, out date);
     }
 
     // IMF-fixdate = day-name "," SP 2DIGIT SP month SP 4DIGIT SP time-of-day SP GMT, e.g. "Sun, 06 Nov 1994 08:49:37 GMT".
@@ -48,11 +49,11 @@ public static class HttpDate
         return s.Length == 29
             && Index(ShortDays, s[..3]) >= 0
             && s[3] == ',' && s[4] == ' '
-            && TwoDigits(s[5..7], out var day)
+            && Digits(s[5..7], out var day)
             && s[7] == ' '
             && Index(Months, s[8..11]) is var month and >= 0
             && s[11] == ' '
-            && FourDigits(s[12..16], out var year)
+            && Digits(s[12..16], out var year)
             && s[16] == ' '
             && TimeOfDay(s[17..25], out var time)
             && s[25] == ' '
@@ -72,11 +73,11 @@ public static class HttpDate
         s = s[(comma + 1)..];
         if (!(s.Length == 23
             && s[0] == ' '
-            && TwoDigits(s[1..3], out var day)
+            && Digits(s[1..3], out var day)
             && s[3] == '-'
             && Index(Months, s[4..7]) is var month and >= 0
             && s[7] == '-'
-            && TwoDigits(s[8..10], out var twoDigitYear)
+            && Digits(s[8..10], out var twoDigitYear)
             && s[10] == ' '
             && TimeOfDay(s[11..19], out var time)
             && s[19] == ' '
@@ -100,17 +101,16 @@ public static class HttpDate
     private static bool TryAsctime(ReadOnlySpan<char> s, out DateTimeOffset date)
     {
         date = default;
-        var dayText = s.Length == 24 ? s[8..10] : default;
         return s.Length == 24
             && Index(ShortDays, s[..3]) >= 0
             && s[3] == ' '
             && Index(Months, s[4..7]) is var month and >= 0
             && s[7] == ' '
-            && (TwoDigits(dayText, out var day) || (dayText[0] == ' ' && OneDigit(dayText[1], out day)))
+            && (Digits(s[8..10], out var day) || (s[8] == ' ' && Digits(s[9..10], out day)))
             && s[10] == ' '
             && TimeOfDay(s[11..19], out var time)
             && s[19] == ' '
-            && FourDigits(s[20..], out var year)
+            && Digits(s[20..], out var year)
             && TryBuild(year, month + 1, day, time, out date);
     }
 
@@ -118,9 +118,9 @@ public static class HttpDate
     {
         time = default;
         if (!(s[2] == ':' && s[5] == ':'
-            && TwoDigits(s[..2], out var hour)
-            && TwoDigits(s[3..5], out var minute)
-            && TwoDigits(s[6..], out var second)
+            && Digits(s[..2], out var hour)
+            && Digits(s[3..5], out var minute)
+            && Digits(s[6..], out var second)
             && hour <= 23 && minute <= 59 && second <= 60))
         {
             return false;
@@ -158,33 +158,20 @@ public static class HttpDate
         return -1;
     }
 
-    private static bool OneDigit(char c, out int value)
-    {
-        value = c - '0';
-        return char.IsAsciiDigit(c);
-    }
-
-    private static bool TwoDigits(ReadOnlySpan<char> s, out int value)
+    // Every caller passes a slice of the grammar's length, checked before.
+    private static bool Digits(ReadOnlySpan<char> s, out int value)
     {
         value = 0;
-        if (s.Length != 2 || !OneDigit(s[0], out var tens) || !OneDigit(s[1], out var units))
+        foreach (var c in s)
         {
-            return false;
+            if (!char.IsAsciiDigit(c))
+            {
+                return false;
+            }
+
+            value = (value * 10) + (c - '0');
         }
 
-        value = (tens * 10) + units;
-        return true;
-    }
-
-    private static bool FourDigits(ReadOnlySpan<char> s, out int value)
-    {
-        value = 0;
-        if (s.Length != 4 || !TwoDigits(s[..2], out var high) || !TwoDigits(s[2..], out var low))
-        {
-            return false;
-        }
-
-        value = (high * 100) + low;
         return true;
     }
 }

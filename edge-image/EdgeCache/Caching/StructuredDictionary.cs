@@ -34,7 +34,7 @@ public static class StructuredDictionary
             }
             else
             {
-                item = new StructuredItem(StructuredItemType.Boolean, 0, true);
+                item = new StructuredItem(StructuredItemType.Boolean, Boolean: true);
                 if (!reader.Parameters())
                 {
                     return null;
@@ -110,8 +110,8 @@ public static class StructuredDictionary
                 return null;
             }
 
-            _position++;
-            while (char.IsAsciiLetterLower(Peek) || char.IsAsciiDigit(Peek) || (Peek != '\0' && KeySymbols.Contains(Peek)))
+            // The first character (a letter or "*") is one the loop takes as well.
+            while (char.IsAsciiLetterLower(Peek) || char.IsAsciiDigit(Peek) || KeySymbols.Contains(Peek))
             {
                 _position++;
             }
@@ -129,16 +129,12 @@ public static class StructuredDictionary
             _position++;
             while (true)
             {
+                // At the end Peek is '\0', which no item starts with.
                 SkipSpaces();
-                if (AtEnd)
-                {
-                    return null;
-                }
-
                 if (Peek == ')')
                 {
                     _position++;
-                    return Parameters() ? new StructuredItem(StructuredItemType.InnerList, 0, false) : null;
+                    return Parameters() ? new StructuredItem(StructuredItemType.InnerList) : null;
                 }
 
                 if (Item() is null || !(Peek is ' ' or ')'))
@@ -202,7 +198,7 @@ public static class StructuredDictionary
             long value = 0;
             var digits = 0;
             var point = -1;
-            while (char.IsAsciiDigit(Peek) || (Peek == '.' && point < 0))
+            while (char.IsAsciiDigit(Peek) || (Peek == '.' && point == -1))
             {
                 if (Peek == '.')
                 {
@@ -226,14 +222,14 @@ public static class StructuredDictionary
                 }
             }
 
-            if (point < 0)
+            if (point == -1)
             {
-                return new StructuredItem(StructuredItemType.Integer, negative ? -value : value, false);
+                return new StructuredItem(StructuredItemType.Integer, negative ? -value : value);
             }
 
             // A decimal has one to three fractional digits.
             var fraction = digits - point;
-            return fraction is >= 1 and <= 3 ? new StructuredItem(StructuredItemType.Decimal, 0, false) : null;
+            return fraction is >= 1 and <= 3 ? new StructuredItem(StructuredItemType.Decimal) : null;
         }
 
         private StructuredItem? QuotedString()
@@ -253,7 +249,7 @@ public static class StructuredDictionary
                 }
                 else if (c == '"')
                 {
-                    return new StructuredItem(StructuredItemType.String, 0, false);
+                    return new StructuredItem(StructuredItemType.String);
                 }
                 else if (c is < ' ' or > '~')
                 {
@@ -266,13 +262,13 @@ public static class StructuredDictionary
 
         private StructuredItem? Token()
         {
-            _position++;
-            while (char.IsAsciiLetterOrDigit(Peek) || (Peek != '\0' && TokenSymbols.Contains(Peek)))
+            // The first character (a letter or "*") is one the loop takes as well.
+            while (char.IsAsciiLetterOrDigit(Peek) || TokenSymbols.Contains(Peek))
             {
                 _position++;
             }
 
-            return new StructuredItem(StructuredItemType.Token, 0, false);
+            return new StructuredItem(StructuredItemType.Token);
         }
 
         private StructuredItem? ByteSequence()
@@ -289,7 +285,7 @@ public static class StructuredDictionary
             }
 
             _position++;
-            return new StructuredItem(StructuredItemType.ByteSequence, 0, false);
+            return new StructuredItem(StructuredItemType.ByteSequence);
         }
 
         private StructuredItem? Boolean()
@@ -302,13 +298,13 @@ public static class StructuredDictionary
             }
 
             _position++;
-            return new StructuredItem(StructuredItemType.Boolean, 0, c == '1');
+            return new StructuredItem(StructuredItemType.Boolean, Boolean: c == '1');
         }
 
         private StructuredItem? Date()
         {
             _position++;
-            return Number() is { Type: StructuredItemType.Integer } ? new StructuredItem(StructuredItemType.Date, 0, false) : null;
+            return Number() is { Type: StructuredItemType.Integer } ? new StructuredItem(StructuredItemType.Date) : null;
         }
 
         private StructuredItem? DisplayString()
@@ -325,7 +321,7 @@ public static class StructuredDictionary
                 var c = text[_position++];
                 if (c == '"')
                 {
-                    return new StructuredItem(StructuredItemType.DisplayString, 0, false);
+                    return new StructuredItem(StructuredItemType.DisplayString);
                 }
 
                 if (c is < ' ' or > '~')

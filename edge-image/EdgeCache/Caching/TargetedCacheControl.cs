@@ -20,8 +20,8 @@ public static class TargetedCacheControl
     /// </summary>
     public static CacheControl? Parse(StringValues values, CacheControl cacheControl)
     {
-        // Several lines are one field, joined with commas (RFC 9651 4.2).
-        var text = values.Count == 1 ? values[0] : string.Join(", ", values.Where(v => v is not null));
+        // Several lines are one field, joined with commas (RFC 9651 4.2); one line is itself.
+        var text = string.Join(", ", values.Where(v => v is not null));
         if (string.IsNullOrWhiteSpace(text) || StructuredDictionary.Parse(text) is not { } members)
         {
             return null;

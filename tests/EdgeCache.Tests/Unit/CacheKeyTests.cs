@@ -175,6 +175,67 @@ public sealed class CacheKeyTests
         Assert.Equal(new Dictionary<string, string> { ["a"] = "1", ["b"] = "two=2" }, cookies);
     }
 
+    [Fact]
+    public void A_keyed_header_after_a_query_longer_than_the_path_keeps_every_character()
+    {
+        var behavior = Behavior(k => k.Headers = ["X-Device"]);
+        var query = "a=1&b=2&c=3&d=4&e=5&f=6&g=7&h=8";
+        Assert.Equal("0|/?" + query + "|h:x-device=mobile", CacheKeyBuilder.PrimaryKey(behavior, "/", query, new HeaderDictionary { ["X-Device"] = "mobile" }));
+    }
+
+    [Fact]
+    public void Forwarding_every_parameter_leaves_an_allow_list_key_alone_and_names_without_an_allow_list_key_nothing()
+    {
+        var forwarded = new OriginRequestOptions { AllQueryStrings = true };
+        var allowList = new CacheBehavior(0, new BehaviorOptions { PathPattern = "*", Origin = "o", OriginRequest = forwarded, CacheKey = new CacheKeyOptions { QueryStrings = "allowList", QueryStringNames = ["lang"] } });
+        Assert.Equal(("lang=fr", "lang=fr&utm=1"), CacheKeyBuilder.Queries(allowList, new QueryString("?utm=1&lang=fr")));
+
+        var all = new CacheBehavior(0, new BehaviorOptions { PathPattern = "*", Origin = "o", OriginRequest = forwarded, CacheKey = new CacheKeyOptions { QueryStrings = "all" } });
+        Assert.Equal(("lang=fr&utm=1", "lang=fr&utm=1"), CacheKeyBuilder.Queries(all, new QueryString("?utm=1&lang=fr")));
+
+        var none = new CacheBehavior(0, new BehaviorOptions { PathPattern = "*", Origin = "o", OriginRequest = forwarded, CacheKey = new CacheKeyOptions { QueryStrings = "none", QueryStringNames = ["lang"] } });
+        Assert.Equal(("", "lang=fr&utm=1"), CacheKeyBuilder.Queries(none, new QueryString("?utm=1&lang=fr")));
+    }
+
+    [Fact]
+    public void A_query_neither_keyed_nor_forwarded_is_not_parsed()
+    {
+        var none = Behavior(k => k.QueryStrings = "none");
+        Assert.Equal(0, Allocated(() => CacheKeyBuilder.Queries(none, new QueryString("?utm=1&lang=fr"))));
+    }
+
+    [Fact]
+    public void A_key_of_only_prefix_path_and_query_allocates_just_its_string()
+    {
+        var plain = new CacheBehavior(3, new BehaviorOptions { PathPattern = "*", Origin = "o" });
+        var headers = new HeaderDictionary();
+        var key = "";
+        var keyBytes = Allocated(() => key = CacheKeyBuilder.PrimaryKey(plain, "/img/a.png", "v=1&w=2", headers));
+        Assert.Equal("3|/img/a.png?v=1&w=2", key);
+        Assert.Equal(Allocated(() => _ = new string('x', key.Length)), keyBytes);
+    }
+
+    [Fact]
+    public void Cookies_are_not_parsed_for_a_behavior_that_keys_on_none()
+    {
+        var behavior = Behavior(k => k.Headers = ["X-Device"]);
+        var bare = new HeaderDictionary { ["X-Device"] = "mobile" };
+        var withCookies = new HeaderDictionary { ["X-Device"] = "mobile", ["Cookie"] = "session=1; tracking=2; theme=dark" };
+        Assert.Equal(CacheKeyBuilder.PrimaryKey(behavior, "/p", "", bare), CacheKeyBuilder.PrimaryKey(behavior, "/p", "", withCookies));
+        Assert.Equal(
+            Allocated(() => CacheKeyBuilder.PrimaryKey(behavior, "/p", "", bare)),
+            Allocated(() => CacheKeyBuilder.PrimaryKey(behavior, "/p", "", withCookies)));
+    }
+
+    // Bytes this thread allocates for a second call of the action (the first one pays for JIT and first-use state).
+    private static long Allocated(Action action)
+    {
+        action();
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        action();
+        return GC.GetAllocatedBytesForCurrentThread() - before;
+    }
+
     private static CacheBehavior Behavior(Action<CacheKeyOptions> key)
     {
         var options = new BehaviorOptions { PathPattern = "*", Origin = "o" };

@@ -54,6 +54,9 @@ public sealed class HttpDateTests
     [InlineData("Sunday, 06 Nov 94 08:49:37 GMT")]
     [InlineData("Sunday, 06-Nov-1994 08:49:37 GMT")]
     [InlineData("Sunday,06-Nov-94 08:49:37 GMT")]
+    [InlineData("Sunday,x06-Nov-94 08:49:37 GMT")]
+    [InlineData("Sun, 06 Nov 1994 08:49:37 GMT\n")]       // optional whitespace is spaces and tabs only
+    [InlineData("\u00a0Sun, 06 Nov 1994 08:49:37 GMT")]
     [InlineData("Sundae, 06-Nov-94 08:49:37 GMT")]
     [InlineData("Sunday, 06-Nov-94 8:49:37 GMT")]
     [InlineData("Sunday, 06-Nov-94 08:49:37GMT")]
@@ -130,6 +133,15 @@ public sealed class HttpDateTests
     {
         Assert.True(HttpDate.TryParse(text, Now, out var date));
         Assert.Equal(year, date.Year);
+    }
+
+    [Theory]
+    [InlineData("Mon, 01 Jan 0001 00:00:00 GMT")]
+    [InlineData("Mon Jan  1 00:00:00 0001")]
+    public void Rfc9110_5_6_7_the_first_year_four_digits_can_spell_is_a_date(string text)
+    {
+        Assert.True(HttpDate.TryParse(text, Now, out var date));
+        Assert.Equal(DateTimeOffset.MinValue, date);
     }
 
     [Fact]
