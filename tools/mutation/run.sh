@@ -17,7 +17,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 # The unit tests that prove the caching rules; every other unit test only slows each mutant down.
-FILTER=${FILTER:-FullyQualifiedName~Rfc9|FullyQualifiedName~FreshnessTests|FullyQualifiedName~CacheControlTests|FullyQualifiedName~HttpDateTests|FullyQualifiedName~StructuredDictionaryTests|FullyQualifiedName~SharingTests|FullyQualifiedName~CacheKeyTests|FullyQualifiedName~VaryNormalizationTests|FullyQualifiedName~PathPattern}
+FILTER=${FILTER:-FullyQualifiedName~EdgeCache.Tests.Unit.Rfc9|FullyQualifiedName~FreshnessTests|FullyQualifiedName~CacheControlTests|FullyQualifiedName~HttpDateTests|FullyQualifiedName~StructuredDictionaryTests|FullyQualifiedName~SharingTests|FullyQualifiedName~CacheKeyTests|FullyQualifiedName~VaryNormalizationTests|FullyQualifiedName~PathPattern}
 CONCURRENCY=${CONCURRENCY:-1}
 out=${OUT:-$here/out}
 if [ "$#" -gt 0 ]; then
