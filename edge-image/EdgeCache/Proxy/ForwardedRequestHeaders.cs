@@ -1,6 +1,7 @@
 using System.Text;
 using EdgeCache.Behaviors;
 using EdgeCache.Caching;
+using EdgeCache.Origins;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Primitives;
 
@@ -12,14 +13,13 @@ namespace EdgeCache.Proxy;
 /// </summary>
 internal static class ForwardedRequestHeaders
 {
-    // Never sent on with "allViewer": fields of the viewer's connection (RFC 9110 7.6.1) and framing, which Kestrel and
-    // the origin client own; what a viewer claims about where it comes from, which the node does not vouch for (the
-    // PROXY protocol gives the node the address it trusts); and Cookie, which originRequest.cookies governs.
+    // Never sent on with "allViewer", besides the hop-by-hop fields (HopByHop): the request's own framing and
+    // connection fields, which Kestrel and the origin client own; what a viewer claims about where it comes from, which
+    // the node does not vouch for (the PROXY protocol gives the node the address it trusts); and Cookie, which
+    // originRequest.cookies governs.
     private static readonly HashSet<string> NeverAll = new(StringComparer.OrdinalIgnoreCase)
     {
-        "Connection", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding", "TE", "Trailer", "Upgrade",
-        "Proxy-Authorization", "Proxy-Authenticate", "Content-Length", "Expect", "HTTP2-Settings",
-        "Forwarded", "X-Real-IP", "Cookie", "Host",
+        "Expect", "HTTP2-Settings", "Forwarded", "X-Real-IP", "Cookie", "Host",
     };
 
     // What the cache itself answers for on GET and HEAD: its own validators and ranges (it fetches whole objects and
@@ -107,7 +107,7 @@ internal static class ForwardedRequestHeaders
             return behavior.ForwardViewerHost;
         }
 
-        if (NeverAll.Contains(name) || name.StartsWith("X-Forwarded-", StringComparison.OrdinalIgnoreCase))
+        if (HopByHop.IsHopByHop(name) || NeverAll.Contains(name) || name.StartsWith("X-Forwarded-", StringComparison.OrdinalIgnoreCase))
         {
             return false;
         }
