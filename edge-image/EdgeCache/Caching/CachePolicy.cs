@@ -275,7 +275,4 @@ public static class CachePolicy
 
         return StringValues.Empty;
     }
-
-    /// <summary>An HTTP-date field (<see cref="HttpDate"/>); an RFC 850 two-digit year is read relative to <paramref name="now"/>.</summary>
-    public static DateTimeOffset? ParseDate(StringValues values, DateTimeOffset now) => HttpDate.Parse(values, now);
 }

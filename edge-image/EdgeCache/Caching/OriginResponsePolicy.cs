@@ -136,7 +136,7 @@ public sealed class OriginResponsePolicy
             VaryNames = varyNames,
             SecondaryKey = secondaryKey,
             ETag = etag,
-            LastModified = CachePolicy.ParseDate(CachePolicy.Find(headers, HeaderNames.LastModified), responseTime),
+            LastModified = HttpDate.Parse(CachePolicy.Find(headers, HeaderNames.LastModified), responseTime),
         };
     }
 
@@ -190,7 +190,7 @@ public sealed class OriginResponsePolicy
             VaryNames = stale.VaryNames,
             SecondaryKey = stale.SecondaryKey,
             ETag = stale.ETag,
-            LastModified = CachePolicy.ParseDate(CachePolicy.Find(merged, HeaderNames.LastModified), responseTime) ?? stale.LastModified,
+            LastModified = HttpDate.Parse(CachePolicy.Find(merged, HeaderNames.LastModified), responseTime) ?? stale.LastModified,
         };
     }
 

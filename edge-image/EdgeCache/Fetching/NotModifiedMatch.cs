@@ -26,7 +26,7 @@ internal static class NotModifiedMatch
             return IsWeak(etag) ? Opaque(etag).SequenceEqual(Opaque(storedETag)) : etag == storedETag;
         }
 
-        if (CachePolicy.ParseDate(CachePolicy.Find(notModified, HeaderNames.LastModified), stored.ResponseTime) is { } lastModified)
+        if (HttpDate.Parse(CachePolicy.Find(notModified, HeaderNames.LastModified), stored.ResponseTime) is { } lastModified)
         {
             return stored.LastModified == lastModified;
         }

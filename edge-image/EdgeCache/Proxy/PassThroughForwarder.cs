@@ -45,7 +45,7 @@ internal sealed class PassThroughForwarder(
                     Query = state.ForwardedQuery,
                     Headers = WithRange(state.ForwardedHeaders(request), request.Headers),
                     IfNoneMatch = request.Headers.IfNoneMatch.Count > 0 ? request.Headers.IfNoneMatch.ToString() : null,
-                    IfModifiedSince = CachePolicy.ParseDate(request.Headers.IfModifiedSince, time.GetUtcNow()),
+                    IfModifiedSince = HttpDate.Parse(request.Headers.IfModifiedSince, time.GetUtcNow()),
                     PassThrough = true,
                 },
                 context.RequestAborted).ConfigureAwait(false);

@@ -48,7 +48,7 @@ public static class ViewerConditionals
         }
 
         // One HTTP-date parser for every field (RFC 9110 5.6.7); a two-digit year is read near the date it is compared with.
-        if (lastModified is { } lm && CachePolicy.ParseDate(request.Headers.IfModifiedSince, lm) is { } since)
+        if (lastModified is { } lm && HttpDate.Parse(request.Headers.IfModifiedSince, lm) is { } since)
         {
             return lm <= since;
         }
