@@ -71,41 +71,17 @@ public static class HopByHop
     }
 
     /// <summary>Whether <paramref name="name"/> is one of the Connection header's comma-separated options.</summary>
-    /// <summary>Whether a viewer's Connection header names <paramref name="name"/>: a field of that connection only (RFC 9110 7.6.1).</summary>
-    public static bool IsListed(StringValues connection, string name)
-    {
-        foreach (var line in connection)
-        {
-            if (Lists(line, name))
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
-
     private static bool IsListed(HeaderStringValues connection, string name)
     {
         foreach (var line in connection)
         {
-            if (Lists(line, name))
+            var span = line.AsSpan();
+            foreach (var range in span.Split(','))
             {
-                return true;
-            }
-        }
-
-        return false;
-    }
-
-    private static bool Lists(string? line, string name)
-    {
-        var span = line.AsSpan();
-        foreach (var range in span.Split(','))
-        {
-            if (span[range].Trim().Equals(name, StringComparison.OrdinalIgnoreCase))
-            {
-                return true;
+                if (span[range].Trim().Equals(name, StringComparison.OrdinalIgnoreCase))
+                {
+                    return true;
+                }
             }
         }
 

@@ -42,7 +42,7 @@ internal static class ForwardedRequestHeaders
         {
             foreach (var (name, value) in headers)
             {
-                if (value.Count > 0 && IsForwardedByAll(behavior, name, cacheable) && !HopByHop.IsListed(headers.Connection, name))
+                if (value.Count > 0 && IsForwardedByAll(behavior, name, cacheable))
                 {
                     (list ??= []).Add(new(name, Join(value)));
                 }

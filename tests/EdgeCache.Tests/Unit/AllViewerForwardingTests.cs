@@ -23,16 +23,6 @@ public sealed class AllViewerForwardingTests
     }
 
     [Fact]
-    public void Rfc9110_7_6_1_a_field_the_viewers_connection_header_names_is_its_connections_and_not_forwarded()
-    {
-        var headers = Viewer();
-        headers["Connection"] = "keep-alive, X-Custom";
-        var forwarded = Names(ForwardedRequestHeaders.For(Behavior("allViewerExceptHost"), headers, cacheable: true));
-
-        Assert.Equal(["accept", "accept-language", "authorization", "user-agent"], forwarded);
-    }
-
-    [Fact]
     public void All_viewer_headers_except_host_leaves_host_to_the_origin_settings()
     {
         var forwarded = Names(ForwardedRequestHeaders.For(Behavior("allViewerExceptHost"), Viewer(), cacheable: true));
