@@ -74,6 +74,18 @@ ip -n ecbd-origin link set ecbd-o0 up
 # directly, and viewers' requests stop at the caches.
 ip -n ecbd-client route add 10.201.2.0/24 via 10.201.1.2
 ip -n ecbd-origin route add 10.201.1.0/24 via 10.201.2.2
+# A veth hands each packet to the receiving namespace on the sending core, so without this the viewer's TCP receive
+# work (and the origin's) would run on the cache's core and be billed to whichever cache is running there; on separate
+# machines it runs on the viewer's own. Receive Packet Steering puts each side's receive work on its own core, as a NIC
+# interrupt on each machine would. BENCH_RPS=0 leaves the kernel's default (the sender's core).
+if [ "${BENCH_RPS:-1}" != 0 ]; then
+  cache_mask="$(printf %x $((1 << cache_cpu)))"
+  client_mask="$(printf %x $((1 << client_cpu)))"
+  ip netns exec ecbd-client sh -c "echo $client_mask > /sys/class/net/ecbd-c0/queues/rx-0/rps_cpus"
+  ip netns exec ecbd-origin sh -c "echo $client_mask > /sys/class/net/ecbd-o0/queues/rx-0/rps_cpus"
+  ip netns exec ecbd-cache sh -c "echo $cache_mask > /sys/class/net/ecbd-c1/queues/rx-0/rps_cpus; echo $cache_mask > /sys/class/net/ecbd-o1/queues/rx-0/rps_cpus"
+fi
+export BENCH_RPS="${BENCH_RPS:-1}"
 ip netns exec ecbd-cache sysctl -qw net.ipv4.ip_forward=1
 
 mkdir -p bench/out
