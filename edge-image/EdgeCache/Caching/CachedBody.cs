@@ -684,13 +684,12 @@ public sealed class CachedBody
             length = (int)_length;
         }
 
-        if (_mapped!.TryAllocate(length) is not { } mapped)
+        // Complete, so immutable: copied outside the lock.
+        if (_mapped!.TryCopy(segment.Span[..length]) is not { } mapped)
         {
             return;
         }
 
-        // Complete, so immutable: copied outside the lock.
-        segment.Span[..length].CopyTo(mapped.Memory.Span);
         lock (_lock)
         {
             if (!_segments[0].Equals(segment))

@@ -20,7 +20,6 @@ internal static partial class Libc
     public const int PROT_READ = 1;
     public const int PROT_WRITE = 2;
     public const int MAP_SHARED = 1;
-    public const int MAP_POPULATE = 0x8000;
 
     public const int MSG_DONTWAIT = 0x40;
     public const int MSG_MORE = 0x8000;
@@ -47,9 +46,6 @@ internal static partial class Libc
 
     [LibraryImport("libc", EntryPoint = "memfd_create", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int MemfdCreate(string name, uint flags);
-
-    [LibraryImport("libc", EntryPoint = "ftruncate", SetLastError = true)]
-    public static partial int Ftruncate(int fd, long length);
 
     [LibraryImport("libc", EntryPoint = "mmap", SetLastError = true)]
     public static partial nint Mmap(nint address, nuint length, int protection, int flags, int fd, long offset);

@@ -52,16 +52,16 @@ public sealed class MappedBodyAllocator
     /// <summary>Memory they hold outside the managed heap (<see cref="MappedBodyMemory.Footprint"/>, summed).</summary>
     public long FootprintBytes => Interlocked.Read(ref _footprint);
 
-    /// <summary>A mapping for a body of exactly <paramref name="length"/> bytes, or null: the body then uses an array.</summary>
-    public MappedBodyMemory? TryAllocate(long length)
+    /// <summary>A mapped copy of <paramref name="body"/>, or null: the body then stays in its array.</summary>
+    public MappedBodyMemory? TryCopy(ReadOnlySpan<byte> body)
     {
-        if (!Enabled || length < MinimumBytes || length > int.MaxValue)
+        if (!Enabled || body.Length < MinimumBytes)
         {
             return null;
         }
 
         // Both counts taken before either is checked (no short-circuit), so both are given back together.
-        var footprint = MappedBodyMemory.FootprintOf(length);
+        var footprint = MappedBodyMemory.FootprintOf(body.Length);
         if (Interlocked.Increment(ref _live) > _limit | Interlocked.Add(ref _footprint, footprint) > _maxFootprint)
         {
             Interlocked.Decrement(ref _live);
@@ -69,7 +69,7 @@ public sealed class MappedBodyAllocator
             return null;
         }
 
-        var memory = MappedBodyMemory.TryCreate((int)length, Released);
+        var memory = MappedBodyMemory.TryCreate(body, Released);
         if (memory is null)
         {
             Interlocked.Decrement(ref _live);

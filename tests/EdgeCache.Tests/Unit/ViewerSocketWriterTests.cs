@@ -261,10 +261,8 @@ public sealed class ViewerSocketWriterTests : IAsyncLifetime
 
     private static (MappedBodyMemory Mapped, byte[] Bytes) Mapped(int length)
     {
-        var mapped = MappedBodyMemory.TryCreate(length)!;
         var bytes = RandomNumberGenerator.GetBytes(length);
-        bytes.CopyTo(mapped.Memory.Span);
-        return (mapped, bytes);
+        return (MappedBodyMemory.TryCreate(bytes)!, bytes);
     }
 
     private static byte[] Concat(params byte[][] parts) => parts.SelectMany(p => p).ToArray();
