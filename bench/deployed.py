@@ -50,6 +50,10 @@ HIT_SECONDS = int(os.environ.get("HIT_SECONDS", "3"))
 HIT_ROUNDS = int(os.environ.get("HIT_ROUNDS", "3"))
 HERD_RUNS = int(os.environ.get("HERD_RUNS", "3"))
 SIZES = ["1k", "128k", "1m"]
+# Misses of one size after the trace and hits: what a miss costs by size, where the trace's CPU goes (0033).
+MISS_SIZES = [("1k", 1024), ("64k", 64 * 1024), ("1m", 1024 * 1024)]
+MISS_SECONDS = int(os.environ.get("MISS_SECONDS", "3"))
+MISS_ROUNDS = int(os.environ.get("MISS_ROUNDS", "2"))
 FASTPATH_VARIANTS = [
     ("default", {}),
     ("sharedIo off", {"EDGECACHE_Listen__SharedIo": "false"}),
@@ -394,6 +398,28 @@ def measure_hits(caches, log, results):
                 "errors": sum(w["errors"] for w in ws), "origin_requests": sum(w["origin_requests"] for w in ws), "windows": ws}
 
 
+def measure_misses(caches, log, results):
+    """New trace objects of one size, each request a miss (bench/trace-miss.lua), the caches in turns; the origin's log
+    must show one request per response."""
+    first_id = 10 ** 9 + int(time.time()) % 10 ** 6 * 1000  # a new range of IDs every run
+    for label, size in MISS_SIZES:
+        windows = {cache.name: [] for cache in caches}
+        log.since_last()
+        for _, cache in loopback.in_turns(caches, MISS_ROUNDS):
+            first_id += 10 ** 7
+            core0, t0 = core_busy_seconds(), time.monotonic()
+            w = loopback.wrk(cache.url("/"), MISS_SECONDS, f"{HERE}/trace-miss.lua", (str(size), str(first_id)))
+            core, elapsed = core_busy_seconds() - core0, time.monotonic() - t0
+            windows[cache.name].append({**w, "cpu_us_per_miss": core / w["requests"] * 1e6, "core_busy": core / elapsed,
+                                        "origin_requests": log.since_last(settle=0.2).get(cache.origin_port, [0, 0])[0]})
+        for cache in caches:
+            ws = windows[cache.name]
+            results[cache.name][f"miss_{label}"] = {
+                **{k: loopback.median([w[k] for w in ws]) for k in ("rps", "p99", "cpu_us_per_miss", "core_busy")},
+                "errors": sum(w["errors"] for w in ws), "requests": sum(w["requests"] for w in ws),
+                "origin_requests": sum(w["origin_requests"] for w in ws), "windows": ws}
+
+
 def measure_herd(caches, log, results):
     """200 viewers at once, each on its own connection, for one uncached 1 MiB object the origin answers after 200 ms
     (bench/herd.js, as in the loopback mode), HERD_RUNS times each way on new URLs; origin requests from the log."""
@@ -453,6 +479,15 @@ def metrics(budget_mib):
             (f"hit_{size}.p99_ms", f"hits {size}: p99 ms", h("p99"), False, "≤ 1.2×", lambda e, b, x: x <= 1.2),
             (f"hit_{size}.origin_requests", f"hits {size}: origin requests in windows", h("origin_requests"), False, "0", lambda e, b, x: e == 0),
         ]
+    for label, _ in MISS_SIZES:
+        m = lambda k, s=label: (lambda r: r[f"miss_{s}"][k])  # noqa: E731
+        out += [
+            (f"miss_{label}.rps", f"misses {label}: requests/s", m("rps"), True, None, None),
+            (f"miss_{label}.cpu_us_per_miss", f"misses {label}: CPU µs per miss (the cache's core busy)", m("cpu_us_per_miss"), False, None, None),
+            (f"miss_{label}.origin_per_response", f"misses {label}: origin requests per response (1: every one a miss)",
+             lambda r, s=label: r[f"miss_{s}"]["origin_requests"] / r[f"miss_{s}"]["requests"], False, None, None),
+            (f"miss_{label}.errors", f"misses {label}: failed responses", m("errors"), False, "0", lambda e, b, x: e == 0),
+        ]
     hd = lambda k: (lambda r: r["herd"][k])  # noqa: E731
     out += [
         ("herd.origin_requests", f"herd: origin requests per herd (200 viewers, 200 ms origin; the most in any of {2 * HERD_RUNS})", hd("origin_requests"), False, "exactly 1", lambda e, b, x: e == 1),
@@ -487,7 +522,7 @@ def rows(results, names, reference, budget_mib):
 def fmt(key, v):
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "nan"
-    if "ratio" in key and "origin" not in key or key.endswith(("per_viewer_byte", "over_budget")):
+    if "ratio" in key and "origin" not in key or key.endswith(("per_viewer_byte", "over_budget", "per_response")):
         return f"{v:.3f}"
     if key.endswith(("p50_ms", "p99_ms", "cpu_s_per_10k", "mb_per_s", "core_busy")):
         return f"{v:.2f}"
@@ -570,7 +605,12 @@ def main(mode):
     if mode == "deployed":
         caches_spec = [("EdgeCache", "edgecache", {}), ("nginx", "nginx", {}), ("Varnish", "varnish", {})]
     else:
-        caches_spec = [(name, "edgecache", env) for name, env in FASTPATH_VARIANTS]
+        # BENCH_VARIANTS="default,sharedIo off": only those, for a longer A/B of one part (with more TRACE_ROUNDS).
+        wanted = [v.strip() for v in os.environ.get("BENCH_VARIANTS", "").split(",") if v.strip()]
+        unknown = set(wanted) - {name for name, _ in FASTPATH_VARIANTS}
+        if unknown:
+            raise SystemExit(f"BENCH_VARIANTS: no variant named {', '.join(sorted(unknown))}")
+        caches_spec = [(name, "edgecache", env) for name, env in FASTPATH_VARIANTS if not wanted or name in wanted]
     log_path = f"{WORK}/origin.log"
     if os.path.exists(log_path):
         os.remove(log_path)
@@ -597,6 +637,8 @@ def main(mode):
         print("fixed-size hits ...", flush=True)
         measure_hits(caches, log, results)
         if mode == "deployed":
+            print("misses by size ...", flush=True)
+            measure_misses(caches, log, results)
             print("herd ...", flush=True)
             measure_herd(caches, log, results)
         for cache in caches:
@@ -619,7 +661,8 @@ def main(mode):
                    "edge_runtime_env": runtime_env(EDGE_MEMORY_LIMIT, 1000, TIER_BYTES)},
         "tier_mib": TIER_BYTES // MIB, "nginx_max_size_mib": NGINX_MAX_SIZE // MIB, "trace": trace_summary,
         "method": {"trace_warm": TRACE_WARM, "trace_segment": TRACE_SEGMENT, "trace_rounds": TRACE_ROUNDS,
-                   "trace_connections": TRACE_CONNECTIONS, "hit_seconds": HIT_SECONDS, "hit_rounds": HIT_ROUNDS},
+                   "trace_connections": TRACE_CONNECTIONS, "hit_seconds": HIT_SECONDS, "hit_rounds": HIT_ROUNDS,
+                   "miss_seconds": MISS_SECONDS, "miss_rounds": MISS_ROUNDS},
         "peers": {name: next((v.strip() for v in versions if v.strip().startswith(prefix)), None)
                   for name, prefix in (("nginx", "nginx"), ("varnish", "varnishd"), ("wrk", "wrk"))},
         "edgecache_build": loopback.git_build(),

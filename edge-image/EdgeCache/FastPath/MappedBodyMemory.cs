@@ -57,8 +57,8 @@ public sealed class MappedBodyMemory : MemoryManager<byte>
     /// </summary>
     /// <remarks>
     /// The bytes go in with <c>write</c>, as nginx fills its cache files, and the mapping is made without populating it:
-    /// a hit sends the file and never touches the mapping. Copying into a new mapping instead cost 1.1-1.4 ms per MiB
-    /// where mapping pages is dear (a paravirtualised VM), against 0.19 ms for <c>write</c>
+    /// a hit sends the file and never touches the mapping. Copying into a new populated mapping instead cost 1.5 ms per MiB
+    /// where mapping pages is dear (a paravirtualised VM), against 0.21 ms for <c>write</c>
     /// (docs/decisions/0033-cpu-of-the-cache-core.md).
     /// </remarks>
     internal static MappedBodyMemory? TryCreate(ReadOnlySpan<byte> body, Action<long>? released = null)
