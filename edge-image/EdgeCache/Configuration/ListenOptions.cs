@@ -29,9 +29,11 @@ public sealed class ListenOptions
     /// instead of the runtime's socket engine, whose I/O threads each own their connections. Any free thread serves any
     /// ready connection, on that thread, with no hand-off (<see cref="FastPath.SharedEpollTransportFactory"/>). Measured
     /// in bench/: 1 KiB p99 ~1.4 ms instead of ~4 ms with the load generator on the same two cores, and less CPU per
-    /// hit. The admin port and origin connections are not affected.
+    /// hit. The admin port and origin connections are not affected. Unset: on when the node may use two CPUs or more,
+    /// off with one, where there is one I/O thread either way and it showed no gain on the trace
+    /// (docs/decisions/0031-fast-path-in-the-deployed-shape.md).
     /// </summary>
-    public bool SharedIo { get; set; } = true;
+    public bool? SharedIo { get; set; }
 
     public const int MaxIoThreads = 256;
 

@@ -10,11 +10,13 @@ namespace EdgeCache.FastPath;
 /// </summary>
 public sealed class LinuxFastPath
 {
+    /// <summary>listen.sharedIo's default: the shared epoll set only pays where it can share work between I/O threads.</summary>
+    internal const int SharedIoMinimumProcessors = 2;
 
-    private LinuxFastPath(bool enabled, ListenOptions listen)
+    private LinuxFastPath(bool enabled, ListenOptions listen, int processorCount)
     {
         Enabled = enabled;
-        SharedEpoll = enabled && listen.SharedIo && OperatingSystem.IsLinux();
+        SharedEpoll = enabled && (listen.SharedIo ?? processorCount >= SharedIoMinimumProcessors) && OperatingSystem.IsLinux();
         DirectBodySend = enabled && listen.DirectBodySend;
         MappedBodies = DirectBodySend && listen.SendFile && OperatingSystem.IsLinux();
         LargeBlocks = enabled;
@@ -40,5 +42,7 @@ public sealed class LinuxFastPath
     public int NotSentLowWaterBytes { get; }
 
     /// <summary>The parts <paramref name="listen"/> asks for, none when its <see cref="ListenOptions.FastPath"/> is off.</summary>
-    public static LinuxFastPath For(ListenOptions listen) => new(listen.FastPath, listen);
+    /// <param name="processorCount">CPUs the node may use (its cgroup's limit, rounded up); the runtime's count when null.</param>
+    public static LinuxFastPath For(ListenOptions listen, int? processorCount = null) =>
+        new(listen.FastPath, listen, processorCount ?? Environment.ProcessorCount);
 }
