@@ -401,7 +401,7 @@ def measure_hits(caches, log, results):
 
 def measure_misses(caches, log, results):
     """New trace objects of one size, each request a miss (bench/trace-miss.lua), the caches in turns; the origin's log
-    must show one request per response."""
+    gives its requests per response (about 1 when every one was a miss)."""
     first_id = 10 ** 9 + int(time.time()) % 10 ** 6 * 1000  # a new range of IDs every run
     for label, size in MISS_SIZES:
         windows = {cache.name: [] for cache in caches}
