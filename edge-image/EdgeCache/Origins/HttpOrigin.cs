@@ -137,7 +137,8 @@ public sealed class HttpOrigin : IOrigin, IDisposable
             // client writes any case-insensitive match of a method it knows in that method's canonical spelling, with no
             // option to keep the token as given, and would also read the response as that method's (no body for "head").
             // Refused rather than sent as another method.
-            return Refused(HttpStatusCode.NotImplemented, $"The method {request.Method} differs from {method.Method} only in case; this node cannot forward it as spelled.");
+            // Never stored: it is the node's answer, not the origin's.
+            return OriginResponse.Text((int)HttpStatusCode.NotImplemented, $"The method {request.Method} differs from {method.Method} only in case; this node cannot forward it as spelled.", "no-store");
         }
 
         var message = new HttpRequestMessage(method, BuildUri(request.Path, request.Query))
@@ -245,17 +246,6 @@ public sealed class HttpOrigin : IOrigin, IDisposable
         var headers = HopByHop.Filter(response.Headers.NonValidated, response.Content.Headers.NonValidated, (int)response.StatusCode);
         var body = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
         return new OriginResponse((int)response.StatusCode, headers, response.Content.Headers.ContentLength, body, response);
-    }
-
-    /// <summary>An answer the node gives in the origin's place, for a request it will not send; never stored.</summary>
-    private static OriginResponse Refused(HttpStatusCode status, string text)
-    {
-        var bytes = Encoding.UTF8.GetBytes(text);
-        return new OriginResponse(
-            (int)status,
-            [new("Content-Type", "text/plain; charset=utf-8"), new("Cache-Control", "no-store")],
-            bytes.Length,
-            new MemoryStream(bytes));
     }
 
     public async Task<OriginProbeResult> ProbeAsync(CancellationToken cancellationToken)

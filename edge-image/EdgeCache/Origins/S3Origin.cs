@@ -88,7 +88,8 @@ public sealed class S3Origin : IOrigin, IDisposable
         if (request.Method is not ("GET" or "HEAD"))
         {
             // Compared case-sensitively (RFC 9110 9.1): "get" is another method, refused like POST, never read as a GET.
-            return Synthetic(HttpStatusCode.MethodNotAllowed, $"S3 origins serve GET and HEAD only, not {request.Method}.", allow: "GET, HEAD");
+            // A 405 says which methods the target supports (RFC 9110 15.5.6).
+            return Synthetic(HttpStatusCode.MethodNotAllowed, $"S3 origins serve GET and HEAD only, not {request.Method}.", new KeyValuePair<string, StringValues>("Allow", "GET, HEAD"));
         }
 
         var key = ObjectKey(request.Path);
@@ -221,18 +222,8 @@ public sealed class S3Origin : IOrigin, IDisposable
         return false;
     }
 
-    private static OriginResponse Synthetic(HttpStatusCode status, string text, string? allow = null)
-    {
-        var bytes = System.Text.Encoding.UTF8.GetBytes(text);
-        List<KeyValuePair<string, StringValues>> headers = [new("Content-Type", "text/plain; charset=utf-8"), new("Cache-Control", $"max-age={ErrorCacheSeconds}")];
-        if (allow is not null)
-        {
-            // A 405 says which methods the target supports (RFC 9110 15.5.6).
-            headers.Add(new("Allow", allow));
-        }
-
-        return new OriginResponse((int)status, headers, bytes.Length, new MemoryStream(bytes));
-    }
+    private static OriginResponse Synthetic(HttpStatusCode status, string text, params KeyValuePair<string, StringValues>[] extraHeaders) =>
+        OriginResponse.Text((int)status, text, $"max-age={ErrorCacheSeconds}", extraHeaders);
 
     public async Task<OriginProbeResult> ProbeAsync(CancellationToken cancellationToken)
     {
