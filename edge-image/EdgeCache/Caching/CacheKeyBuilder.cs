@@ -24,7 +24,7 @@ public static class CacheKeyBuilder
 
     public static string PrimaryKey(CacheBehavior behavior, string path, string keyQuery, IHeaderDictionary headers)
     {
-        if (behavior.KeyHeaders.Length + behavior.KeyCookies.Length == 0)
+        if (HasSimplePrimaryKey(behavior))
         {
             // The common case, one allocation, written by the code the memory lookup formats its stack key with.
             return string.Create(SimplePrimaryKeyLength(behavior, path, keyQuery), (behavior, path, keyQuery), static (key, s) => FormatSimplePrimaryKey(s.behavior, s.path, s.keyQuery, key));
@@ -64,13 +64,16 @@ public static class CacheKeyBuilder
     /// </summary>
     public static int SimplePrimaryKeyLength(CacheBehavior behavior, string path, string keyQuery)
     {
-        if (behavior.KeyHeaders.Length > 0 || behavior.KeyCookies.Length > 0)
+        if (!HasSimplePrimaryKey(behavior))
         {
             return -1;
         }
 
         return behavior.KeyPrefix.Length + path.Length + (keyQuery.Length == 0 ? 0 : 1 + keyQuery.Length);
     }
+
+    /// <summary>A behavior that keys on no header and no cookie: its key is the prefix, path and key query alone.</summary>
+    private static bool HasSimplePrimaryKey(CacheBehavior behavior) => behavior.KeyHeaders.Length == 0 && behavior.KeyCookies.Length == 0;
 
     /// <summary>Writes the same characters <see cref="PrimaryKey"/> returns, for a key <see cref="SimplePrimaryKeyLength"/> accepted.</summary>
     public static void FormatSimplePrimaryKey(CacheBehavior behavior, string path, string keyQuery, Span<char> destination)
