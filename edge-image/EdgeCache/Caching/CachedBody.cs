@@ -15,9 +15,8 @@ namespace EdgeCache.Caching;
 /// A body is held in memory segments, or — for objects larger than the memory tier takes — in a file on the disk tier,
 /// written and read with positional I/O on one handle, so it is never held whole in memory. A body of unknown length
 /// starts in memory and moves to a file (<see cref="SpillToFile"/>) when it outgrows the memory tier's object limit.
-/// A complete body of 16 KiB or more that is hit again moves from its array into a <see cref="MappedBodyMemory"/>
-/// (<see cref="PrepareForSendFile"/>), so that later hits can be sent with <c>sendfile</c>; every reader sees it as
-/// memory like any other segment.
+/// A body of known length of 85,000 bytes or more is written into a <see cref="MappedBodyMemory"/> as it arrives, so that hits
+/// can be sent with <c>sendfile</c>; every reader sees it as memory like any other segment.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -42,9 +41,7 @@ public sealed class CachedBody
 
     private readonly Lock _lock = new();
     private readonly int _segmentSize;
-    private readonly MappedBodyAllocator? _mapped;
     private Memory<byte>[] _segments;
-    private int _hitsInArray;
     private int _segmentCount;
     private long _length;
     private bool _completed;
@@ -72,15 +69,28 @@ public sealed class CachedBody
     private byte[]? _scratch;
     private IncrementalHash? _hash;
 
+    // Filling an in-memory file (writer only): the file the origin's bytes are written into, and the pooled buffer they
+    // are received in first. Both are let go when the body is finished, or when the file cannot take more.
+    private MappedBodyMemory? _filling;
+    private byte[]? _received;
+
     /// <param name="expectedLength">When the origin sent Content-Length, one segment of exactly that size is used, so a hit is one write.</param>
-    /// <param name="mapped">Where the body moves when hit again (listen.sendFile; none when it is off); it is counted as if it were there already.</param>
+    /// <param name="mapped">
+    /// Where a body of known length of <see cref="MappedBodyAllocator.MinimumBytes"/> or more is written as it arrives (listen.sendFile; none when it is off), so
+    /// that hits can send it with <c>sendfile</c>; it stays in an array when the allocator declines.
+    /// </param>
     public CachedBody(long? expectedLength = null, MappedBodyAllocator? mapped = null)
     {
         var known = expectedLength is > 0 and <= int.MaxValue / 2;
         _segmentSize = known ? (int)expectedLength!.Value : DefaultSegmentSize;
-        _mapped = known && expectedLength >= MappedBodyAllocator.MinimumBytes && mapped is { Enabled: true } ? mapped : null;
         // A body of known length is one segment: no room kept for more in an entry that may be cached for hours.
         _segments = new Memory<byte>[known ? 1 : 4];
+        if (known && mapped?.TryCreate(_segmentSize) is { } file)
+        {
+            _filling = file;
+            _segments[0] = file.Memory;
+            _segmentCount = 1;
+        }
     }
 
     private CachedBody(SafeFileHandle file, long completedLength, FileBodyCheck? check = null)
@@ -196,9 +206,7 @@ public sealed class CachedBody
     public bool IsFaulted => Volatile.Read(ref _fault) is not null;
 
     /// <summary>
-    /// Bytes of memory held: whole segments, or, for a body that may move (or has moved) to an in-memory file, what the
-    /// kernel holds for that file. It counts as moved from the start: the tier's count of an entry is taken once, when
-    /// it is stored. Only such a body is ever mapped, so the segments below are always arrays.
+    /// Bytes of memory held: whole segments, or, for a body in an in-memory file, what the kernel holds for that file.
     /// </summary>
     public long AllocatedBytes
     {
@@ -206,7 +214,7 @@ public sealed class CachedBody
         {
             lock (_lock)
             {
-                if (MayMoveToFile())
+                if (_segmentCount == 1 && MemoryMarshal.TryGetMemoryManager<byte, MappedBodyMemory>(_segments[0], out _))
                 {
                     return MappedBodyMemory.FootprintOf(_length);
                 }
@@ -228,6 +236,19 @@ public sealed class CachedBody
         if (_scratch is not null)
         {
             return _scratch;
+        }
+
+        if (_filling is not null)
+        {
+            var room = _segmentSize - (int)_length;
+            if (room > 0)
+            {
+                _received ??= ArrayPool<byte>.Shared.Rent(DefaultSegmentSize);
+                return _received.AsMemory(0, Math.Min(room, _received.Length));
+            }
+
+            // More than the Content-Length announced: kept as an array body would keep it, for the fetch to fail it.
+            StopFilling();
         }
 
         lock (_lock)
@@ -261,6 +282,13 @@ public sealed class CachedBody
             return;
         }
 
+        if (_filling is not null && !_filling.Write(_received.AsSpan(0, count), _length))
+        {
+            // The container has no memory left for the file's pages: the body goes on in an array instead.
+            StopFilling();
+            _received.AsSpan(0, count).CopyTo(_segments[0].Span[(int)_length..]);
+        }
+
         TaskCompletionSource? signal;
         lock (_lock)
         {
@@ -287,6 +315,32 @@ public sealed class CachedBody
             data[..n].CopyTo(target);
             Advance(n);
             data = data[n..];
+        }
+    }
+
+    /// <summary>
+    /// Writer: the body goes on in an array, with the bytes so far copied out of its in-memory file. Readers part-way
+    /// through keep reading the file's mapping by position: the bytes below the length they saw are the same in both.
+    /// </summary>
+    private void StopFilling()
+    {
+        var array = new byte[_segmentSize];
+        _filling!.Memory.Span[..(int)_length].CopyTo(array);
+        lock (_lock)
+        {
+            // A new array, as in SpillToFile: a reader may be indexing the old one.
+            _segments = [array];
+        }
+
+        _filling = null;
+    }
+
+    private void ReturnReceiveBuffer()
+    {
+        if (_received is { } buffer)
+        {
+            _received = null;
+            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 
@@ -359,6 +413,9 @@ public sealed class CachedBody
 
     private void Finish(Exception? error)
     {
+        // Only the writer finishes a body, so no receive is under way.
+        _filling = null;
+        ReturnReceiveBuffer();
         TaskCompletionSource? signal;
         lock (_lock)
         {
@@ -646,67 +703,6 @@ public sealed class CachedBody
 
         writer?.TrySetResult();
     }
-
-    /// <summary>
-    /// A hit on this body is about to be served. At the second hit, a complete body of 16 KiB or more held in one array
-    /// is copied once into an in-memory file, so that later hits can go out with <c>sendfile</c>. Not at the fetch: a
-    /// file per miss costs more than the copy (a descriptor, a mapping, fresh pages, and unmapping them at eviction),
-    /// and most objects in a large catalogue are never hit again. Readers that already hold the array keep reading it;
-    /// it is the same bytes.
-    /// </summary>
-    public void PrepareForSendFile()
-    {
-        // Counted up to 3 and then only read, so that hits on a hot body do not all write to it. The count is not exact
-        // under concurrent hits: a body whose second hit is missed stays in its array, and is served as before.
-        if (_mapped is null || _hitsInArray > 2 || !Volatile.Read(ref _completed) || ++_hitsInArray != 2)
-        {
-            return;
-        }
-
-        // On the thread pool, not on the socket thread serving this hit: the new file's pages and the copy take about a
-        // millisecond for a few MiB, and every connection that thread serves would wait. Hits until then use the array.
-        ThreadPool.UnsafeQueueUserWorkItem(static body => body.MoveToFile(), this, preferLocal: false);
-    }
-
-    /// <summary>The move itself (internal for tests, which call it where they need it to have happened).</summary>
-    internal void MoveToFile()
-    {
-        Memory<byte> segment;
-        int length;
-        lock (_lock)
-        {
-            if (!MayMoveToFile() || MemoryMarshal.TryGetMemoryManager<byte, MappedBodyMemory>(_segments[0], out _))
-            {
-                return;
-            }
-
-            segment = _segments[0];
-            length = (int)_length;
-        }
-
-        // Complete, so immutable: copied outside the lock.
-        if (_mapped!.TryCopy(segment.Span[..length]) is not { } mapped)
-        {
-            return;
-        }
-
-        lock (_lock)
-        {
-            if (!_segments[0].Equals(segment))
-            {
-                // Two hits both counted 2 and the other move came first: this copy was never seen by anyone.
-                ((IDisposable)mapped).Dispose();
-                return;
-            }
-
-            // A new array, as in SpillToFile: a reader may be indexing the old one.
-            _segments = [mapped.Memory];
-        }
-    }
-
-    // Not tied to completion: the memory tier takes an entry's size when it stores it, which may be before Complete.
-    private bool MayMoveToFile() =>
-        _mapped is not null && _file is null && _segmentCount == 1 && _length >= MappedBodyAllocator.MinimumBytes;
 
     /// <summary>A completed in-memory body held in one segment (the usual hit): the bytes, for a single write.</summary>
     public bool TryGetSingleSegment(out ReadOnlyMemory<byte> data)

@@ -47,10 +47,10 @@ public sealed class ListenOptions
     public bool DirectBodySend { get; set; } = true;
 
     /// <summary>
-    /// Move a stored body of 16 KiB or more into an in-memory file at its second hit and send it with <c>sendfile</c>
-    /// from then on: the kernel sends the cached pages instead of copying them into the socket (nginx's
-    /// <c>sendfile on</c>). Linux, with <see cref="DirectBodySend"/>. Off: bodies stay in arrays and the kernel copies
-    /// them, as it does smaller ones.
+    /// Write a body of 85,000 bytes or more with a Content-Length into an in-memory file as it arrives from the origin, and
+    /// send its hits with <c>sendfile</c>: the kernel sends the cached pages instead of copying them into the socket
+    /// (nginx's <c>sendfile on</c>). Linux, with <see cref="DirectBodySend"/>. Off: bodies are held in arrays and the
+    /// kernel copies them, as it does smaller ones.
     /// </summary>
     public bool SendFile { get; set; } = true;
 

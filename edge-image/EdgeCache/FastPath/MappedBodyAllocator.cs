@@ -4,18 +4,20 @@ using EdgeCache.Observability;
 namespace EdgeCache.FastPath;
 
 /// <summary>
-/// Gives stored bodies their <see cref="MappedBodyMemory"/> (at their second hit,
-/// <see cref="CachedBody.PrepareForSendFile"/>), so that they go to viewers by <c>sendfile</c>, and keeps their number
+/// Gives bodies their <see cref="MappedBodyMemory"/> when their fetch starts (<see cref="CachedBody"/>), so that hits
+/// go to viewers by <c>sendfile</c>, and keeps their number
 /// inside what the process may open: each holds one file descriptor and one mapping until it is collected. A body it
 /// declines stays in its array; nothing fails for want of a mapping.
 /// </summary>
 public sealed class MappedBodyAllocator
 {
     /// <summary>
-    /// Smaller bodies stay in arrays and go out in the same <c>sendmsg</c> as their headers. A C server sending the same
-    /// object both ways to wrk was already ahead with <c>sendfile</c> at 16 KiB (docs/decisions/0016-sendfile-from-memory-files.md).
+    /// The garbage collector's large-object threshold. A smaller body's array comes from memory the collector reuses and
+    /// costs a miss less than a file does; a larger one lands in fresh pages, which cost four times the file's CPU at
+    /// 1 MiB (docs/decisions/0034-bodies-written-to-memory-files-as-they-arrive.md). Smaller bodies stay in arrays and go
+    /// out with <c>sendmsg</c>.
     /// </summary>
-    public const int MinimumBytes = 16 * 1024;
+    public const int MinimumBytes = 85_000;
 
     private readonly int _limit;
     private readonly long _maxFootprint;
@@ -52,16 +54,16 @@ public sealed class MappedBodyAllocator
     /// <summary>Memory they hold outside the managed heap (<see cref="MappedBodyMemory.Footprint"/>, summed).</summary>
     public long FootprintBytes => Interlocked.Read(ref _footprint);
 
-    /// <summary>A mapped copy of <paramref name="body"/>, or null: the body then stays in its array.</summary>
-    public MappedBodyMemory? TryCopy(ReadOnlySpan<byte> body)
+    /// <summary>An empty in-memory file for a body of <paramref name="length"/> bytes, or null: the body then goes in an array.</summary>
+    public MappedBodyMemory? TryCreate(int length)
     {
-        if (!Enabled || body.Length < MinimumBytes)
+        if (!Enabled || length < MinimumBytes)
         {
             return null;
         }
 
         // Both counts taken before either is checked (no short-circuit), so both are given back together.
-        var footprint = MappedBodyMemory.FootprintOf(body.Length);
+        var footprint = MappedBodyMemory.FootprintOf(length);
         if (Interlocked.Increment(ref _live) > _limit | Interlocked.Add(ref _footprint, footprint) > _maxFootprint)
         {
             Interlocked.Decrement(ref _live);
@@ -69,7 +71,7 @@ public sealed class MappedBodyAllocator
             return null;
         }
 
-        var memory = MappedBodyMemory.TryCreate(body, Released);
+        var memory = MappedBodyMemory.TryCreate(length, Released);
         if (memory is null)
         {
             Interlocked.Decrement(ref _live);

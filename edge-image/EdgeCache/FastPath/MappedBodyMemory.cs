@@ -6,7 +6,7 @@ namespace EdgeCache.FastPath;
 
 /// <summary>
 /// A stored body's memory held in an anonymous in-memory file (<c>memfd</c>) and mapped into the process: the body is
-/// written into the file once (<see cref="CachedBody.PrepareForSendFile"/>), every reader reads it as memory, and a
+/// written into the file as it arrives from the origin, every reader reads it as memory, and a
 /// hit can hand the file to the kernel with <c>sendfile</c>, which sends the pages themselves instead of copying them into the
 /// socket first (<see cref="ViewerSocketWriter"/>). This is what nginx does with its cache files.
 /// </summary>
@@ -52,22 +52,19 @@ public sealed class MappedBodyMemory : MemoryManager<byte>
     public SafeFileHandle File { get; }
 
     /// <summary>
-    /// A new in-memory file holding <paramref name="body"/>, mapped, or null (leaving nothing behind) when the system
-    /// refuses: too many open files or mappings, or no memory. The caller then keeps the body in its array.
+    /// A new, empty in-memory file with a mapping of <paramref name="length"/> bytes, or null (leaving nothing behind) when
+    /// the system refuses: too many open files or mappings. The body's bytes go in with <see cref="Write"/>; until they
+    /// have, the pages beyond the file's end must not be read (a read there faults the process).
     /// </summary>
     /// <remarks>
     /// The bytes go in with <c>write</c>, as nginx fills its cache files, and the mapping is made without populating it:
-    /// a hit sends the file and never touches the mapping. Copying into a new populated mapping instead cost 1.5 ms per MiB
-    /// where mapping pages is dear (a paravirtualised VM), against 0.21 ms for <c>write</c>
-    /// (docs/decisions/0033-cpu-of-the-cache-core.md).
+    /// a hit sends the file and never touches the mapping. Fresh pages cost 2.6 ms per MiB when a fetch receives into them
+    /// where mapping pages is dear (a paravirtualised VM), and 1.5 ms when copied into a populated mapping, against
+    /// 0.21 ms for <c>write</c> (docs/decisions/0033-cpu-of-the-cache-core.md, 0034-bodies-written-to-memory-files-as-they-arrive.md).
     /// </remarks>
-    internal static MappedBodyMemory? TryCreate(ReadOnlySpan<byte> body, Action<long>? released = null)
+    internal static MappedBodyMemory? TryCreate(int length, Action<long>? released = null)
     {
-        if (body.IsEmpty)
-        {
-            throw new ArgumentException("a mapped body holds at least one byte", nameof(body));
-        }
-
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(length);
         if (!OperatingSystem.IsLinux())
         {
             return null;
@@ -80,25 +77,50 @@ public sealed class MappedBodyMemory : MemoryManager<byte>
         }
 
         var file = new SafeFileHandle(fd, ownsHandle: true);
-        try
-        {
-            RandomAccess.Write(file, body, 0);
-        }
-        catch (IOException)
-        {
-            // No memory for the pages (the cgroup's limit): the body stays where it is.
-            file.Dispose();
-            return null;
-        }
-
-        var address = Libc.Mmap(0, (nuint)body.Length, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED, fd, 0);
+        var address = Libc.Mmap(0, (nuint)length, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED, fd, 0);
         if (address == -1)
         {
             file.Dispose();
             return null;
         }
 
-        return new MappedBodyMemory(file, new MappingHandle(address, body.Length, released), body.Length);
+        return new MappedBodyMemory(file, new MappingHandle(address, length, released), length);
+    }
+
+    /// <summary>A new in-memory file holding <paramref name="body"/> (<see cref="TryCreate(int, Action{long}?)"/>, then <see cref="Write"/>), or null.</summary>
+    internal static MappedBodyMemory? TryCreate(ReadOnlySpan<byte> body, Action<long>? released = null)
+    {
+        var memory = TryCreate(body.Length, released);
+        if (memory is not null && !memory.Write(body, 0))
+        {
+            ((IDisposable)memory).Dispose();
+            return null;
+        }
+
+        return memory;
+    }
+
+    /// <summary>
+    /// Writes <paramref name="data"/> into the file at <paramref name="offset"/>; false when the kernel has no memory
+    /// for the pages (the container's limit), and the caller keeps the body elsewhere.
+    /// </summary>
+    internal bool Write(ReadOnlySpan<byte> data, long offset)
+    {
+        if (offset + data.Length > _length)
+        {
+            throw new ArgumentOutOfRangeException(nameof(data), "the bytes run past the mapping");
+        }
+
+        try
+        {
+            RandomAccess.Write(File, data, offset);
+            return true;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // ENOMEM or ENOSPC for the pages; EBADF (which .NET reports as access denied) for a descriptor that went.
+            return false;
+        }
     }
 
     /// <summary>

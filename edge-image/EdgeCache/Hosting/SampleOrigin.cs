@@ -27,8 +27,8 @@ public static class SampleOrigin
                     : "public, max-age=86400";
             },
         });
-        // A large object too, so the sample shows what large hits do: the second hit moves it into an in-memory file and
-        // later hits go out with sendfile (listen.sendFile; edgecache_sendfile_bodies on /metrics). Bytes i % 251, so a
+        // A large object too, so the sample shows what large hits do: the fetch writes it into an in-memory file and
+        // hits go out with sendfile (listen.sendFile; edgecache_sendfile_bodies on /metrics). Bytes i % 251, so a
         // client can check what it got without a copy of the file.
         var download = new byte[256 * 1024];
         for (var i = 0; i < download.Length; i++)

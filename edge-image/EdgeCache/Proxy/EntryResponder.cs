@@ -133,13 +133,6 @@ internal sealed class EntryResponder(CacheStatusHeaders trace, SyntheticResponse
             await Task.Factory.StartNew(static () => { }, CancellationToken.None, TaskCreationOptions.PreferFairness, TaskScheduler.Default).ConfigureAwait(false);
         }
 
-        if (outcome is not CacheOutcome.Miss)
-        {
-            // Served from the cache: the second such hit moves a large body into an in-memory file (listen.sendFile).
-            // Not misses: a body a fetch's own viewers read may never be stored.
-            body.PrepareForSendFile();
-        }
-
         if (body.TryGetSingleSegment(out var whole))
         {
             await SendWholeAsync(context, state, body, whole).ConfigureAwait(false);

@@ -516,8 +516,8 @@ public sealed class CachingTests
         await Eventually(() => edge.Get<FetchCoordinator>().InFlightCount == 0);
 
         // The body plus what the entry's bookkeeping keeps alive (about 1.7 KB here, see MemoryAccountingTests), nothing
-        // like a second copy of the body or a 64 KiB segment. A body of known length from 16 KiB on is counted as the
-        // in-memory file it moves to when hit again (listen.sendFile): whole pages and the kernel's structures for it.
+        // like a second copy of the body or a 64 KiB segment. A body of known length from 85,000 bytes on is counted as the
+        // in-memory file it is written into (listen.sendFile): whole pages and the kernel's structures for it.
         var mapped = !compressed && size >= FastPath.MappedBodyAllocator.MinimumBytes;
         var body = mapped ? FastPath.MappedBodyMemory.FootprintOf(received.Length) : received.Length;
         var overhead = edge.Get<Caching.MemoryCacheStore>().Bytes - body;

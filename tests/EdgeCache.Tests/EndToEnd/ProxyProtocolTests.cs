@@ -51,7 +51,7 @@ public sealed class ProxyProtocolTests
         var hit = await reader.ReadAsync();
         Assert.Contains("X-Cache: Hit", hit.Headers, StringComparison.Ordinal);
         Assert.Equal(LargeBody, hit.Body.Length);
-        await viewer.SendAsync(Get("/large")); // from its second hit on, a large body goes out with sendfile (listen.sendFile)
+        await viewer.SendAsync(Get("/large")); // a large body's hits go out with sendfile (listen.sendFile)
         Assert.Equal(LargeBody, (await reader.ReadAsync()).Body.Length);
 
         Assert.NotNull(log);
