@@ -15,8 +15,8 @@ namespace EdgeCache.Caching;
 /// A body is held in memory segments, or — for objects larger than the memory tier takes — in a file on the disk tier,
 /// written and read with positional I/O on one handle, so it is never held whole in memory. A body of unknown length
 /// starts in memory and moves to a file (<see cref="SpillToFile"/>) when it outgrows the memory tier's object limit.
-/// A body of known length of 85,000 bytes or more is written into a <see cref="MappedBodyMemory"/> as it arrives, so that hits
-/// can be sent with <c>sendfile</c>; every reader sees it as memory like any other segment.
+/// A body of known length of 85,000 bytes or more is written into a <see cref="MappedBodyMemory"/> as it arrives, so
+/// that hits can be sent with <c>sendfile</c>; every reader sees it as memory like any other segment.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -69,15 +69,16 @@ public sealed class CachedBody
     private byte[]? _scratch;
     private IncrementalHash? _hash;
 
-    // Filling an in-memory file (writer only): the file the origin's bytes are written into, and the pooled buffer they
-    // are received in first. Both are let go when the body is finished, or when the file cannot take more.
+    // Filling an in-memory file (writer only): the file the origin's bytes are written into (let go when the body is
+    // finished or the file cannot take more), and the pooled buffer they are received in first (when it is finished).
     private MappedBodyMemory? _filling;
     private byte[]? _received;
 
     /// <param name="expectedLength">When the origin sent Content-Length, one segment of exactly that size is used, so a hit is one write.</param>
     /// <param name="mapped">
-    /// Where a body of known length of <see cref="MappedBodyAllocator.MinimumBytes"/> or more is written as it arrives (listen.sendFile; none when it is off), so
-    /// that hits can send it with <c>sendfile</c>; it stays in an array when the allocator declines.
+    /// Where a body of known length of <see cref="MappedBodyAllocator.MinimumBytes"/> or more is written as it arrives
+    /// (listen.sendFile; none when it is off), so that hits can send it with <c>sendfile</c>; it stays in an array when
+    /// the allocator declines.
     /// </param>
     public CachedBody(long? expectedLength = null, MappedBodyAllocator? mapped = null)
     {
