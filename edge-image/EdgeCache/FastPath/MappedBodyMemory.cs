@@ -87,19 +87,6 @@ public sealed class MappedBodyMemory : MemoryManager<byte>
         return new MappedBodyMemory(file, new MappingHandle(address, length, released), length);
     }
 
-    /// <summary>A new in-memory file holding <paramref name="body"/> (<see cref="TryCreate(int, Action{long}?)"/>, then <see cref="Write"/>), or null.</summary>
-    internal static MappedBodyMemory? TryCreate(ReadOnlySpan<byte> body, Action<long>? released = null)
-    {
-        var memory = TryCreate(body.Length, released);
-        if (memory is not null && !memory.Write(body, 0))
-        {
-            ((IDisposable)memory).Dispose();
-            return null;
-        }
-
-        return memory;
-    }
-
     /// <summary>
     /// Writes <paramref name="data"/> into the file at <paramref name="offset"/>; false when the kernel has no memory
     /// for the pages (the container's limit), and the caller keeps the body elsewhere.

@@ -13,11 +13,14 @@ namespace EdgeCache.Tests.Unit;
 public sealed class MappedBodyTests
 {
     [Fact]
-    public void The_file_and_the_mapping_hold_the_bytes_copied_in()
+    public void The_file_and_the_mapping_hold_the_bytes_written_in()
     {
         var data = RandomNumberGenerator.GetBytes(100_000);
-        using var body = MappedBodyMemory.TryCreate(data);
+        using var body = MappedBodyMemory.TryCreate(data.Length);
         Assert.NotNull(body);
+        Assert.True(body.Write(data.AsSpan(0, 60_000), 0));
+        Assert.True(body.Write(data.AsSpan(60_000), 60_000));
+        Assert.Throws<ArgumentOutOfRangeException>(() => body.Write(new byte[1], data.Length));
 
         // sendfile reads the file, every other reader the mapping: they must be the same bytes.
         var fromFile = new byte[data.Length];

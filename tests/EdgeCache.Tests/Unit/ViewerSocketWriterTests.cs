@@ -262,7 +262,9 @@ public sealed class ViewerSocketWriterTests : IAsyncLifetime
     private static (MappedBodyMemory Mapped, byte[] Bytes) Mapped(int length)
     {
         var bytes = RandomNumberGenerator.GetBytes(length);
-        return (MappedBodyMemory.TryCreate(bytes)!, bytes);
+        var mapped = MappedBodyMemory.TryCreate(length)!;
+        Assert.True(mapped.Write(bytes, 0));
+        return (mapped, bytes);
     }
 
     private static byte[] Concat(params byte[][] parts) => parts.SelectMany(p => p).ToArray();
