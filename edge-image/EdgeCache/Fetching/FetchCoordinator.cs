@@ -70,7 +70,8 @@ public sealed partial class FetchCoordinator : IDisposable
             {
                 if (!existing.TryJoin())
                 {
-                    // Its body was given up (no viewer left for a response that is not stored): a new fetch replaces it.
+                    // Its body failed, or was given up (no viewer left for a response that is not stored): a new fetch
+                    // replaces it.
                     _inFlight.TryRemove(new KeyValuePair<string, InFlightFetch>(collapseKey, existing));
                     continue;
                 }

@@ -49,13 +49,15 @@ public sealed class InFlightFetch(string collapseKey, FetchRequest request)
 
     /// <summary>
     /// Another viewer joins; it calls <see cref="Leave"/> when its request ends. False when the published body can no
-    /// longer be read (its file closed, or given up with no viewer left): the caller needs a fetch of its own.
+    /// longer be read whole (the origin failed it, its file closed, or it was given up with no viewer left): the caller
+    /// needs a fetch of its own. A failed fetch stays joinable until its pump has finished, and a viewer that joined it
+    /// then would be cut off.
     /// </summary>
     internal bool TryJoin()
     {
         lock (_lock)
         {
-            if (_body is not null && !_body.TryAddReference())
+            if (_body is not null && (_body.IsFaulted || !_body.TryAddReference()))
             {
                 return false;
             }
