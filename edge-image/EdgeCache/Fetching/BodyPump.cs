@@ -125,7 +125,9 @@ internal sealed partial class BodyPump(
         {
             // The disk failed, not the origin: the tier degrades (log, metric) and later large responses pass through.
             // A spill file in $TMPDIR on a node without a disk tier has no tier to degrade: it is logged. Either way the
-            // viewers already reading this body are cut off rather than given a short one as complete.
+            // viewers already reading this body are cut off rather than given a short one as complete. The body fails
+            // first, so that no viewer joins it once the failure shows (InFlightFetch.TryJoin).
+            body.Fail(ex);
             if (large is null && !disk.Enabled)
             {
                 LogSpillWriteFailed(logger, origin.Id, fetch.Request.Path, ex.Message);
@@ -134,17 +136,15 @@ internal sealed partial class BodyPump(
             {
                 disk.FailLarge(large, ex);
             }
-
-            body.Fail(ex);
         }
         catch (Exception ex)
         {
+            body.Fail(ex);
             if (large is not null)
             {
                 DiskCacheStore.AbandonLarge(large);
             }
 
-            body.Fail(ex);
             metrics.OriginErrors.WithLabels(origin.Id, "body").Inc();
             LogBodyFailed(logger, origin.Id, fetch.Request.Path, body.Length, ex.Message);
         }
