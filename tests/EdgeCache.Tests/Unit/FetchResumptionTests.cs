@@ -26,17 +26,7 @@ public sealed class FetchResumptionTests
         origin.SetupGet(o => o.ReadTimeout).Returns(TimeSpan.FromSeconds(5));
         origin.Setup(o => o.SendAsync(It.IsAny<OriginRequest>(), It.IsAny<CancellationToken>())).Returns(answered.Task);
         var coordinator = edge.Get<FetchCoordinator>();
-        var request = new FetchRequest
-        {
-            Behavior = new BehaviorTable([new() { PathPattern = "*", Origin = "origin" }]).All[0],
-            Origin = origin.Object,
-            Key = new CacheKey("cdn.example/thread.css", "/thread.css"),
-            ForwardedQuery = "",
-            ForwardedHeaders = [],
-            RequestHeaders = new HeaderDictionary(),
-            RequestCacheControl = CacheControl.Empty,
-            WantedEncoding = "identity",
-        };
+        var request = TestFetchRequest.For(origin.Object, "/thread.css");
 
         var leaderFetch = coordinator.GetOrStart("thread", request, out var isLeader);
         Assert.True(isLeader);

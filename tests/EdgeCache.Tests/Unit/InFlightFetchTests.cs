@@ -1,8 +1,7 @@
-using EdgeCache.Behaviors;
 using EdgeCache.Caching;
 using EdgeCache.Fetching;
 using EdgeCache.Origins;
-using Microsoft.AspNetCore.Http;
+using EdgeCache.Tests.Infrastructure;
 using Moq;
 
 namespace EdgeCache.Tests.Unit;
@@ -30,16 +29,6 @@ public sealed class InFlightFetchTests
     {
         var origin = new Mock<IOrigin>();
         origin.SetupGet(o => o.Id).Returns("origin");
-        return new FetchRequest
-        {
-            Behavior = new BehaviorTable([new() { PathPattern = "*", Origin = "origin" }]).All[0],
-            Origin = origin.Object,
-            Key = new CacheKey("cdn.example/large.bin", "/large.bin"),
-            ForwardedQuery = "",
-            ForwardedHeaders = [],
-            RequestHeaders = new HeaderDictionary(),
-            RequestCacheControl = CacheControl.Empty,
-            WantedEncoding = "identity",
-        };
+        return TestFetchRequest.For(origin.Object, "/large.bin");
     }
 }
