@@ -19,16 +19,12 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BENCH = os.path.dirname(HERE)
-MIB = 1 << 20
+sys.path.insert(0, BENCH)
+sys.dont_write_bytecode = True
+from deployed import MIB, runtime_env  # noqa: E402  (the pod's GC settings, one formula with the deployed shape)
+
 TIER = 256 * MIB
 SECONDS = int(os.environ.get("CHURN_SECONDS", "6"))
-
-
-def runtime_env():
-    # components/config/runtime.ts for a 512 MiB, one-CPU pod (as bench/deployed.py's runtime_env).
-    reserve = 96 * MIB
-    needed = reserve + TIER + 32 * MIB + TIER // 8
-    return {"DOTNET_GCHeapHardLimit": hex(needed - reserve + (512 * MIB - needed) // 2), "DOTNET_gcServer": "0"}
 
 
 def cpu_seconds(pid):
@@ -53,7 +49,7 @@ def start(build, index, work):
                    "origins": [{"id": "origin", "type": "http", "url": "http://127.0.0.1:18000"}],
                    "behaviors": [{"pathPattern": "*", "origin": "origin", "defaultTtlSeconds": 3600}]}, f)
     proc = subprocess.Popen(["taskset", "-c", "0", f"{build}/EdgeCache", "--config", config],
-                            env={**os.environ, **runtime_env()}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            env={**os.environ, **runtime_env(512 * MIB, 1000, TIER)}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for _ in range(150):
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{admin}/readyz", timeout=1)
