@@ -158,6 +158,23 @@ def runtime_env(limit_bytes, millicores, tier_bytes):
     return env
 
 
+def image_runtime_env():
+    """The runtime settings (DOTNET_*) the edge image's Dockerfile sets with ENV: a pod runs with them unless the
+    Pulumi program's environment (runtime_env) overrides one, so the node here does too."""
+    with open(f"{HERE}/../edge-image/Dockerfile") as f:
+        text = f.read().replace("\\\n", " ")
+    env = {}
+    for line in text.splitlines():
+        if line.startswith("ENV "):
+            env.update(a.split("=", 1) for a in line[4:].split() if a.startswith("DOTNET_") and "=" in a)
+    return env
+
+
+def edge_env(limit_bytes, millicores, tier_bytes):
+    """The node's runtime environment in a pod with these limits: the image's, then the Pulumi program's."""
+    return {**image_runtime_env(), **runtime_env(limit_bytes, millicores, tier_bytes)}
+
+
 class Cache:
     def __init__(self, name, kind, index, extra_env=None):
         self.name, self.kind, self.index = name, kind, index
@@ -180,7 +197,8 @@ class Cache:
                     "origins": [{"id": "origin", "type": "http", "url": f"http://{ORIGIN_IP}:{self.origin_port}"}],
                     "behaviors": [{"pathPattern": "*", "origin": "origin", "defaultTtlSeconds": 3600}],
                 }, f)
-            self.env.update(runtime_env(EDGE_MEMORY_LIMIT, 1000, TIER_BYTES))
+            # A variant's own settings (fastpath mode) over the pod's.
+            self.env = {**edge_env(EDGE_MEMORY_LIMIT, 1000, TIER_BYTES), **self.env}
             self.argv = [f"{HERE}/out/edgecache/EdgeCache", "--config", f"{self.dir}/edgecache.json"]
             self.ready = f"http://{CACHE_IP}:{self.admin_port}/readyz"
         elif kind == "nginx":
@@ -577,7 +595,7 @@ def heading_text(facts):
     limits = facts["limits"]
     return (f"{facts['finished_utc']} — {facts['mode']}: {m['kernel']}, {m['cores']} cores, load "
             f"{' '.join(f'{x:.2f}' for x in m['load_at_end'])} at the end; each cache: {limits['cpu']}, affinity core "
-            f"{limits['cache_cpu']}; EdgeCache memory.limit_in_bytes {limits['edge_memory_limit_mib']} MiB with the pod's GC settings"
+            f"{limits['cache_cpu']}; EdgeCache memory.limit_in_bytes {limits['edge_memory_limit_mib']} MiB with the image's runtime settings and the pod's GC settings"
             + (", peers' unlimited (measured)" if facts["mode"] == "deployed shape" else "")
             + f"; load generator and origin on the other core; veth MTU {m['viewer_mtu']}, "
             + ("each side's receive work on its own core (RPS), " if m.get("receive_steering") else "receive work on the sender's core (no RPS), ")
@@ -612,6 +630,13 @@ def main(mode):
         if unknown:
             raise SystemExit(f"BENCH_VARIANTS: no variant named {', '.join(sorted(unknown))}")
         caches_spec = [(name, "edgecache", env) for name, env in FASTPATH_VARIANTS if not wanted or name in wanted]
+        # BENCH_EXTRA_VARIANTS="pgo off:DOTNET_TieredPGO=0;…": variants of the node's environment beside them.
+        for spec in filter(None, (v.strip() for v in os.environ.get("BENCH_EXTRA_VARIANTS", "").split(";"))):
+            name, _, assignments = spec.partition(":")
+            env = dict(a.split("=", 1) for a in assignments.split(",") if "=" in a)
+            if not name or not env:
+                raise SystemExit(f"BENCH_EXTRA_VARIANTS: '{spec}' is not NAME:VAR=VALUE[,VAR=VALUE]")
+            caches_spec.append((name.strip(), "edgecache", env))
     log_path = f"{WORK}/origin.log"
     if os.path.exists(log_path):
         os.remove(log_path)
@@ -659,7 +684,7 @@ def main(mode):
         "machine": {"kernel": f"{os.uname().sysname} {os.uname().release}", "cores": os.cpu_count(),
                     "load_at_end": [float(x) for x in loopback.read_text("/proc/loadavg").split()[:3]], **ns_facts()},
         "limits": {"cpu": caches[0].groups.quota, "cache_cpu": CACHE_CPU, "edge_memory_limit_mib": EDGE_MEMORY_LIMIT // MIB,
-                   "edge_runtime_env": runtime_env(EDGE_MEMORY_LIMIT, 1000, TIER_BYTES)},
+                   "edge_runtime_env": edge_env(EDGE_MEMORY_LIMIT, 1000, TIER_BYTES)},
         "tier_mib": TIER_BYTES // MIB, "nginx_max_size_mib": NGINX_MAX_SIZE // MIB, "trace": trace_summary,
         "method": {"trace_warm": TRACE_WARM, "trace_segment": TRACE_SEGMENT, "trace_rounds": TRACE_ROUNDS,
                    "trace_connections": TRACE_CONNECTIONS, "hit_seconds": HIT_SECONDS, "hit_rounds": HIT_ROUNDS,

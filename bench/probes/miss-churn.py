@@ -21,7 +21,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 BENCH = os.path.dirname(HERE)
 sys.path.insert(0, BENCH)
 sys.dont_write_bytecode = True
-from deployed import MIB, runtime_env  # noqa: E402  (the pod's GC settings, one formula with the deployed shape)
+from deployed import MIB, edge_env  # noqa: E402  (the pod's runtime settings, as in the deployed shape)
 
 TIER = 256 * MIB
 SECONDS = int(os.environ.get("CHURN_SECONDS", "6"))
@@ -49,7 +49,7 @@ def start(build, index, work):
                    "origins": [{"id": "origin", "type": "http", "url": "http://127.0.0.1:18000"}],
                    "behaviors": [{"pathPattern": "*", "origin": "origin", "defaultTtlSeconds": 3600}]}, f)
     proc = subprocess.Popen(["taskset", "-c", "0", f"{build}/EdgeCache", "--config", config],
-                            env={**os.environ, **runtime_env(512 * MIB, 1000, TIER)}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            env={**os.environ, **edge_env(512 * MIB, 1000, TIER)}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for _ in range(150):
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{admin}/readyz", timeout=1)
