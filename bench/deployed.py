@@ -13,7 +13,7 @@ Topology (run.sh): namespace ecbd-client (this script, bench/replay.c, wrk) 10.2
 Each cache runs in its own cgroups: cpu.cfs_quota_us = cpu.cfs_period_us (one CPU), affinity to core 0, cpuacct for
 its CPU time, and a memory cgroup that measures its footprint (and, for EdgeCache, holds it to the pod's limit).
 """
-import json, math, os, re, signal, subprocess, sys, threading, time
+import functools, json, math, os, re, signal, subprocess, sys, threading, time
 from datetime import datetime, timezone
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -158,6 +158,7 @@ def runtime_env(limit_bytes, millicores, tier_bytes):
     return env
 
 
+@functools.cache
 def image_runtime_env():
     """The runtime settings (DOTNET_*) the edge image's Dockerfile sets with ENV: a pod runs with them unless the
     Pulumi program's environment (runtime_env) overrides one, so the node here does too."""
