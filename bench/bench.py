@@ -112,8 +112,9 @@ def origin_count(path=None):
     return data["byPath"].get(path, 0) if path else data["count"]
 
 
-def wrk(url, seconds, script=None, args=()):
-    cmd = ["wrk", "-t1", "-c32", f"-d{seconds}s", "--latency"] + (["-s", script] if script else []) + [url] + (["--", *args] if args else [])
+def wrk(url, seconds, script=None, args=(), headers=()):
+    cmd = (["wrk", "-t1", "-c32", f"-d{seconds}s", "--latency"] + [x for h in headers for x in ("-H", h)]
+           + (["-s", script] if script else []) + [url] + (["--", *args] if args else []))
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
