@@ -62,8 +62,6 @@ MISS_ROUNDS = int(os.environ.get("MISS_ROUNDS", "2"))
 FASTPATH_MISSES = os.environ.get("BENCH_FASTPATH_MISSES", "0") == "1"
 FASTPATH_VARIANTS = [
     ("default", {}),
-    # On one CPU the shared-epoll transport is off unless set (0031): the variant turns it on.
-    ("sharedIo on", {"EDGECACHE_Listen__SharedIo": "true"}),
     ("directBodySend off", {"EDGECACHE_Listen__DirectBodySend": "false"}),
     ("sendFile off", {"EDGECACHE_Listen__SendFile": "false"}),
     ("notSentLowWater 0", {"EDGECACHE_Listen__NotSentLowWaterBytes": "0"}),
@@ -664,7 +662,7 @@ def main(mode):
     if mode == "deployed":
         caches_spec = [("EdgeCache", "edgecache", {}), ("nginx", "nginx", {}), ("Varnish", "varnish", {})]
     else:
-        # BENCH_VARIANTS="default,sharedIo on": only those, for a longer A/B of one part (with more TRACE_ROUNDS).
+        # BENCH_VARIANTS="default,sendFile off": only those, for a longer A/B of one part (with more TRACE_ROUNDS).
         wanted = [v.strip() for v in os.environ.get("BENCH_VARIANTS", "").split(",") if v.strip()]
         unknown = set(wanted) - {name for name, _ in FASTPATH_VARIANTS}
         if unknown:

@@ -16,29 +16,12 @@ public sealed class ListenOptions
 
     /// <summary>
     /// Handle work on the runtime's socket I/O threads instead of queueing each step to the thread pool (Kestrel's
-    /// UnsafePreferInlineScheduling plus inline socket completions): origin connections and the admin port, and the
-    /// viewer port too when <see cref="SharedIo"/> is off. Measured in bench/: a quarter more misses/s, and with
-    /// SharedIo off about a fifth less CPU per small hit, at the price of the small-object tail when the CPUs are
-    /// contended (each of those threads owns its connections: 1 KiB p99 ~4 ms inline, ~1 ms off). Safe because nothing
-    /// on the request path blocks; turn it off when adding code that might.
+    /// UnsafePreferInlineScheduling plus inline socket completions): the viewer port, origin connections and the admin
+    /// port. Measured in bench/: a quarter more misses/s and about a fifth less CPU per small hit, at the price of the
+    /// small-object tail when the CPUs are contended (each of those threads owns its connections: 1 KiB p99 ~4 ms
+    /// inline, ~1 ms off). Safe because nothing on the request path blocks; turn it off when adding code that might.
     /// </summary>
     public bool InlineIo { get; set; } = true;
-
-    /// <summary>
-    /// Serve the viewer port from one epoll set shared by <see cref="IoThreads"/> I/O threads (Linux; ignored elsewhere)
-    /// instead of the runtime's socket engine, whose I/O threads each own their connections. Any free thread serves any
-    /// ready connection, on that thread, with no hand-off (<see cref="FastPath.SharedEpollTransportFactory"/>). Measured
-    /// in bench/: 1 KiB p99 ~1.4 ms instead of ~4 ms with the load generator on the same two cores, and less CPU per
-    /// hit. The admin port and origin connections are not affected. Unset: on when the node may use two CPUs or more,
-    /// off with one, where there is one I/O thread either way and it showed no gain on the trace
-    /// (docs/decisions/0031-fast-path-in-the-deployed-shape.md).
-    /// </summary>
-    public bool? SharedIo { get; set; }
-
-    public const int MaxIoThreads = 256;
-
-    /// <summary>I/O threads for <see cref="SharedIo"/>; 0: one per CPU the process may use (its cgroup's CPU limit).</summary>
-    public int IoThreads { get; set; }
 
     /// <summary>
     /// Send viewer responses through <see cref="FastPath.ViewerSocketWriter"/>, which lets a stored body go to the kernel

@@ -9,17 +9,12 @@ public static class FastPathHostingExtensions
 {
     /// <summary>
     /// The parts <paramref name="fastPath"/> runs, registered after Kestrel's own services so that they are the ones
-    /// Kestrel finds: the shared-epoll transport (asked first, it binds the viewer port only) and the large-block pool.
+    /// Kestrel finds: the large-block pool.
     /// The mapped-body allocator and the send watchdog are always there; they do nothing unless a part uses them.
     /// </summary>
     public static IServiceCollection AddLinuxFastPath(this IServiceCollection services, LinuxFastPath fastPath)
     {
         services.AddSingleton(fastPath);
-        if (fastPath.SharedEpoll)
-        {
-            services.AddSingleton<IConnectionListenerFactory, SharedEpollTransportFactory>();
-        }
-
         if (fastPath.LargeBlocks)
         {
             // Kestrel and its socket transport take their pools from this service (.NET 10).

@@ -10,13 +10,9 @@ namespace EdgeCache.FastPath;
 /// </summary>
 public sealed class LinuxFastPath
 {
-    /// <summary>listen.sharedIo's default: the shared epoll set only pays where it can share work between I/O threads.</summary>
-    internal const int SharedIoMinimumProcessors = 2;
-
-    private LinuxFastPath(bool enabled, ListenOptions listen, int processorCount)
+    private LinuxFastPath(bool enabled, ListenOptions listen)
     {
         Enabled = enabled;
-        SharedEpoll = enabled && (listen.SharedIo ?? processorCount >= SharedIoMinimumProcessors) && OperatingSystem.IsLinux();
         DirectBodySend = enabled && listen.DirectBodySend;
         MappedBodies = DirectBodySend && listen.SendFile && OperatingSystem.IsLinux();
         LargeBlocks = enabled;
@@ -25,9 +21,6 @@ public sealed class LinuxFastPath
 
     /// <summary>False when the switch is off: no part runs.</summary>
     public bool Enabled { get; }
-
-    /// <summary>The viewer port's connections share one epoll set (listen.sharedIo; <see cref="SharedEpollTransportFactory"/>).</summary>
-    public bool SharedEpoll { get; }
 
     /// <summary>Viewer responses go out through a <see cref="ViewerSocketWriter"/> (listen.directBodySend), watched by <see cref="ViewerSendWatchdog"/>.</summary>
     public bool DirectBodySend { get; }
@@ -42,7 +35,5 @@ public sealed class LinuxFastPath
     public int NotSentLowWaterBytes { get; }
 
     /// <summary>The parts <paramref name="listen"/> asks for, none when its <see cref="ListenOptions.FastPath"/> is off.</summary>
-    /// <param name="processorCount">CPUs the node may use (its cgroup's limit, rounded up); the runtime's count when null.</param>
-    public static LinuxFastPath For(ListenOptions listen, int? processorCount = null) =>
-        new(listen.FastPath, listen, processorCount ?? Environment.ProcessorCount);
+    public static LinuxFastPath For(ListenOptions listen) => new(listen.FastPath, listen);
 }

@@ -38,8 +38,6 @@ public sealed class ViewerSocketWriter : PipeWriter, IValueTaskSource<FlushResul
     private readonly Action<ConnectionAbortedException> _abortConnection;
     private readonly Prometheus.Counter? _fileResponses;
     private readonly SocketSendEventArgs _sendArgs;
-    private readonly IViewerSocketReadiness? _readiness;
-    private static readonly Action<object?> ResumeOnWritable = static state => ((ViewerSocketWriter)state!).ResumeSend();
     private readonly Lock _sync = new();
 
     // Bytes to send on the next flush, in order, and the rented blocks behind them (returned once sent).
@@ -66,10 +64,6 @@ public sealed class ViewerSocketWriter : PipeWriter, IValueTaskSource<FlushResul
     private FileRegion _sendingFile;
     private bool _sendingFileFromMemory;
 
-    // With a polling transport (_readiness): where the flush in flight resumes, as SendNow's item and bytes of it sent.
-    private int _resumeItem;
-    private int _resumeItemSent;
-
     // Whether the socket is non-blocking, which sendfile from this thread needs (checked until it is; .NET makes a
     // socket non-blocking when its first asynchronous operation starts, and Kestrel's first receive precedes any send).
     private bool _nonBlocking;
@@ -90,18 +84,12 @@ public sealed class ViewerSocketWriter : PipeWriter, IValueTaskSource<FlushResul
     /// <param name="socket">The connection's socket; its transport still reads from it and closes it.</param>
     /// <param name="pool">Where the blocks for response headers and copied bodies come from (Kestrel's connection pool).</param>
     /// <param name="abortConnection">Called once when a send fails, so that Kestrel tears the connection down.</param>
-    /// <param name="readiness">
-    /// The transport's write-readiness, when it polls the socket itself: every send is then made from the flushing
-    /// thread without blocking, and resumed from the poller; without it, sends that cannot finish at once go through
-    /// the socket's asynchronous API.
-    /// </param>
-    public ViewerSocketWriter(Socket socket, MemoryPool<byte> pool, Action<ConnectionAbortedException> abortConnection, Prometheus.Counter? fileResponses = null, IViewerSocketReadiness? readiness = null)
+    public ViewerSocketWriter(Socket socket, MemoryPool<byte> pool, Action<ConnectionAbortedException> abortConnection, Prometheus.Counter? fileResponses = null)
     {
         _socket = socket;
         _pool = pool;
         _abortConnection = abortConnection;
         _fileResponses = fileResponses;
-        _readiness = readiness;
         _sendArgs = new SocketSendEventArgs(this);
     }
 
@@ -267,12 +255,6 @@ public sealed class ViewerSocketWriter : PipeWriter, IValueTaskSource<FlushResul
             _sendInFlight = true;
             _sendsStarted++;
             _flushSource.Reset();
-        }
-
-        if (_readiness is not null)
-        {
-            _resumeItem = _resumeItemSent = 0;
-            return SendPolled();
         }
 
         if (_sendingFile.Body is not null)
@@ -459,107 +441,6 @@ public sealed class ViewerSocketWriter : PipeWriter, IValueTaskSource<FlushResul
         exception ??= new SocketException((int)error);
         _abortConnection(new ConnectionAbortedException("sending to the viewer failed: " + exception.Message, exception));
         return new FlushResult(canceled, isCompleted: true);
-    }
-
-    /// <summary>
-    /// Sends the flush in flight without blocking, from where it stopped, until it is sent or the socket is full; then
-    /// waits for the transport's next write-readiness event and goes on from there (<see cref="ResumeSend"/>).
-    /// </summary>
-    private ValueTask<FlushResult> SendPolled()
-    {
-        if (!SendOrWait(out var error))
-        {
-            return new ValueTask<FlushResult>(this, _flushSource.Version);
-        }
-
-        if (_sendingFile.Body is not null)
-        {
-            FileSends = FileSends with { Direct = FileSends.Direct + 1 };
-        }
-
-        return new ValueTask<FlushResult>(FinishSend(error, null));
-    }
-
-    /// <summary>On an I/O thread, at a write-readiness event: the rest of the flush in flight, or another wait.</summary>
-    private void ResumeSend()
-    {
-        if (!SendOrWait(out var error))
-        {
-            return;
-        }
-
-        if (_sendingFile.Body is not null)
-        {
-            FileSends = FileSends with { Packets = FileSends.Packets + 1 };
-        }
-
-        _flushSource.SetResult(FinishSend(error, null));
-    }
-
-    /// <summary>
-    /// Sends what the socket takes; true when the flush in flight is done (sent, or failed with <paramref name="error"/>),
-    /// false when the socket is full and <see cref="ResumeSend"/> will go on at the next write-readiness event.
-    /// </summary>
-    private bool SendOrWait(out SocketError error)
-    {
-        while (true)
-        {
-            var seen = _readiness!.WritableEvents;
-            error = SendAvailable();
-            if (error != SocketError.WouldBlock)
-            {
-                return true;
-            }
-
-            if (_readiness.NotifyWhenWritable(seen, ResumeOnWritable, this))
-            {
-                return false;
-            }
-        }
-    }
-
-    /// <summary>Sends from (<see cref="_resumeItem"/>, <see cref="_resumeItemSent"/>) until done or the socket would block.</summary>
-    private SocketError SendAvailable()
-    {
-        if (_sendingFile.Body is not null)
-        {
-            return SendNow(ref _resumeItem, ref _resumeItemSent);
-        }
-
-        try
-        {
-            // One sendmsg for all the segments (the runtime's non-blocking Send: this socket is non-blocking). What was
-            // sent is dropped from the front of the list, so a resumed send starts where this one stopped.
-            while (_sending.Count > 0)
-            {
-                var sent = _sending.Count == 1
-                    ? _socket.Send(_sending[0].Array!, _sending[0].Offset, _sending[0].Count, SocketFlags.None, out var error)
-                    : _socket.Send(_sending, SocketFlags.None, out error);
-                if (error != SocketError.Success)
-                {
-                    return error;
-                }
-
-                var done = 0;
-                while (done < _sending.Count && sent >= _sending[done].Count)
-                {
-                    sent -= _sending[done].Count;
-                    done++;
-                }
-
-                _sending.RemoveRange(0, done);
-                if (sent > 0)
-                {
-                    _sending[0] = _sending[0][sent..];
-                }
-            }
-
-            return SocketError.Success;
-        }
-        catch (ObjectDisposedException)
-        {
-            return SocketError.OperationAborted;
-        }
     }
 
     /// <summary>

@@ -29,7 +29,7 @@ public static class ViewerSocketWriterMiddleware
 
     private static async Task RunAsync(ConnectionDelegate next, ConnectionContext connection, ViewerSendWatchdog watchdog, Prometheus.Counter fileResponses, int notSentLowWaterBytes)
     {
-        // Only Kestrel's socket transport and the shared-epoll one expose their socket; any other keeps its own output.
+        // Only Kestrel's socket transport exposes its socket; any other keeps its own output.
         if (connection.Features.Get<IConnectionSocketFeature>()?.Socket is not { } socket)
         {
             await next(connection).ConfigureAwait(false);
@@ -43,8 +43,7 @@ public static class ViewerSocketWriterMiddleware
 
         var pool = connection.Features.Get<IMemoryPoolFeature>()?.MemoryPool ?? MemoryPool<byte>.Shared;
         var transport = connection.Transport;
-        var readiness = connection.Features.Get<IViewerSocketReadiness>();
-        var writer = new ViewerSocketWriter(socket, pool, connection.Abort, fileResponses, readiness) { ConnectionId = connection.ConnectionId };
+        var writer = new ViewerSocketWriter(socket, pool, connection.Abort, fileResponses) { ConnectionId = connection.ConnectionId };
         connection.Transport = new ViewerConnectionPipe(transport.Input, writer);
         connection.Features.Set(writer);
         watchdog.Add(writer);

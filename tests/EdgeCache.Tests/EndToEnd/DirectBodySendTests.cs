@@ -18,9 +18,8 @@ namespace EdgeCache.Tests.EndToEnd;
 
 /// <summary>
 /// listen.directBodySend: the viewer connection's bytes go out through <see cref="ViewerSocketWriter"/>, and a stored
-/// body goes to the socket from the cache's memory instead of through Kestrel's pipe blocks; listen.sharedIo: the
-/// viewer port's I/O threads share its connections. Raw sockets, so that what is checked is the bytes on the wire, in
-/// order.
+/// body goes to the socket from the cache's memory instead of through Kestrel's pipe blocks. Raw sockets, so that what
+/// is checked is the bytes on the wire, in order.
 /// </summary>
 public sealed class DirectBodySendTests
 {
@@ -75,17 +74,12 @@ public sealed class DirectBodySendTests
     }
 
     [Theory]
-    [InlineData(true, true)]
-    [InlineData(false, true)]
-    [InlineData(true, false)] // the runtime's socket engine on the viewer port: sends it cannot finish go by SendPacketsAsync
-    public async Task Large_bodies_are_held_in_in_memory_files_for_sendfile_and_hits_come_out_the_same(bool sendFile, bool sharedIo)
+    [InlineData(true)] // sends that cannot finish at once go by SendPacketsAsync
+    [InlineData(false)]
+    public async Task Large_bodies_are_held_in_in_memory_files_for_sendfile_and_hits_come_out_the_same(bool sendFile)
     {
         await using var origin = await StartOriginAsync();
-        await using var edge = await EdgeNode.StartAsync(origin, options =>
-        {
-            options.Listen.SendFile = sendFile;
-            options.Listen.SharedIo = sharedIo;
-        });
+        await using var edge = await EdgeNode.StartAsync(origin, options => options.Listen.SendFile = sendFile);
         var mapped = edge.Get<MappedBodyAllocator>();
         using var viewer = await ConnectAsync(edge);
         foreach (var path in new[] { "/large.bin", "/small.bin", "/huge.bin" })
@@ -120,13 +114,11 @@ public sealed class DirectBodySendTests
         Assert.InRange(sent, sendFile ? 8 : 0, sendFile ? 10 : 0);
     }
 
-    [Theory]
-    [InlineData(true)]
-    [InlineData(false)]
-    public async Task Pipelined_requests_get_their_responses_in_order_and_intact(bool sharedIo)
+    [Fact]
+    public async Task Pipelined_requests_get_their_responses_in_order_and_intact()
     {
         await using var origin = await StartOriginAsync();
-        await using var edge = await EdgeNode.StartAsync(origin, options => options.Listen.SharedIo = sharedIo);
+        await using var edge = await EdgeNode.StartAsync(origin);
         using var viewer = await ConnectAsync(edge);
         await ExchangeAsync(viewer, "GET /large.bin");
         await ExchangeAsync(viewer, "GET /small.bin");
@@ -147,17 +139,11 @@ public sealed class DirectBodySendTests
         }
     }
 
-    [Theory]
-    [InlineData(true)]
-    [InlineData(false)]
-    public async Task A_viewer_that_reads_slowly_gets_every_byte_of_every_response(bool sharedIo)
+    [Fact]
+    public async Task A_viewer_that_reads_slowly_gets_every_byte_of_every_response()
     {
         await using var origin = await StartOriginAsync();
-        await using var edge = await EdgeNode.StartAsync(origin, options =>
-        {
-            options.Cache.MaxObjectBytes = 8L * 1024 * 1024;
-            options.Listen.SharedIo = sharedIo;
-        });
+        await using var edge = await EdgeNode.StartAsync(origin, options => options.Cache.MaxObjectBytes = 8L * 1024 * 1024);
         using var viewer = await ConnectAsync(edge);
         viewer.ReceiveBufferSize = 16 * 1024;
         await ExchangeAsync(viewer, "GET /huge.bin");
@@ -297,21 +283,17 @@ public sealed class DirectBodySendTests
     }
 
     [Fact]
-    public async Task With_one_io_thread_a_viewer_that_stops_reading_does_not_hold_up_the_others()
+    public async Task A_viewer_that_stops_reading_does_not_hold_up_the_others()
     {
         await using var origin = await StartOriginAsync();
-        await using var edge = await EdgeNode.StartAsync(origin, options =>
-        {
-            options.Cache.MaxObjectBytes = 8L * 1024 * 1024;
-            options.Listen.IoThreads = 1;
-        });
+        await using var edge = await EdgeNode.StartAsync(origin, options => options.Cache.MaxObjectBytes = 8L * 1024 * 1024);
         using var stalled = await ConnectAsync(edge);
         stalled.ReceiveBufferSize = 16 * 1024;
         await ExchangeAsync(stalled, "GET /huge.bin");
         await stalled.SendAsync(Encoding.ASCII.GetBytes(RequestText("GET /huge.bin") + RequestText("GET /huge.bin")));
         await UntilSocketBuffersAreFullAsync(stalled);
 
-        // The node's one I/O thread is not waiting on that send: other viewers' hits and misses go on.
+        // No I/O thread is waiting on that send: other viewers' hits and misses go on.
         using var other = await ConnectAsync(edge);
         foreach (var path in new[] { "/small.bin", "/large.bin", "/small.bin", "/large.bin" })
         {
@@ -325,55 +307,11 @@ public sealed class DirectBodySendTests
         Assert.Equal(Bodies["/huge.bin"], (await reader.ReadAsync()).Body.ToArray());
     }
 
-    [Theory]
-    [InlineData(true)]
-    [InlineData(false)]
-    public async Task Viewer_requests_are_served_on_the_shared_io_threads_and_admin_requests_are_not(bool sharedIo)
-    {
-        await using var origin = await StartOriginAsync();
-        var threads = new ConcurrentQueue<(int Port, string? Thread)>();
-        await using var edge = await EdgeNode.StartAsync(
-            origin,
-            options => options.Listen.SharedIo = sharedIo,
-            configureServices: services => services.AddSingleton<IStartupFilter>(new ThreadRecorder(threads)));
-
-        using var viewer = await ConnectAsync(edge);
-        await ExchangeAsync(viewer, "GET /small.bin");
-        for (var i = 0; i < 5; i++)
-        {
-            await ExchangeAsync(viewer, "GET /small.bin");
-        }
-
-        Assert.Equal(200, (int)(await edge.Admin.GetAsync("/healthz")).StatusCode);
-        var viewerThreads = threads.Where(t => t.Port == edge.ViewerPort).Select(t => t.Thread ?? "").ToList();
-        Assert.Equal(6, viewerThreads.Count);
-        // A request is handled on the thread that read it: with shared I/O, one of the node's viewer I/O threads. Not
-        // counted: the miss, and the request after it. The miss's response finishes on the thread that finished the
-        // fetch, and the connection goes on from there; if the next request is already in when it looks, that thread
-        // reads it (the viewer sends it as soon as it has the response).
-        Assert.Equal(sharedIo, viewerThreads.Skip(2).All(name => name.StartsWith("viewer I/O", StringComparison.Ordinal)));
-        Assert.DoesNotContain(threads, t => t.Port == edge.Options.Listen.AdminPort && (t.Thread ?? "").StartsWith("viewer I/O", StringComparison.Ordinal));
-    }
-
     /// <summary>Whether the stored body of <paramref name="path"/> is held in an in-memory file yet.</summary>
     private static bool HeldInFile(EdgeNode edge, string path) =>
         edge.Get<MemoryCacheStore>().Get("0|" + path)?.Find("") is { } entry
         && entry.Body.TryGetSingleSegment(out var segment)
         && MemoryMarshal.TryGetMemoryManager<byte, MappedBodyMemory>(segment, out _);
-
-    /// <summary>Records, first thing in the pipeline, which thread each request reached the application on.</summary>
-    private sealed class ThreadRecorder(ConcurrentQueue<(int Port, string? Thread)> threads) : IStartupFilter
-    {
-        public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
-        {
-            app.Use((context, nextMiddleware) =>
-            {
-                threads.Enqueue((context.Connection.LocalPort, Thread.CurrentThread.Name));
-                return nextMiddleware(context);
-            });
-            next(app);
-        };
-    }
 
     /// <summary>Waits until bytes stop arriving at a viewer that reads nothing: the node's send of the rest is then pending.</summary>
     private static async Task UntilSocketBuffersAreFullAsync(Socket viewer)
@@ -402,18 +340,13 @@ public sealed class DirectBodySendTests
     });
 
     [Theory]
-    [InlineData(true, 64 * 1024)]
-    [InlineData(false, 64 * 1024)] // the runtime's socket engine on the viewer port
-    [InlineData(true, 16 * 1024)]
-    [InlineData(true, 0)]
-    public async Task Viewer_sockets_carry_the_configured_not_sent_low_water_mark(bool sharedIo, int lowWater)
+    [InlineData(64 * 1024)]
+    [InlineData(16 * 1024)]
+    [InlineData(0)]
+    public async Task Viewer_sockets_carry_the_configured_not_sent_low_water_mark(int lowWater)
     {
         await using var origin = await StartOriginAsync();
-        await using var edge = await EdgeNode.StartAsync(origin, options =>
-        {
-            options.Listen.SharedIo = sharedIo;
-            options.Listen.NotSentLowWaterBytes = lowWater;
-        });
+        await using var edge = await EdgeNode.StartAsync(origin, options => options.Listen.NotSentLowWaterBytes = lowWater);
         using var viewer = await ConnectAsync(edge);
         var (status, _, body) = await ExchangeAsync(viewer, "GET /large.bin");
         Assert.Equal(200, status);

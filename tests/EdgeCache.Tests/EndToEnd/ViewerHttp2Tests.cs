@@ -10,13 +10,11 @@ namespace EdgeCache.Tests.EndToEnd;
 /// </summary>
 public sealed class ViewerHttp2Tests
 {
-    [Theory]
-    [InlineData(true)]
-    [InlineData(false)]
-    public async Task An_http2_connection_preface_is_answered_with_goaway_http_1_1_required(bool sharedIo)
+    [Fact]
+    public async Task An_http2_connection_preface_is_answered_with_goaway_http_1_1_required()
     {
         await using var origin = await TestOrigin.StartAsync();
-        await using var edge = await EdgeNode.StartAsync(origin, o => o.Listen.SharedIo = sharedIo);
+        await using var edge = await EdgeNode.StartAsync(origin);
 
         using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
         await socket.ConnectAsync(IPAddress.Loopback, edge.ViewerPort);

@@ -31,8 +31,7 @@ public sealed class ConfigurationTests
     [InlineData("""{"origins":[{"id":"o","type":"s3","region":"us-east-1"}],"behaviors":[{"pathPattern":"*","origin":"o"}]}""", "origins[0]")]
     [InlineData("""{"origins":[{"id":"o","type":"http","url":"http://x"}],"behaviors":[{"pathPattern":"*","origin":"o","minTtlSeconds":"10"}]}""", "behaviors[0].minTtlSeconds")]
     [InlineData("""{"origins":[{"id":"o","type":"http","url":"http://x"}],"behaviors":[{"pathPattern":"*","origin":"o"}],"limits":{"viewerSendTimeoutSeconds":0}}""", "limits.viewerSendTimeoutSeconds")]
-    [InlineData("""{"origins":[{"id":"o","type":"http","url":"http://x"}],"behaviors":[{"pathPattern":"*","origin":"o"}],"listen":{"ioThreads":-1}}""", "listen.ioThreads")]
-    [InlineData("""{"origins":[{"id":"o","type":"http","url":"http://x"}],"behaviors":[{"pathPattern":"*","origin":"o"}],"listen":{"sharedIo":"yes"}}""", "listen.sharedIo")]
+    [InlineData("""{"origins":[{"id":"o","type":"http","url":"http://x"}],"behaviors":[{"pathPattern":"*","origin":"o"}],"listen":{"inlineIo":"yes"}}""", "listen.inlineIo")]
     [InlineData("""{"origins":[{"id":"o","type":"http","url":"http://x"}],"behaviors":[{"pathPattern":"*","origin":"o"}],"listen":{"notSentLowWaterBytes":-1}}""", "listen.notSentLowWaterBytes")]
     [InlineData("""{"origins":[{"id":"o","type":"http","url":"http://x"}],"behaviors":[{"pathPattern":"*","origin":"o"}],"listen":{"proxyProtocol":"yes"}}""", "listen.proxyProtocol")]
     [InlineData("""{"origins":[{"id":"o","type":"http","url":"http://x"}],"behaviors":[{"pathPattern":"*","origin":"o"}],"listen":{"httpsRedirectPort":0}}""", "listen.httpsRedirectPort")]
@@ -42,6 +41,19 @@ public sealed class ConfigurationTests
     {
         var errors = EdgeCacheConfigLoader.ValidateAgainstSchema(json);
         Assert.Contains(errors, e => e.StartsWith(field, StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("sharedIo", "true")]
+    [InlineData("ioThreads", "2")]
+    public void A_removed_field_is_named_with_what_to_do_instead_of_being_called_unknown(string name, string value)
+    {
+        var errors = EdgeCacheConfigLoader.ValidateAgainstSchema(
+            $$$"""{"origins":[{"id":"o","type":"http","url":"http://x"}],"behaviors":[{"pathPattern":"*","origin":"o"}],"listen":{"{{{name}}}":{{{value}}}}}""");
+
+        var error = Assert.Single(errors);
+        Assert.Equal($"listen.{name}: {value} is no longer a setting: the shared-epoll transport was removed", error[..error.IndexOf(" because", StringComparison.Ordinal)]);
+        Assert.EndsWith("delete the field", error, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -187,12 +199,12 @@ public sealed class ConfigurationTests
             var options = EdgeCacheConfigLoader.Load(file, new Dictionary<string, string?>
             {
                 ["EDGECACHE_Cache__MemoryBytes"] = "134217728",
-                ["EDGECACHE_Listen__IoThreads"] = "3",
+                ["EDGECACHE_Listen__NotSentLowWaterBytes"] = "32768",
                 ["EDGECACHE_Origins__0__Url"] = "http://origin.internal:8080",
                 ["EDGECACHE_ADMIN_TOKEN"] = "a-long-enough-admin-token",
             });
             Assert.Equal(134217728, options.Cache.MemoryBytes);
-            Assert.Equal(3, options.Listen.IoThreads);
+            Assert.Equal(32768, options.Listen.NotSentLowWaterBytes);
             Assert.Equal("http://origin.internal:8080", options.Origins[0].Url);
             Assert.Equal("a-long-enough-admin-token", options.AdminToken);
 
@@ -207,9 +219,9 @@ public sealed class ConfigurationTests
             // Out of the schema's range: refused by the schema, as the same value in the file is.
             var outOfRange = Assert.Throws<ConfigurationException>(() => EdgeCacheConfigLoader.Load(file, new Dictionary<string, string?>
             {
-                ["EDGECACHE_Listen__IoThreads"] = "-2",
+                ["EDGECACHE_Listen__NotSentLowWaterBytes"] = "-2",
             }));
-            Assert.Contains(outOfRange.Errors, e => e.StartsWith("listen.ioThreads", StringComparison.Ordinal) && e.Contains("EDGECACHE_Listen__IoThreads", StringComparison.Ordinal));
+            Assert.Contains(outOfRange.Errors, e => e.StartsWith("listen.notSentLowWaterBytes", StringComparison.Ordinal) && e.Contains("EDGECACHE_Listen__NotSentLowWaterBytes", StringComparison.Ordinal));
         }
         finally
         {

@@ -53,10 +53,10 @@ public sealed class EnvironmentOverrideTests : IDisposable
     [Fact]
     public void A_value_of_the_wrong_type_names_the_variable_and_the_expected_type()
     {
-        var error = Load(("EDGECACHE_Cache__MemoryBytes", "lots"), ("EDGECACHE_Listen__SharedIo", "yes"), ("EDGECACHE_Cache__HeuristicFraction", "a tenth"));
+        var error = Load(("EDGECACHE_Cache__MemoryBytes", "lots"), ("EDGECACHE_Listen__InlineIo", "yes"), ("EDGECACHE_Cache__HeuristicFraction", "a tenth"));
 
         Assert.Contains(error.Errors, e => e.StartsWith("EDGECACHE_Cache__MemoryBytes: 'lots' is not an integer", StringComparison.Ordinal));
-        Assert.Contains(error.Errors, e => e.StartsWith("EDGECACHE_Listen__SharedIo: 'yes' is not true or false", StringComparison.Ordinal));
+        Assert.Contains(error.Errors, e => e.StartsWith("EDGECACHE_Listen__InlineIo: 'yes' is not true or false", StringComparison.Ordinal));
         Assert.Contains(error.Errors, e => e.StartsWith("EDGECACHE_Cache__HeuristicFraction: 'a tenth' is not a number", StringComparison.Ordinal));
     }
 
@@ -66,7 +66,7 @@ public sealed class EnvironmentOverrideTests : IDisposable
         var options = EdgeCacheConfigLoader.Load(_file, new Dictionary<string, string?>
         {
             ["EDGECACHE_CACHE__MEMORYBYTES"] = "134217728",
-            ["EDGECACHE_listen__sharedio"] = "False",
+            ["EDGECACHE_listen__inlineio"] = "False",
             ["EDGECACHE_Cache__HeuristicFraction"] = "0.25",
             ["EDGECACHE_Cache__Disk__Directory"] = "/var/cache/edge",
             ["EDGECACHE_Origins__0__HostHeader"] = "www.example.com",
@@ -74,7 +74,7 @@ public sealed class EnvironmentOverrideTests : IDisposable
         });
 
         Assert.Equal(134217728, options.Cache.MemoryBytes);
-        Assert.False(options.Listen.SharedIo);
+        Assert.False(options.Listen.InlineIo);
         Assert.Equal(0.25, options.Cache.HeuristicFraction);
         Assert.Equal("/var/cache/edge", options.Cache.Disk.Directory);
         Assert.Equal("www.example.com", options.Origins[0].HostHeader);

@@ -17,7 +17,6 @@ public sealed class LinuxFastPathTests
         var off = LinuxFastPath.For(new ListenOptions { FastPath = false });
 
         Assert.False(off.Enabled);
-        Assert.False(off.SharedEpoll);
         Assert.False(off.DirectBodySend);
         Assert.False(off.MappedBodies);
         Assert.False(off.LargeBlocks);
@@ -30,30 +29,19 @@ public sealed class LinuxFastPathTests
     [Fact]
     public void On_leaves_each_part_to_its_listen_option()
     {
-        var defaults = LinuxFastPath.For(new ListenOptions(), processorCount: 2);
+        var defaults = LinuxFastPath.For(new ListenOptions());
         Assert.True(defaults.Enabled);
-        Assert.Equal(OperatingSystem.IsLinux(), defaults.SharedEpoll);
         Assert.True(defaults.DirectBodySend);
         Assert.Equal(OperatingSystem.IsLinux(), defaults.MappedBodies);
         Assert.True(defaults.LargeBlocks);
 
-        var chosen = LinuxFastPath.For(new ListenOptions { SharedIo = false, DirectBodySend = false }, processorCount: 2);
-        Assert.False(chosen.SharedEpoll);
+        // Kestrel's own socket transport serves every port: the fast path registers no transport of its own.
+        Assert.DoesNotContain(new ServiceCollection().AddLinuxFastPath(defaults), s => s.ServiceType == typeof(IConnectionListenerFactory));
+
+        var chosen = LinuxFastPath.For(new ListenOptions { DirectBodySend = false });
         Assert.False(chosen.DirectBodySend);
         Assert.False(chosen.MappedBodies);
         Assert.True(chosen.LargeBlocks);
-    }
-
-    [Theory]
-    [InlineData(null, 1, false)] // one CPU: one I/O thread either way, and no gain measured (0031)
-    [InlineData(null, 2, true)]
-    [InlineData(null, 8, true)]
-    [InlineData(true, 1, true)]
-    [InlineData(false, 4, false)]
-    public void The_shared_epoll_transport_follows_the_cpus_unless_set(bool? sharedIo, int processors, bool expected)
-    {
-        var fastPath = LinuxFastPath.For(new ListenOptions { SharedIo = sharedIo }, processors);
-        Assert.Equal(expected && OperatingSystem.IsLinux(), fastPath.SharedEpoll);
     }
 
     [Theory]
