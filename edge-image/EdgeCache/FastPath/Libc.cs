@@ -17,7 +17,6 @@ internal static partial class Libc
     public const uint MFD_CLOEXEC = 1;
 
     public const int PROT_READ = 1;
-    public const int PROT_WRITE = 2;
     public const int MAP_SHARED = 1;
 
     public const int MSG_DONTWAIT = 0x40;

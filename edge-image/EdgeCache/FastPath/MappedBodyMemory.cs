@@ -77,7 +77,9 @@ public sealed class MappedBodyMemory : MemoryManager<byte>
         }
 
         var file = new SafeFileHandle(fd, ownsHandle: true);
-        var address = Libc.Mmap(0, (nuint)length, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED, fd, 0);
+        // Read-only: the bytes go in with write(), so a stored body cannot be changed through its memory; a stray write
+        // faults instead of altering what later hits are sent.
+        var address = Libc.Mmap(0, (nuint)length, Libc.PROT_READ, Libc.MAP_SHARED, fd, 0);
         if (address == -1)
         {
             file.Dispose();

@@ -31,6 +31,27 @@ public sealed class MappedBodyTests
     }
 
     [Fact]
+    public void The_mapping_is_read_only_so_a_stored_body_cannot_be_changed_through_its_memory()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+
+        var data = RandomNumberGenerator.GetBytes(100_000);
+        using var body = MappedBodyMemory.TryCreate(data.Length);
+        Assert.NotNull(body);
+        Assert.True(body.Write(data, 0));
+
+        // Every mapping of a body's in-memory file (this one, and any other test holds now): readable and shared,
+        // never writable.
+        var mappings = File.ReadAllLines("/proc/self/maps").Where(line => line.Contains("memfd:edgecache-body", StringComparison.Ordinal)).ToList();
+        Assert.NotEmpty(mappings);
+        Assert.All(mappings, line => Assert.Equal("r--s", line.Split(' ')[1]));
+        Assert.Equal(data, body.Memory.ToArray());
+    }
+
+    [Fact]
     public void A_pin_keeps_the_mapping_until_it_is_released_even_after_dispose()
     {
         var allocator = new MappedBodyAllocator(enabled: true, limit: 10);
