@@ -399,49 +399,40 @@ def measure_trace(caches, trace_file, log, results):
         }
 
 
+def measure_hit_row(caches, log, path, per, headers=()):
+    """wrk on one cached path, the caches in turns (HIT_ROUNDS × HIT_SECONDS) after warming each: the medians of the
+    windows, with CPU per `per` (hit or request) from the cache's core and its cgroup, and the windows themselves."""
+    for cache in caches:
+        for _ in range(3):
+            loopback.get(cache.url(path), timeout=5)
+        loopback.wrk(cache.url(path), 2, headers=headers)
+    log.since_last()
+    windows = {cache.name: [] for cache in caches}
+    for _, cache in loopback.in_turns(caches, HIT_ROUNDS):
+        cpu0, core0, t0 = cache.groups.cpu_seconds(), core_busy_seconds(), time.monotonic()
+        w = loopback.wrk(cache.url(path), HIT_SECONDS, headers=headers)
+        core, cpu, elapsed = core_busy_seconds() - core0, cache.groups.cpu_seconds() - cpu0, time.monotonic() - t0
+        windows[cache.name].append({**w, f"cpu_us_per_{per}": core / w["requests"] * 1e6,
+                                    f"cgroup_cpu_us_per_{per}": cpu / w["requests"] * 1e6, "core_busy": core / elapsed,
+                                    "origin_requests": log.since_last(settle=0.1).get(cache.origin_port, [0, 0])[0]})
+    return {name: {**{k: loopback.median([w[k] for w in ws])
+                      for k in ("rps", "p50", "p99", f"cpu_us_per_{per}", f"cgroup_cpu_us_per_{per}", "core_busy")},
+                   "errors": sum(w["errors"] for w in ws), "origin_requests": sum(w["origin_requests"] for w in ws), "windows": ws}
+            for name, ws in windows.items()}
+
+
 def measure_hits(caches, log, results):
     for size in SIZES:
-        path = f"/obj/{size}"
-        for cache in caches:
-            for _ in range(3):
-                loopback.get(cache.url(path), timeout=5)
-            loopback.wrk(cache.url(path), 2)
-        log.since_last()
-        windows = {cache.name: [] for cache in caches}
-        for _, cache in loopback.in_turns(caches, HIT_ROUNDS):
-            cpu0, core0, t0 = cache.groups.cpu_seconds(), core_busy_seconds(), time.monotonic()
-            w = loopback.wrk(cache.url(path), HIT_SECONDS)
-            core, cpu, elapsed = core_busy_seconds() - core0, cache.groups.cpu_seconds() - cpu0, time.monotonic() - t0
-            windows[cache.name].append({**w, "cpu_us_per_hit": core / w["requests"] * 1e6,
-                                        "cgroup_cpu_us_per_hit": cpu / w["requests"] * 1e6, "core_busy": core / elapsed,
-                                        "origin_requests": log.since_last(settle=0.1).get(cache.origin_port, [0, 0])[0]})
-        for cache in caches:
-            ws = windows[cache.name]
-            results[cache.name][f"hit_{size}"] = {
-                **{k: loopback.median([w[k] for w in ws]) for k in ("rps", "p50", "p99", "cpu_us_per_hit", "cgroup_cpu_us_per_hit", "core_busy")},
-                "errors": sum(w["errors"] for w in ws), "origin_requests": sum(w["origin_requests"] for w in ws), "windows": ws}
+        for name, row in measure_hit_row(caches, log, f"/obj/{size}", "hit").items():
+            results[name][f"hit_{size}"] = row
 
 
 def measure_new_connections(caches, log, results):
     """1 KiB hits, each on a connection of its own (`Connection: close`, which wrk follows by reconnecting): what a
     viewer's first request costs on top of a hit, since each NLB viewer opens its own connection to the node. The
     trace has 10 % of its requests on new connections; this row has all of them."""
-    path, close = "/obj/1k", ("Connection: close",)
-    for cache in caches:
-        loopback.wrk(cache.url(path), 2, headers=close)
-    log.since_last()
-    windows = {cache.name: [] for cache in caches}
-    for _, cache in loopback.in_turns(caches, HIT_ROUNDS):
-        core0, t0 = core_busy_seconds(), time.monotonic()
-        w = loopback.wrk(cache.url(path), HIT_SECONDS, headers=close)
-        core, elapsed = core_busy_seconds() - core0, time.monotonic() - t0
-        windows[cache.name].append({**w, "cpu_us_per_request": core / w["requests"] * 1e6, "core_busy": core / elapsed,
-                                    "origin_requests": log.since_last(settle=0.1).get(cache.origin_port, [0, 0])[0]})
-    for cache in caches:
-        ws = windows[cache.name]
-        results[cache.name]["new_connection_1k"] = {
-            **{k: loopback.median([w[k] for w in ws]) for k in ("rps", "p50", "p99", "cpu_us_per_request", "core_busy")},
-            "errors": sum(w["errors"] for w in ws), "origin_requests": sum(w["origin_requests"] for w in ws), "windows": ws}
+    for name, row in measure_hit_row(caches, log, "/obj/1k", "request", headers=("Connection: close",)).items():
+        results[name]["new_connection_1k"] = row
 
 
 def measure_misses(caches, log, results):
